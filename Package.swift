@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+// cocoon: CoOp / CoCoOp as an ahead-of-time CLIP feature cache plus a lightweight prompt tuner.
+// Module graph and responsibilities: see README.md ("Architecture").
+import PackageDescription
+
+/// Release builds of the numerical targets drop bounds/overflow checks in hot loops.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "cocoon",
+    products: [.executable(name: "cocoon", targets: ["cocoon"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages; `make deps` installs them).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Hashing", swiftSettings: fast),
+        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
+
+        .executableTarget(name: "cocoon", dependencies: [
+            "Kernels", "Hashing",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+/// `cocoon bench …`: release-build throughput figures (never asserted in tests).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure throughput (build with -c release).",
+        subcommands: [BenchGEMM.self]
+    )
+}
+
+/// Options every benchmark shares.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).")
+    var threads: Int?
+    @Option(help: "Timed repetitions (median reported).")
+    var repeats: Int = 5
+}
+
+/// Median wall time of `body` over `repeats` runs after one warm-up, in seconds.
+func medianSeconds(repeats: Int, _ body: () -> Void) -> Double {
+    body()
+    var times: [Double] = []
+    for _ in 0..<max(repeats, 1) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    times.sort()
+    return times[times.count / 2]
+}
+
+/// Peak sgemm throughput of this machine: the yardstick every other benchmark is quoted against.
+func measureSgemmGFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
+    let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
+    for i in 0..<a.count { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.01 }
+    let s = medianSeconds(repeats: repeats) {
+        GEMM.sgemm(m: n, n: n, k: n, a: a.data, lda: n, b: b.data, ldb: n, c: c.data, ldc: n)
+    }
+    return 2 * Double(n) * Double(n) * Double(n) / s / 1e9
+}
+
+struct BenchGEMM: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gemm", abstract: "sgemm GFLOPS (2048³).")
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Matrix size.") var size: Int = 2048
+
+    func run() throws {
+        let threads = Threads.configure(options.threads)
+        let g = measureSgemmGFLOPS(size: size, repeats: options.repeats)
+        print(String(format: "sgemm %d³, %d threads: %.1f GFLOPS", size, threads, g))
+    }
+}

@@ -1,0 +1,40 @@
+import XCTest
+@testable import Hashing
+
+final class HashingTests: XCTestCase {
+    func testSHA256KnownAnswers() {
+        // FIPS 180-4 examples.
+        XCTAssertEqual(hexString(SHA256.digest(Array("abc".utf8))),
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(hexString(SHA256.digest([UInt8]())),
+                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(hexString(SHA256.digest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    func testSHA256StreamingEqualsOneShot() {
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        var h = SHA256()
+        h.update(data[0..<3]); h.update(data[3..<130]); h.update(data[130...])
+        XCTAssertEqual(h.finalize(), SHA256.digest(data))
+        // a million 'a': FIPS 180-4 long message
+        var m = SHA256()
+        let chunk = [UInt8](repeating: 0x61, count: 1000)
+        for _ in 0..<1000 { m.update(chunk) }
+        XCTAssertEqual(hexString(m.finalize()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    func testCRC32CKnownAnswers() {
+        // RFC 3720 B.4 test vectors and the common "123456789" check value.
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
+        XCTAssertEqual(CRC32C.checksum([UInt8](repeating: 0, count: 32)), 0x8A91_36AA)
+        XCTAssertEqual(CRC32C.checksum([UInt8](repeating: 0xff, count: 32)), 0x62A8_AB43)
+        XCTAssertEqual(CRC32C.checksum((0..<32).map { UInt8($0) }), 0x46DD_794E)
+        let data = (0..<77).map { UInt8(truncatingIfNeeded: $0 * 13) }
+        let split = data.withUnsafeBytes { raw -> UInt32 in
+            let a = CRC32C.checksum(raw.baseAddress!, count: 10)
+            return CRC32C.checksum(raw.baseAddress! + 10, count: 67, continuing: a)
+        }
+        XCTAssertEqual(split, CRC32C.checksum(data))
+    }
+}
