@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// CLIP's activation `x·σ(1.702x)` (QuickGELU), elementwise, with its derivative.
+public enum QuickGELU {
+    /// y[i] = x[i]·σ(1.702·x[i]). `y` may alias `x`.
+    public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            y[i] = v / (1 + expf(-1.702 * v))
+        }
+    }
+
+    /// dx[i] = dy[i]·σ(1.702x)·(1 + 1.702x·(1 − σ(1.702x))), from the saved input `x`. `dx` may alias `dy`.
+    public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            let s = 1 / (1 + expf(-1.702 * v))
+            dx[i] = dy[i] * s * (1 + 1.702 * v * (1 - s))
+        }
+    }
+}
+
+/// Rectified linear unit, elementwise, with its derivative (CoCoOp's Meta-Net; ResNet stages).
+public enum ReLU {
+    public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = max(x[i], 0) }
+    }
+
+    /// dx[i] = dy[i] where the forward input was positive, else 0. `dx` may alias `dy`.
+    public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+    }
+}
+
+/// Elementwise helpers shared by the layers (residual adds, scaling).
+public enum Elementwise {
+    /// y[i] += x[i]
+    @inline(__always)
+    public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+
+    /// Σ x[i]²
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var s: Float = 0
+        for i in 0..<count { s += x[i] * x[i] }
+        return s
+    }
+}

@@ -1,0 +1,91 @@
+import XCTest
+@testable import Kernels
+
+/// Each layer's forward against a Float64 reference, and its backward against Float64 finite differences.
+final class LayerGradientTests: XCTestCase {
+    func testLinearForwardAndBackward() {
+        var rng = SeededRandom(1)
+        let rows = 3, inF = 5, outF = 4
+        let x = rng.array(rows * inF), w = rng.array(outF * inF), b = rng.array(outF), r = rng.array(rows * outF)
+        let y = Tensor(shape: [rows, outF])
+        let xt = tensor(x, [rows, inF]), wt = tensor(w, [outF, inF]), bt = tensor(b, [outF])
+        Linear.forward(y.data, xt.data, weight: wt.data, bias: bt.data, rows: rows, inFeatures: inF, outFeatures: outF)
+        XCTAssertLessThan(relativeError(y.toArray(), Ref.linear(x, w, b, rows: rows, inF: inF, outF: outF)), 1e-6)
+
+        // L = Σ y ⊙ r  ⇒  dL/dy = r
+        let dy = tensor(r, [rows, outF]), dx = Tensor(shape: [rows, inF])
+        Linear.backwardInput(dx.data, dy.data, weight: wt.data, rows: rows, inFeatures: inF, outFeatures: outF)
+        let gx = numericGradient(x) { dot(Ref.linear($0, w, b, rows: rows, inF: inF, outF: outF), r) }
+        XCTAssertLessThan(relativeError(dx.toArray(), gx), 1e-5)
+
+        let dW = Tensor(shape: [outF, inF]), dB = Tensor(shape: [outF])
+        Linear.backwardParameters(dWeight: dW.data, dBias: dB.data, dy.data, xt.data,
+                                  rows: rows, inFeatures: inF, outFeatures: outF)
+        let gw = numericGradient(w) { dot(Ref.linear(x, $0, b, rows: rows, inF: inF, outF: outF), r) }
+        let gb = numericGradient(b) { dot(Ref.linear(x, w, $0, rows: rows, inF: inF, outF: outF), r) }
+        XCTAssertLessThan(relativeError(dW.toArray(), gw), 1e-5)
+        XCTAssertLessThan(relativeError(dB.toArray(), gb), 1e-5)
+    }
+
+    func testLayerNormForwardAndBackward() {
+        var rng = SeededRandom(2)
+        let rows = 4, dim = 7
+        let x = rng.array(rows * dim, scale: 3), g = rng.array(dim).map { 1 + 0.3 * $0 }, b = rng.array(dim), r = rng.array(rows * dim)
+        let y = Tensor(shape: [rows, dim]), mean = Tensor(shape: [rows]), rstd = Tensor(shape: [rows])
+        let xt = tensor(x, [rows, dim]), gt = tensor(g, [dim]), bt = tensor(b, [dim]), rt = tensor(r, [rows, dim])
+        LayerNorm.forward(y.data, xt.data, gamma: gt.data, beta: bt.data, mean: mean.data, rstd: rstd.data, rows: rows, dim: dim)
+        XCTAssertLessThan(relativeError(y.toArray(), Ref.layerNorm(x, g, b, rows: rows, dim: dim)), 1e-5)
+
+        let dx = Tensor(shape: [rows, dim])
+        dx.fill(0.5)
+        LayerNorm.backward(dx.data, rt.data, xt.data, gamma: gt.data, mean: mean.data, rstd: rstd.data,
+                           rows: rows, dim: dim, accumulate: true)
+        let gx = numericGradient(x) { dot(Ref.layerNorm($0, g, b, rows: rows, dim: dim), r) }
+        XCTAssertLessThan(relativeError(dx.toArray(), gx.map { $0 + 0.5 }), 1e-5)
+    }
+
+    func testQuickGELUForwardAndBackward() {
+        var rng = SeededRandom(3)
+        let x = rng.array(50, scale: 4), r = rng.array(50)
+        let xt = tensor(x, [50]), rt = tensor(r, [50]), y = Tensor(shape: [50]), dx = Tensor(shape: [50])
+        QuickGELU.forward(y.data, xt.data, count: 50)
+        XCTAssertLessThan(relativeError(y.toArray(), Ref.quickGELU(x)), 1e-6)
+        QuickGELU.backward(dx.data, rt.data, xt.data, count: 50)
+        XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(Ref.quickGELU($0), r) }), 1e-5)
+    }
+
+    func testReLUBackwardMasksNegativeInputs() {
+        let x = tensor([-2, -0.5, 0.25, 3], [4]), dy = tensor([1, 2, 3, 4], [4]), dx = Tensor(shape: [4]), y = Tensor(shape: [4])
+        ReLU.forward(y.data, x.data, count: 4)
+        ReLU.backward(dx.data, dy.data, x.data, count: 4)
+        XCTAssertEqual(y.toArray(), [0, 0, 0.25, 3])
+        XCTAssertEqual(dx.toArray(), [0, 0, 3, 4])
+    }
+
+    private func checkAttention(B: Int, T: Int, P: Int, W: Int, H: Int, causal: Bool, seed: UInt64) {
+        var rng = SeededRandom(seed)
+        let qkv = rng.array(B * T * 3 * W), prefix = rng.array(P * 3 * W), r = rng.array(B * T * W)
+        let shape = Attention.Shape(batch: B, length: T, prefix: P, width: W, heads: H, causal: causal)
+        let qkvT = tensor(qkv, [B, T, 3 * W]), preT = tensor(P > 0 ? prefix : [0], P > 0 ? [P, 3 * W] : [1])
+        let out = Tensor(shape: [B, T, W]), probs = Tensor(shape: [shape.probabilityCount])
+        Attention.forward(out: out.data, probs: probs.data, qkv: qkvT.data, prefixQKV: P > 0 ? preT.data : nil, shape: shape)
+        let ref = Ref.attention(qkv, prefix: prefix, B: B, T: T, P: P, W: W, H: H, causal: causal)
+        XCTAssertLessThan(relativeError(out.toArray(), ref), 1e-5, "forward B\(B) T\(T) P\(P) causal \(causal)")
+
+        let dqkv = Tensor(shape: [B, T, 3 * W]), dpre = Tensor(shape: [max(P, 1) * 3 * W]), rt = tensor(r, [B, T, W])
+        Attention.backward(dqkv: dqkv.data, dPrefixQKV: P > 0 ? dpre.data : nil, dout: rt.data,
+                           qkv: qkvT.data, prefixQKV: P > 0 ? preT.data : nil, probs: probs.data, shape: shape)
+        let g = numericGradient(qkv) { dot(Ref.attention($0, prefix: prefix, B: B, T: T, P: P, W: W, H: H, causal: causal), r) }
+        XCTAssertLessThan(relativeError(dqkv.toArray(), g), 1e-4, "dqkv B\(B) T\(T) P\(P) causal \(causal)")
+        if P > 0 {
+            let gp = numericGradient(prefix) { dot(Ref.attention(qkv, prefix: $0, B: B, T: T, P: P, W: W, H: H, causal: causal), r) }
+            // The prefix's query columns receive nothing here (its own attention is a separate call).
+            for j in 0..<P { for c in 0..<W { XCTAssertEqual(gp[j * 3 * W + c], 0, accuracy: 1e-9) } }
+            XCTAssertLessThan(relativeError(Array(dpre.toArray().prefix(P * 3 * W)), gp), 1e-4, "dprefix")
+        }
+    }
+
+    func testAttentionCausalBackward() { checkAttention(B: 2, T: 4, P: 0, W: 8, H: 2, causal: true, seed: 4) }
+    func testAttentionBidirectionalBackward() { checkAttention(B: 2, T: 3, P: 0, W: 6, H: 3, causal: false, seed: 5) }
+    func testAttentionWithSharedPrefixBackward() { checkAttention(B: 3, T: 3, P: 2, W: 8, H: 2, causal: true, seed: 6) }
+}
