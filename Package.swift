@@ -21,6 +21,7 @@ let package = Package(
 
         .target(name: "Hashing", swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
             "Kernels", "Hashing",
@@ -29,6 +30,7 @@ let package = Package(
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP"]),
     ],
     swiftLanguageModes: [.v5]
 )

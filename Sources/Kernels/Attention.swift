@@ -106,7 +106,7 @@ public enum Attention {
 
     /// Row-wise softmax in place; with `causal`, row i keeps columns `0 ..< ownStart + i + 1` and zeroes the rest.
     @inline(__always)
-    static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ownStart: Int, causal: Bool) {
+    public static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ownStart: Int, causal: Bool) {
         for i in 0..<rows {
             let r = p + i * cols
             let visible = causal ? ownStart + i + 1 : cols

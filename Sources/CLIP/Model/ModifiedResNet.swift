@@ -1,0 +1,246 @@
+import Kernels
+
+/// A convolution with its BatchNorm folded in at load time: `w' = w·γ/√(σ²+ε)`,
+/// `b' = β − μ·γ/√(σ²+ε)` (inference BN is affine). ModifiedResNet convolutions have no bias of their own.
+struct FoldedConv {
+    let weight: Tensor   // [Cout, Cin·k·k]
+    let bias: Tensor     // [Cout]
+    let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+
+    init(weights: WeightSource, conv: String, bn: String, inChannels: Int, outChannels: Int,
+         kernel: Int, stride: Int = 1, padding: Int = 0) throws {
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+        weight = try weights.tensor("\(conv).weight", shape: [outChannels, inChannels, kernel, kernel])
+        weight.reshape([outChannels, inChannels * kernel * kernel])
+        let gamma = try weights.tensor("\(bn).weight", shape: [outChannels])
+        let beta = try weights.tensor("\(bn).bias", shape: [outChannels])
+        let mean = try weights.tensor("\(bn).running_mean", shape: [outChannels])
+        let variance = try weights.tensor("\(bn).running_var", shape: [outChannels])
+        bias = Tensor(shape: [outChannels])
+        let k = inChannels * kernel * kernel
+        for c in 0..<outChannels {
+            let s = gamma[c] / (variance[c] + 1e-5).squareRoot()
+            for i in 0..<k { weight[c * k + i] *= s }
+            bias[c] = beta[c] - mean[c] * s
+        }
+    }
+
+    func shape(batch: Int, height: Int, width: Int) -> Conv2D.Shape {
+        Conv2D.Shape(batch: batch, inChannels: inChannels, height: height, width: width,
+                     outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
+    }
+
+    /// out[Cout, B, Ho, Wo] = conv(x)+bias, then ReLU when `relu`.
+    func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool) -> Tensor {
+        let s = shape(batch: batch, height: height, width: width)
+        let out = Tensor(shape: [outChannels, batch, s.outHeight, s.outWidth])
+        let columns = s.columnCount > 0 ? Tensor(shape: [s.columnCount]) : nil
+        Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, shape: s, columns: columns?.data)
+        if relu { ReLU.forward(out.data, out.data, count: out.count) }
+        withExtendedLifetime(columns) {}
+        return out
+    }
+}
+
+/// CLIP's anti-aliased Bottleneck: 1×1 → 3×3 → AvgPool(stride) → 1×1 (×4), identity or
+/// AvgPool + 1×1 downsample, ReLU after the sum.
+struct Bottleneck {
+    let conv1: FoldedConv, conv2: FoldedConv, conv3: FoldedConv
+    let downsample: FoldedConv?
+    let stride: Int
+
+    init(weights: WeightSource, prefix p: String, inplanes: Int, planes: Int, stride: Int) throws {
+        self.stride = stride
+        conv1 = try FoldedConv(weights: weights, conv: "\(p).conv1", bn: "\(p).bn1", inChannels: inplanes, outChannels: planes, kernel: 1)
+        conv2 = try FoldedConv(weights: weights, conv: "\(p).conv2", bn: "\(p).bn2", inChannels: planes, outChannels: planes,
+                               kernel: 3, padding: 1)
+        conv3 = try FoldedConv(weights: weights, conv: "\(p).conv3", bn: "\(p).bn3", inChannels: planes, outChannels: 4 * planes, kernel: 1)
+        downsample = (stride > 1 || inplanes != 4 * planes)
+            ? try FoldedConv(weights: weights, conv: "\(p).downsample.0", bn: "\(p).downsample.1",
+                             inChannels: inplanes, outChannels: 4 * planes, kernel: 1)
+            : nil
+    }
+
+    /// x: [Cin, B, H, W] → [4p, B, H/stride, W/stride]
+    func forward(_ x: Tensor, batch B: Int, height H: Int, width W: Int) -> Tensor {
+        var h = conv1.forward(x, batch: B, height: H, width: W, relu: true)
+        h = conv2.forward(h, batch: B, height: H, width: W, relu: true)
+        let Ho = H / stride, Wo = W / stride
+        if stride > 1 { h = pool(h, planes: conv2.outChannels * B, height: H, width: W) }
+        let out = conv3.forward(h, batch: B, height: Ho, width: Wo, relu: false)
+        if let downsample {
+            let source = stride > 1 ? pool(x, planes: conv1.inChannels * B, height: H, width: W) : x
+            let identity = downsample.forward(source, batch: B, height: Ho, width: Wo, relu: false)
+            Elementwise.add(out.data, identity.data, count: out.count)
+        } else {
+            Elementwise.add(out.data, x.data, count: out.count)
+        }
+        ReLU.forward(out.data, out.data, count: out.count)
+        return out
+    }
+
+    private func pool(_ x: Tensor, planes: Int, height: Int, width: Int) -> Tensor {
+        let out = Tensor(shape: [planes, height / stride, width / stride])
+        AvgPool2D.forward(out.data, x.data, planes: planes, height: height, width: width, kernel: stride)
+        return out
+    }
+}
+
+/// CLIP's ModifiedResNet image tower (RN50/RN101/…): 3-conv stem, four stages of anti-aliased
+/// Bottlenecks, AttentionPool2d. BatchNorm is folded into the convolutions at load time; activations
+/// run in `[C, B, H, W]` layout so every 1×1 convolution is one GEMM over the batch.
+public final class ModifiedResNet {
+    public let imageSize: Int
+    public let width: Int
+    public let heads: Int
+    public let embedDim: Int
+    public let blocksPerStage: [Int]
+    let stem: [FoldedConv]
+    let stages: [[Bottleneck]]
+    let poolPositions: Tensor      // [(R/32)²+1, E]
+    let qWeight: Tensor, qBias: Tensor, kWeight: Tensor, kBias: Tensor, vWeight: Tensor, vBias: Tensor  // [E, E], [E]
+    let cWeight: Tensor, cBias: Tensor                                                                  // [D, E], [D]
+
+    /// Channels entering the attention pool (32·width).
+    public var poolChannels: Int { 32 * width }
+
+    public init(weights: WeightSource, blocksPerStage: [Int], width: Int, heads: Int, imageSize: Int, embedDim: Int) throws {
+        self.imageSize = imageSize; self.width = width; self.heads = heads
+        self.embedDim = embedDim; self.blocksPerStage = blocksPerStage
+        let half = width / 2
+        stem = [
+            try FoldedConv(weights: weights, conv: "visual.conv1", bn: "visual.bn1", inChannels: 3, outChannels: half,
+                           kernel: 3, stride: 2, padding: 1),
+            try FoldedConv(weights: weights, conv: "visual.conv2", bn: "visual.bn2", inChannels: half, outChannels: half,
+                           kernel: 3, padding: 1),
+            try FoldedConv(weights: weights, conv: "visual.conv3", bn: "visual.bn3", inChannels: half, outChannels: width,
+                           kernel: 3, padding: 1),
+        ]
+        var inplanes = width
+        var stages: [[Bottleneck]] = []
+        for (s, count) in blocksPerStage.enumerated() {
+            let planes = width << s
+            var blocks: [Bottleneck] = []
+            for b in 0..<count {
+                blocks.append(try Bottleneck(weights: weights, prefix: "visual.layer\(s + 1).\(b)", inplanes: inplanes,
+                                             planes: planes, stride: (s > 0 && b == 0) ? 2 : 1))
+                inplanes = 4 * planes
+            }
+            stages.append(blocks)
+        }
+        self.stages = stages
+        let E = 32 * width, spatial = imageSize / 32
+        poolPositions = try weights.tensor("visual.attnpool.positional_embedding", shape: [spatial * spatial + 1, E])
+        qWeight = try weights.tensor("visual.attnpool.q_proj.weight", shape: [E, E])
+        qBias = try weights.tensor("visual.attnpool.q_proj.bias", shape: [E])
+        kWeight = try weights.tensor("visual.attnpool.k_proj.weight", shape: [E, E])
+        kBias = try weights.tensor("visual.attnpool.k_proj.bias", shape: [E])
+        vWeight = try weights.tensor("visual.attnpool.v_proj.weight", shape: [E, E])
+        vBias = try weights.tensor("visual.attnpool.v_proj.bias", shape: [E])
+        cWeight = try weights.tensor("visual.attnpool.c_proj.weight", shape: [embedDim, E])
+        cBias = try weights.tensor("visual.attnpool.c_proj.bias", shape: [embedDim])
+    }
+
+    /// Image features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`.
+    /// `trace` receives NCHW intermediates named as in the parity fixtures.
+    public func encode(pixels: UnsafePointer<Float>, batch B: Int, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        let R = imageSize
+        // NCHW → CNHW
+        var x = Tensor(shape: [3, B, R, R])
+        for b in 0..<B { for c in 0..<3 { (x.data + (c * B + b) * R * R).update(from: pixels + (b * 3 + c) * R * R, count: R * R) } }
+        var H = R
+        x = stem[0].forward(x, batch: B, height: H, width: H, relu: true)
+        H = stem[0].shape(batch: B, height: H, width: H).outHeight
+        x = stem[1].forward(x, batch: B, height: H, width: H, relu: true)
+        x = stem[2].forward(x, batch: B, height: H, width: H, relu: true)
+        let pooled = Tensor(shape: [width, B, H / 2, H / 2])
+        AvgPool2D.forward(pooled.data, x.data, planes: width * B, height: H, width: H, kernel: 2)
+        x = pooled
+        H /= 2
+        trace?("image.stem", ModifiedResNet.toNCHW(x, batch: B))
+        for (s, blocks) in stages.enumerated() {
+            for (b, block) in blocks.enumerated() {
+                x = block.forward(x, batch: B, height: H, width: H)
+                H /= block.stride
+                if let trace {
+                    let nchw = ModifiedResNet.toNCHW(x, batch: B)
+                    trace("image.layer\(s + 1).\(b)", nchw)
+                    if b == blocks.count - 1 { trace("image.layer\(s + 1)", nchw) }
+                }
+            }
+        }
+        return attentionPool(x, batch: B, spatial: H * H, trace: trace)
+    }
+
+    /// AttentionPool2d: tokens = [mean; x_1 … x_HW] + positions; the mean token queries all tokens.
+    private func attentionPool(_ x: Tensor, batch B: Int, spatial S: Int, trace: ((String, Tensor) -> Void)?) -> Tensor {
+        let E = poolChannels, T = S + 1, dh = E / heads
+        let tokens = Tensor(shape: [B, T, E])                              // [B, HW+1, E]
+        for c in 0..<E {
+            for b in 0..<B {
+                let plane = x.data + (c * B + b) * S
+                var mean: Float = 0
+                for i in 0..<S { mean += plane[i] }
+                let seq = tokens.data + b * T * E
+                seq[c] = mean / Float(S)
+                for i in 0..<S { seq[(i + 1) * E + c] = plane[i] }
+            }
+        }
+        for b in 0..<B { Elementwise.add(tokens.data + b * T * E, poolPositions.data, count: T * E) }
+        trace?("image.attnpool.tokens", tokens)
+        let keys = Tensor(shape: [B * T, E]), values = Tensor(shape: [B * T, E])
+        Linear.forward(keys.data, tokens.data, weight: kWeight.data, bias: kBias.data, rows: B * T, inFeatures: E, outFeatures: E)
+        Linear.forward(values.data, tokens.data, weight: vWeight.data, bias: vBias.data, rows: B * T, inFeatures: E, outFeatures: E)
+        let query = Tensor(shape: [B, E]), first = Tensor(shape: [B, E])
+        for b in 0..<B { (first.data + b * E).update(from: tokens.data + b * T * E, count: E) }
+        Linear.forward(query.data, first.data, weight: qWeight.data, bias: qBias.data, rows: B, inFeatures: E, outFeatures: E)
+        let attended = Tensor(shape: [B, E]), scores = Tensor(shape: [T])
+        let scale = 1 / Float(dh).squareRoot()
+        for b in 0..<B {
+            for h in 0..<heads {
+                // scores[t] = q_h · k_h[t] / √dh
+                GEMM.sgemm(transB: true, m: 1, n: T, k: dh, alpha: scale, a: query.data + b * E + h * dh, lda: E,
+                           b: keys.data + b * T * E + h * dh, ldb: E, c: scores.data, ldc: T)
+                Attention.softmaxRows(scores.data, rows: 1, cols: T, ownStart: 0, causal: false)
+                GEMM.sgemm(m: 1, n: dh, k: T, a: scores.data, lda: T, b: values.data + b * T * E + h * dh, ldb: E,
+                           c: attended.data + b * E + h * dh, ldc: E)
+            }
+        }
+        let features = Tensor(shape: [B, embedDim])
+        Linear.forward(features.data, attended.data, weight: cWeight.data, bias: cBias.data, rows: B, inFeatures: E, outFeatures: embedDim)
+        return features
+    }
+
+    /// [C, B, H, W] → [B, C, H, W] (for traces and tests).
+    static func toNCHW(_ x: Tensor, batch B: Int) -> Tensor {
+        let C = x.shape[0], HW = x.count / (C * B)
+        let out = Tensor(shape: [B, C, x.shape[2], x.shape[3]])
+        for c in 0..<C { for b in 0..<B { (out.data + (b * C + c) * HW).update(from: x.data + (c * B + b) * HW, count: HW) } }
+        return out
+    }
+
+    /// Multiply–adds of one image (convolutions and attention pool), for throughput reports.
+    public var flopsPerImage: Double {
+        var total = 0.0
+        var H = imageSize
+        func conv(_ c: FoldedConv, _ h: Int) -> Int {
+            let s = c.shape(batch: 1, height: h, width: h)
+            total += 2 * Double(c.outChannels * c.inChannels * c.kernel * c.kernel * s.outHeight * s.outWidth)
+            return s.outHeight
+        }
+        H = conv(stem[0], H); _ = conv(stem[1], H); _ = conv(stem[2], H); H /= 2
+        for blocks in stages {
+            for block in blocks {
+                _ = conv(block.conv1, H); _ = conv(block.conv2, H)
+                let Ho = H / block.stride
+                _ = conv(block.conv3, Ho)
+                if let d = block.downsample { _ = conv(d, Ho) }
+                H = Ho
+            }
+        }
+        let E = Double(poolChannels), T = Double(H * H + 1)
+        total += 2 * (2 * T * E * E + E * E + E * Double(embedDim))
+        return total
+    }
+}

@@ -1,0 +1,118 @@
+import Kernels
+
+/// One pre-LN residual attention block of CLIP (`ResidualAttentionBlock`), shared by the text
+/// transformer (causal) and the ViT (bidirectional): `x += attn(ln_1(x)); x += mlp(ln_2(x))`,
+/// `mlp = c_proj(QuickGELU(c_fc(·)))`. Frozen: `backward` computes activation gradients only.
+public struct ResidualBlock {
+    public let width: Int
+    public let heads: Int
+    let ln1Gamma: Tensor, ln1Beta: Tensor          // [W]
+    let inProjWeight: Tensor, inProjBias: Tensor    // [3W, W], [3W]
+    let outProjWeight: Tensor, outProjBias: Tensor  // [W, W], [W]
+    let ln2Gamma: Tensor, ln2Beta: Tensor          // [W]
+    let fcWeight: Tensor, fcBias: Tensor            // [4W, W], [4W]
+    let projWeight: Tensor, projBias: Tensor        // [W, 4W], [W]
+
+    /// Reads `<prefix>.ln_1.weight`, `<prefix>.attn.in_proj_weight`, … (OpenAI names).
+    public init(weights: WeightSource, prefix p: String, width W: Int, heads: Int) throws {
+        width = W
+        self.heads = heads
+        ln1Gamma = try weights.tensor("\(p).ln_1.weight", shape: [W])
+        ln1Beta = try weights.tensor("\(p).ln_1.bias", shape: [W])
+        inProjWeight = try weights.tensor("\(p).attn.in_proj_weight", shape: [3 * W, W])
+        inProjBias = try weights.tensor("\(p).attn.in_proj_bias", shape: [3 * W])
+        outProjWeight = try weights.tensor("\(p).attn.out_proj.weight", shape: [W, W])
+        outProjBias = try weights.tensor("\(p).attn.out_proj.bias", shape: [W])
+        ln2Gamma = try weights.tensor("\(p).ln_2.weight", shape: [W])
+        ln2Beta = try weights.tensor("\(p).ln_2.bias", shape: [W])
+        fcWeight = try weights.tensor("\(p).mlp.c_fc.weight", shape: [4 * W, W])
+        fcBias = try weights.tensor("\(p).mlp.c_fc.bias", shape: [4 * W])
+        projWeight = try weights.tensor("\(p).mlp.c_proj.weight", shape: [W, 4 * W])
+        projBias = try weights.tensor("\(p).mlp.c_proj.bias", shape: [W])
+    }
+
+    /// Runs the block on `x` (`[rows, W]`, rows = B·T) in place. With a non-nil `cache` every
+    /// activation `backward` needs is kept there; `prefixQKV` is the shared prefix of this layer.
+    public func forward(_ x: UnsafeMutablePointer<Float>, shape: Attention.Shape,
+                        prefixQKV: UnsafePointer<Float>? = nil, cache: BlockActivations? = nil,
+                        scratch: BlockScratch) {
+        let W = width, rows = shape.batch * shape.length
+        let a = cache ?? scratch.asActivations
+        if let cache { cache.input.update(from: x, count: rows * W) }
+        // attention branch
+        LayerNorm.forward(a.ln1, x, gamma: ln1Gamma.data, beta: ln1Beta.data, mean: a.mean1, rstd: a.rstd1, rows: rows, dim: W)
+        Linear.forward(a.qkv, a.ln1, weight: inProjWeight.data, bias: inProjBias.data, rows: rows, inFeatures: W, outFeatures: 3 * W)
+        Attention.forward(out: a.attn, probs: a.probs, qkv: a.qkv, prefixQKV: prefixQKV, shape: shape)
+        Linear.forward(scratch.residual, a.attn, weight: outProjWeight.data, bias: outProjBias.data, rows: rows, inFeatures: W, outFeatures: W)
+        Elementwise.add(x, scratch.residual, count: rows * W)
+        if let cache { cache.middle.update(from: x, count: rows * W) }
+        // MLP branch
+        LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
+        Linear.forward(a.fc, a.ln2, weight: fcWeight.data, bias: fcBias.data, rows: rows, inFeatures: W, outFeatures: 4 * W)
+        QuickGELU.forward(a.act, a.fc, count: rows * 4 * W)
+        Linear.forward(scratch.residual, a.act, weight: projWeight.data, bias: projBias.data, rows: rows, inFeatures: 4 * W, outFeatures: W)
+        Elementwise.add(x, scratch.residual, count: rows * W)
+    }
+
+    /// Given dL/d(output) in `dx` (`[rows, W]`), overwrites it with dL/d(input).
+    /// `extraDQKV` (`[rows, 3W]`, optional) is added to this block's q/k/v gradient: the prefix
+    /// receives there the key/value gradients its suffixes accumulated. `dPrefixQKV` accumulates
+    /// this block's gradient w.r.t. the shared prefix's keys/values.
+    public func backward(_ dx: UnsafeMutablePointer<Float>, shape: Attention.Shape, cache a: BlockActivations,
+                         prefixQKV: UnsafePointer<Float>? = nil, dPrefixQKV: UnsafeMutablePointer<Float>? = nil,
+                         extraDQKV: UnsafePointer<Float>? = nil, scratch: BlockScratch) {
+        let W = width, rows = shape.batch * shape.length
+        let g4 = scratch.wide, g3 = scratch.qkvGrad, g1 = scratch.residual
+        // MLP branch: dx stays as the residual path; add the branch's input gradient.
+        Linear.backwardInput(g4, dx, weight: projWeight.data, rows: rows, inFeatures: 4 * W, outFeatures: W)
+        QuickGELU.backward(g4, g4, a.fc, count: rows * 4 * W)
+        Linear.backwardInput(g1, g4, weight: fcWeight.data, rows: rows, inFeatures: W, outFeatures: 4 * W)
+        LayerNorm.backward(dx, g1, a.middle, gamma: ln2Gamma.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W, accumulate: true)
+        // attention branch
+        Linear.backwardInput(g1, dx, weight: outProjWeight.data, rows: rows, inFeatures: W, outFeatures: W)
+        Attention.backward(dqkv: g3, dPrefixQKV: dPrefixQKV, dout: g1, qkv: a.qkv, prefixQKV: prefixQKV, probs: a.probs, shape: shape)
+        if let extraDQKV { Elementwise.add(g3, extraDQKV, count: rows * 3 * W) }
+        Linear.backwardInput(g1, g3, weight: inProjWeight.data, rows: rows, inFeatures: W, outFeatures: 3 * W)
+        LayerNorm.backward(dx, g1, a.input, gamma: ln1Gamma.data, mean: a.mean1, rstd: a.rstd1, rows: rows, dim: W, accumulate: true)
+    }
+}
+
+/// The activations one block keeps for its backward pass (one instance per layer and chunk).
+/// Owned by the text encoder's training path; sized for `rows = B·T` positions.
+public final class BlockActivations {
+    let storage: Tensor
+    let input, ln1, mean1, rstd1, qkv, probs, attn, middle, ln2, mean2, rstd2, fc, act: UnsafeMutablePointer<Float>
+    /// The layer's q/k/v projections `[rows, 3W]`: a shared prefix hands them to its suffixes.
+    public var projections: UnsafeMutablePointer<Float> { qkv }
+
+    public init(shape: Attention.Shape) {
+        let W = shape.width, rows = shape.batch * shape.length
+        let sizes = [rows * W, rows * W, rows, rows, rows * 3 * W, shape.probabilityCount, rows * W, rows * W,
+                     rows * W, rows, rows, rows * 4 * W, rows * 4 * W]
+        storage = Tensor(shape: [sizes.reduce(0, +)])
+        var p = storage.data
+        var slices: [UnsafeMutablePointer<Float>] = []
+        for n in sizes { slices.append(p); p += n }
+        (input, ln1, mean1, rstd1, qkv, probs, attn, middle) = (slices[0], slices[1], slices[2], slices[3], slices[4], slices[5], slices[6], slices[7])
+        (ln2, mean2, rstd2, fc, act) = (slices[8], slices[9], slices[10], slices[11], slices[12])
+    }
+}
+
+/// Reusable buffers for one block call (`rows = B·T` positions): the inference path keeps its
+/// activations here instead of in a `BlockActivations`, and backward uses the gradient buffers.
+public final class BlockScratch {
+    let asActivations: BlockActivations
+    let residual: UnsafeMutablePointer<Float>   // [rows, W]
+    let wide: UnsafeMutablePointer<Float>       // [rows, 4W]
+    let qkvGrad: UnsafeMutablePointer<Float>    // [rows, 3W]
+    private let storage: Tensor
+
+    public init(shape: Attention.Shape) {
+        let W = shape.width, rows = shape.batch * shape.length
+        asActivations = BlockActivations(shape: shape)
+        storage = Tensor(shape: [rows * 8 * W])
+        residual = storage.data
+        wide = storage.data + rows * W
+        qkvGrad = storage.data + rows * 5 * W
+    }
+}

@@ -1,0 +1,97 @@
+import Kernels
+
+/// CLIP's text tower: token embedding + positions → causal transformer → `ln_final` → the row
+/// at each sequence's EOT (the largest token id, first occurrence) → `text_projection`.
+/// Used by `cocoon embed`, zero-shot classification and (through its training path) the tuner.
+public final class TextTransformer {
+    public let width: Int
+    public let heads: Int
+    public let contextLength: Int
+    public let vocabularySize: Int
+    public let embedDim: Int
+    public let blocks: [ResidualBlock]
+    let tokenEmbedding: Tensor       // [V, W]
+    let positionalEmbedding: Tensor  // [ctx, W]
+    let lnFinalGamma: Tensor, lnFinalBeta: Tensor  // [W]
+    let textProjection: Tensor       // [W, D]
+
+    /// Sequences per inference chunk: bounds activation memory whatever the batch size.
+    public var chunkSize = 64
+
+    public init(weights: WeightSource, width: Int, heads: Int, layers: Int,
+                contextLength: Int, vocabularySize: Int, embedDim: Int) throws {
+        self.width = width; self.heads = heads; self.contextLength = contextLength
+        self.vocabularySize = vocabularySize; self.embedDim = embedDim
+        tokenEmbedding = try weights.tensor("token_embedding.weight", shape: [vocabularySize, width])
+        positionalEmbedding = try weights.tensor("positional_embedding", shape: [contextLength, width])
+        blocks = try (0..<layers).map {
+            try ResidualBlock(weights: weights, prefix: "transformer.resblocks.\($0)", width: width, heads: heads)
+        }
+        lnFinalGamma = try weights.tensor("ln_final.weight", shape: [width])
+        lnFinalBeta = try weights.tensor("ln_final.bias", shape: [width])
+        textProjection = try weights.tensor("text_projection", shape: [width, embedDim])
+    }
+
+    /// Index of the pooled position of a token row: the first maximum (EOT is the largest id).
+    public static func eotIndex(_ tokens: [Int32]) -> Int {
+        var best = 0
+        for i in 1..<tokens.count where tokens[i] > tokens[best] { best = i }
+        return best
+    }
+
+    /// Writes the token embeddings (no positions) of `tokens` into `out` (`[tokens.count, W]`).
+    /// Out-of-range ids are a caller bug (the tokenizer and vocabulary come from the same model).
+    public func embedTokens(_ tokens: ArraySlice<Int32>, into out: UnsafeMutablePointer<Float>) {
+        for (i, id) in tokens.enumerated() {
+            precondition(id >= 0 && Int(id) < vocabularySize, "token id \(id) outside the vocabulary (\(vocabularySize))")
+            (out + i * width).update(from: tokenEmbedding.data + Int(id) * width, count: width)
+        }
+    }
+
+    /// Text features (`[N, D]`, not normalised) of `N` token rows of `contextLength` ids.
+    /// Each chunk runs only up to its last EOT (DESIGN idea 1): later positions cannot influence
+    /// earlier ones under the causal mask, and pooling reads the EOT row. `length` forces a fixed
+    /// run length (≥ every EOT + 1), used to prove the truncation exact.
+    public func encode(tokens: [[Int32]], length: Int? = nil) -> Tensor {
+        let n = tokens.count, W = width
+        let features = Tensor(shape: [n, embedDim])
+        var start = 0
+        while start < n {
+            let rows = Array(tokens[start..<min(n, start + chunkSize)])
+            let eots = rows.map(TextTransformer.eotIndex)
+            let T = length ?? (eots.max()! + 1)
+            let B = rows.count
+            let x = Tensor(shape: [B, T, W])                                  // [B, T, W]
+            for (b, row) in rows.enumerated() {
+                precondition(row.count == contextLength, "token rows must have \(contextLength) ids")
+                embedTokens(row[0..<T], into: x.data + b * T * W)
+            }
+            addPositions(x.data, batch: B, length: T)
+            let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: true)
+            let scratch = BlockScratch(shape: shape)
+            for block in blocks { block.forward(x.data, shape: shape, scratch: scratch) }
+            pool(x.data, length: T, eots: eots, into: features.data + start * embedDim)
+            start += B
+        }
+        return features
+    }
+
+    /// x[b, t] += positional_embedding[t] for t < length.
+    public func addPositions(_ x: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
+        for b in 0..<batch {
+            Elementwise.add(x + b * length * width, positionalEmbedding.data, count: length * width)
+        }
+    }
+
+    /// features[b] = ln_final(x[b, eot_b]) · text_projection, for `[B, T, W]` hidden states.
+    public func pool(_ x: UnsafePointer<Float>, length: Int, eots: [Int], into features: UnsafeMutablePointer<Float>) {
+        let B = eots.count, W = width
+        let pooled = Tensor(shape: [B, W])
+        for b in 0..<B {
+            LayerNorm.forward(pooled.data + b * W, x + (b * length + eots[b]) * W, gamma: lnFinalGamma.data,
+                              beta: lnFinalBeta.data, mean: nil, rstd: nil, rows: 1, dim: W)
+        }
+        GEMM.sgemm(m: B, n: embedDim, k: W, a: pooled.data, lda: W, b: textProjection.data, ldb: embedDim,
+                   c: features, ldc: embedDim)
+    }
+}

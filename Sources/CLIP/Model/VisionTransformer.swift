@@ -1,0 +1,100 @@
+import Kernels
+
+/// CLIP's ViT image tower: patch embedding (`conv1` as one GEMM over all patches of the batch),
+/// class token, positions, `ln_pre`, bidirectional transformer, `ln_post` of the class token, `proj`.
+/// Frozen; run by the indexer over whole datasets.
+public final class VisionTransformer {
+    public let imageSize: Int
+    public let patchSize: Int
+    public let width: Int
+    public let heads: Int
+    public let embedDim: Int
+    let patchWeight: Tensor          // [Wv, 3·P·P]  (conv1, no bias)
+    let classEmbedding: Tensor       // [Wv]
+    let positionalEmbedding: Tensor  // [g²+1, Wv]
+    let lnPreGamma: Tensor, lnPreBeta: Tensor
+    let blocks: [ResidualBlock]
+    let lnPostGamma: Tensor, lnPostBeta: Tensor
+    let projection: Tensor           // [Wv, D]
+
+    public var grid: Int { imageSize / patchSize }
+    public var tokens: Int { grid * grid + 1 }
+
+    public init(weights: WeightSource, imageSize: Int, patchSize: Int, width: Int, layers: Int,
+                heads: Int, embedDim: Int) throws {
+        self.imageSize = imageSize; self.patchSize = patchSize; self.width = width
+        self.heads = heads; self.embedDim = embedDim
+        let g = imageSize / patchSize
+        patchWeight = try weights.tensor("visual.conv1.weight", shape: [width, 3, patchSize, patchSize])
+        patchWeight.reshape([width, 3 * patchSize * patchSize])
+        classEmbedding = try weights.tensor("visual.class_embedding", shape: [width])
+        positionalEmbedding = try weights.tensor("visual.positional_embedding", shape: [g * g + 1, width])
+        lnPreGamma = try weights.tensor("visual.ln_pre.weight", shape: [width])
+        lnPreBeta = try weights.tensor("visual.ln_pre.bias", shape: [width])
+        blocks = try (0..<layers).map {
+            try ResidualBlock(weights: weights, prefix: "visual.transformer.resblocks.\($0)", width: width, heads: heads)
+        }
+        lnPostGamma = try weights.tensor("visual.ln_post.weight", shape: [width])
+        lnPostBeta = try weights.tensor("visual.ln_post.bias", shape: [width])
+        projection = try weights.tensor("visual.proj", shape: [width, embedDim])
+    }
+
+    /// Image features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`.
+    /// `trace`, when given, receives named intermediates (for parity tests).
+    public func encode(pixels: UnsafePointer<Float>, batch B: Int, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        let W = width, P = patchSize, g = grid, T = tokens, R = imageSize, K = 3 * P * P
+        // im2col of non-overlapping patches: patches[b·g² + py·g + px, (c·P + ky)·P + kx]
+        let patches = Tensor(shape: [B * g * g, K])
+        for b in 0..<B {
+            for py in 0..<g {
+                for px in 0..<g {
+                    let row = patches.data + ((b * g + py) * g + px) * K
+                    for c in 0..<3 {
+                        for ky in 0..<P {
+                            let src = pixels + ((b * 3 + c) * R + py * P + ky) * R + px * P
+                            (row + (c * P + ky) * P).update(from: src, count: P)
+                        }
+                    }
+                }
+            }
+        }
+        let embedded = Tensor(shape: [B * g * g, W])                       // [B·g², W]
+        Linear.forward(embedded.data, patches.data, weight: patchWeight.data, bias: nil,
+                       rows: B * g * g, inFeatures: K, outFeatures: W)
+        if let trace { embedded.reshape([B, g * g, W]); trace("image.patch_embed", embedded) }
+        let x = Tensor(shape: [B, T, W])                                   // [B, g²+1, W]
+        for b in 0..<B {
+            let seq = x.data + b * T * W
+            seq.update(from: classEmbedding.data, count: W)
+            (seq + W).update(from: embedded.data + b * g * g * W, count: g * g * W)
+            Elementwise.add(seq, positionalEmbedding.data, count: T * W)
+        }
+        trace?("image.x0", x)
+        LayerNorm.forward(x.data, x.data, gamma: lnPreGamma.data, beta: lnPreBeta.data, mean: nil, rstd: nil, rows: B * T, dim: W)
+        trace?("image.ln_pre", x)
+        let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false)
+        let scratch = BlockScratch(shape: shape)
+        for (i, block) in blocks.enumerated() {
+            block.forward(x.data, shape: shape, scratch: scratch)
+            trace?("image.block\(i).out", x)
+        }
+        let pooled = Tensor(shape: [B, W])
+        for b in 0..<B {
+            LayerNorm.forward(pooled.data + b * W, x.data + b * T * W, gamma: lnPostGamma.data, beta: lnPostBeta.data,
+                              mean: nil, rstd: nil, rows: 1, dim: W)
+        }
+        trace?("image.ln_post", pooled)
+        let features = Tensor(shape: [B, embedDim])
+        GEMM.sgemm(m: B, n: embedDim, k: W, a: pooled.data, lda: W, b: projection.data, ldb: embedDim,
+                   c: features.data, ldc: embedDim)
+        return features
+    }
+
+    /// Multiply–adds of one image, for throughput reports.
+    public var flopsPerImage: Double {
+        let T = Double(tokens), W = Double(width), L = Double(blocks.count)
+        let patch = Double(grid * grid) * Double(3 * patchSize * patchSize) * W
+        let block = T * 12 * W * W + 2 * T * T * W
+        return 2 * (patch + L * block + W * Double(embedDim))
+    }
+}

@@ -1,0 +1,101 @@
+/// 2-D convolution as im2col + one GEMM over the whole batch, in channel-major batch layout
+/// `[C, B, H, W]` (so a 1×1 convolution is a single GEMM with no copies). Used by the ModifiedResNet.
+public enum Conv2D {
+    /// Geometry of one convolution.
+    public struct Shape {
+        public var batch: Int, inChannels: Int, height: Int, width: Int
+        public var outChannels: Int, kernel: Int, stride: Int, padding: Int
+
+        public init(batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int,
+                    kernel: Int, stride: Int = 1, padding: Int = 0) {
+            self.batch = batch; self.inChannels = inChannels; self.height = height; self.width = width
+            self.outChannels = outChannels; self.kernel = kernel; self.stride = stride; self.padding = padding
+        }
+
+        public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
+        public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+        /// Elements of the im2col buffer (0 when the convolution needs none).
+        public var columnCount: Int {
+            kernel == 1 && stride == 1 && padding == 0 ? 0 : inChannels * kernel * kernel * batch * outHeight * outWidth
+        }
+    }
+
+    /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias. `columns` needs `shape.columnCount` floats.
+    public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                               shape s: Shape, columns: UnsafeMutablePointer<Float>?) {
+        let n = s.batch * s.outHeight * s.outWidth
+        let kdim = s.inChannels * s.kernel * s.kernel
+        var source = x
+        if s.columnCount > 0 {
+            guard let columns else { preconditionFailure("Conv2D needs an im2col buffer for \(s)") }
+            im2col(columns, x, shape: s)
+            source = UnsafePointer(columns)
+        }
+        var beta: Float = 0
+        if let bias {
+            for c in 0..<s.outChannels { (out + c * n).update(repeating: bias[c], count: n) }
+            beta = 1
+        }
+        GEMM.sgemm(m: s.outChannels, n: n, k: kdim, a: weight, lda: kdim, b: source, ldb: n, beta: beta, c: out, ldc: n)
+    }
+
+    /// cols[(c·k + ky)·k + kx, (b·Ho + oy)·Wo + ox] = x[c, b, oy·stride + ky − pad, ox·stride + kx − pad] (0 outside).
+    static func im2col(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, shape s: Shape) {
+        let Ho = s.outHeight, Wo = s.outWidth, H = s.height, W = s.width, k = s.kernel
+        let n = s.batch * Ho * Wo
+        for c in 0..<s.inChannels {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let row = cols + ((c * k + ky) * k + kx) * n
+                    for b in 0..<s.batch {
+                        let plane = x + (c * s.batch + b) * H * W
+                        for oy in 0..<Ho {
+                            let iy = oy * s.stride + ky - s.padding
+                            let dst = row + (b * Ho + oy) * Wo
+                            if iy < 0 || iy >= H {
+                                dst.update(repeating: 0, count: Wo)
+                                continue
+                            }
+                            let src = plane + iy * W
+                            if s.stride == 1 {
+                                for ox in 0..<Wo {
+                                    let ix = ox + kx - s.padding
+                                    dst[ox] = (ix >= 0 && ix < W) ? src[ix] : 0
+                                }
+                            } else {
+                                for ox in 0..<Wo {
+                                    let ix = ox * s.stride + kx - s.padding
+                                    dst[ox] = (ix >= 0 && ix < W) ? src[ix] : 0
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Average pooling with kernel = stride = k and no padding (`nn.AvgPool2d(k)`), over planes of
+/// `[planes, H, W]` (any leading layout, e.g. `[C, B]`). Output `[planes, H/k, W/k]`.
+public enum AvgPool2D {
+    public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+                               planes: Int, height: Int, width: Int, kernel k: Int) {
+        let Ho = height / k, Wo = width / k
+        let scale = 1 / Float(k * k)
+        for p in 0..<planes {
+            let src = x + p * height * width, dst = out + p * Ho * Wo
+            for oy in 0..<Ho {
+                for ox in 0..<Wo {
+                    var s: Float = 0
+                    for ky in 0..<k {
+                        let r = src + (oy * k + ky) * width + ox * k
+                        for kx in 0..<k { s += r[kx] }
+                    }
+                    dst[oy * Wo + ox] = s * scale
+                }
+            }
+        }
+    }
+}
