@@ -1,0 +1,44 @@
+import XCTest
+@testable import Kernels
+
+/// Conv2D (im2col + GEMM, [C, B, H, W] layout) and AvgPool2D against direct Float64 loops.
+final class ConvolutionTests: XCTestCase {
+    private func reference(_ x: [Double], _ w: [Double], _ bias: [Double], _ s: Conv2D.Shape) -> [Double] {
+        let Ho = s.outHeight, Wo = s.outWidth, k = s.kernel
+        var out = [Double](repeating: 0, count: s.outChannels * s.batch * Ho * Wo)
+        for o in 0..<s.outChannels { for b in 0..<s.batch { for oy in 0..<Ho { for ox in 0..<Wo {
+            var acc = bias[o]
+            for c in 0..<s.inChannels { for ky in 0..<k { for kx in 0..<k {
+                let iy = oy * s.stride + ky - s.padding, ix = ox * s.stride + kx - s.padding
+                if iy < 0 || iy >= s.height || ix < 0 || ix >= s.width { continue }
+                acc += w[((o * s.inChannels + c) * k + ky) * k + kx] * x[((c * s.batch + b) * s.height + iy) * s.width + ix]
+            } } }
+            out[((o * s.batch + b) * Ho + oy) * Wo + ox] = acc
+        } } } }
+        return out
+    }
+
+    private func check(_ s: Conv2D.Shape, seed: UInt64) {
+        var rng = SeededRandom(seed)
+        let x = rng.array(s.inChannels * s.batch * s.height * s.width)
+        let w = rng.array(s.outChannels * s.inChannels * s.kernel * s.kernel), b = rng.array(s.outChannels)
+        let xt = tensor(x, [x.count]), wt = tensor(w, [w.count]), bt = tensor(b, [b.count])
+        let out = Tensor(shape: [s.outChannels * s.batch * s.outHeight * s.outWidth])
+        let cols = Tensor(shape: [max(s.columnCount, 1)])
+        Conv2D.forward(out.data, xt.data, weight: wt.data, bias: bt.data, shape: s, columns: cols.data)
+        XCTAssertLessThan(relativeError(out.toArray(), reference(x, w, b, s)), 1e-5, "\(s)")
+    }
+
+    func testConvolutionShapes() {
+        check(Conv2D.Shape(batch: 2, inChannels: 3, height: 7, width: 5, outChannels: 4, kernel: 3, stride: 2, padding: 1), seed: 1)
+        check(Conv2D.Shape(batch: 2, inChannels: 4, height: 6, width: 6, outChannels: 5, kernel: 3, stride: 1, padding: 1), seed: 2)
+        check(Conv2D.Shape(batch: 3, inChannels: 6, height: 4, width: 4, outChannels: 2, kernel: 1), seed: 3)
+    }
+
+    func testAveragePool() {
+        let x = Tensor(shape: [1, 4, 4], values: (0..<16).map(Float.init))
+        let out = Tensor(shape: [1, 2, 2])
+        AvgPool2D.forward(out.data, x.data, planes: 1, height: 4, width: 4, kernel: 2)
+        XCTAssertEqual(out.toArray(), [2.5, 4.5, 10.5, 12.5])
+    }
+}
