@@ -5,7 +5,9 @@ import Glibc
 /// Multi-head scaled dot-product attention on packed projections `qkv = [Q | K | V]` (`[B, T, 3W]`,
 /// head h uses columns `h·dh ..< (h+1)·dh` of each part), as `nn.MultiheadAttention` inside CLIP.
 /// Optionally every sequence also attends to a shared **prefix** (`[P, 3W]`, positions before its own):
-/// the shared-prefix CoOp step runs SOS + context once and each class only its own suffix.
+/// the shared-prefix CoOp step runs SOS + context once and each class only its own suffix. With
+/// several prefixes (`[G, P, 3W]`, CoCoOp: one per image), consecutive runs of `groupSize`
+/// sequences share one.
 /// `forward` keeps the softmax probabilities (`[B, H, T, P+T]`) that `backward` needs.
 public enum Attention {
     /// Shape of one attention call.
@@ -16,10 +18,12 @@ public enum Attention {
         public var width: Int        // W
         public var heads: Int        // H
         public var causal: Bool      // query i sees prefix + own keys 0...i
+        public var groupSize: Int    // sequences sharing one prefix
 
-        public init(batch: Int, length: Int, prefix: Int = 0, width: Int, heads: Int, causal: Bool) {
+        public init(batch: Int, length: Int, prefix: Int = 0, width: Int, heads: Int, causal: Bool, groupSize: Int? = nil) {
             self.batch = batch; self.length = length; self.prefix = prefix
             self.width = width; self.heads = heads; self.causal = causal
+            self.groupSize = max(groupSize ?? batch, 1)
         }
 
         public var headDim: Int { width / heads }
@@ -29,13 +33,14 @@ public enum Attention {
     }
 
     /// out[B, T, W] = concat_h softmax(Q_h·[Kp_h; K_h]ᵀ/√dh + mask)·[Vp_h; V_h].
-    /// `prefixQKV` is `[P, 3W]` (only its K and V parts are read) when `shape.prefix > 0`.
+    /// `prefixQKV` is `[G, P, 3W]` (only its K and V parts are read) when `shape.prefix > 0`.
     public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, prefixQKV: UnsafePointer<Float>? = nil, shape s: Shape) {
         let W = s.width, dh = s.headDim, T = s.length, P = s.prefix, Tk = s.keys, ld = 3 * W
         let scale = 1 / Float(dh).squareRoot()
         for b in 0..<s.batch {
             let seq = qkv + b * T * ld
+            let prefixQKV = prefixQKV.map { $0 + (b / s.groupSize) * P * ld }
             for h in 0..<s.heads {
                 let q = seq + h * dh, k = seq + W + h * dh, v = seq + 2 * W + h * dh
                 let p = probs + ((b * s.heads + h) * T) * Tk              // [T, Tk]
@@ -56,8 +61,8 @@ public enum Attention {
         }
     }
 
-    /// Gradients of `forward`: dqkv[B, T, 3W] is overwritten; the prefix's K and V gradients
-    /// (`dPrefixQKV`, `[P, 3W]`) are **accumulated** over all sequences (its Q part is untouched).
+    /// Gradients of `forward`: dqkv[B, T, 3W] is overwritten; the prefixes' K and V gradients
+    /// (`dPrefixQKV`, `[G, P, 3W]`) are **accumulated** over their sequences (Q parts untouched).
     public static func backward(dqkv: UnsafeMutablePointer<Float>, dPrefixQKV: UnsafeMutablePointer<Float>? = nil,
                                 dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>, prefixQKV: UnsafePointer<Float>? = nil,
                                 probs: UnsafePointer<Float>, shape s: Shape) {
@@ -67,6 +72,8 @@ public enum Attention {
         defer { dp.deallocate() }
         for b in 0..<s.batch {
             let seq = qkv + b * T * ld, dseq = dqkv + b * T * ld
+            let prefixQKV = prefixQKV.map { $0 + (b / s.groupSize) * P * ld }
+            let dPrefixQKV = dPrefixQKV.map { $0 + (b / s.groupSize) * P * ld }
             for h in 0..<s.heads {
                 let q = seq + h * dh, k = seq + W + h * dh, v = seq + 2 * W + h * dh
                 let dq = dseq + h * dh, dk = dseq + W + h * dh, dv = dseq + 2 * W + h * dh

@@ -62,30 +62,31 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual(dx.toArray(), [0, 0, 3, 4])
     }
 
-    private func checkAttention(B: Int, T: Int, P: Int, W: Int, H: Int, causal: Bool, seed: UInt64) {
+    private func checkAttention(B: Int, T: Int, P: Int, W: Int, H: Int, causal: Bool, groups G: Int = 1, seed: UInt64) {
         var rng = SeededRandom(seed)
-        let qkv = rng.array(B * T * 3 * W), prefix = rng.array(P * 3 * W), r = rng.array(B * T * W)
-        let shape = Attention.Shape(batch: B, length: T, prefix: P, width: W, heads: H, causal: causal)
-        let qkvT = tensor(qkv, [B, T, 3 * W]), preT = tensor(P > 0 ? prefix : [0], P > 0 ? [P, 3 * W] : [1])
+        let qkv = rng.array(B * T * 3 * W), prefix = rng.array(G * P * 3 * W), r = rng.array(B * T * W)
+        let shape = Attention.Shape(batch: B, length: T, prefix: P, width: W, heads: H, causal: causal, groupSize: B / G)
+        let qkvT = tensor(qkv, [B, T, 3 * W]), preT = tensor(P > 0 ? prefix : [0], P > 0 ? [G, P, 3 * W] : [1])
         let out = Tensor(shape: [B, T, W]), probs = Tensor(shape: [shape.probabilityCount])
         Attention.forward(out: out.data, probs: probs.data, qkv: qkvT.data, prefixQKV: P > 0 ? preT.data : nil, shape: shape)
-        let ref = Ref.attention(qkv, prefix: prefix, B: B, T: T, P: P, W: W, H: H, causal: causal)
+        let ref = Ref.attention(qkv, prefix: prefix, B: B, T: T, P: P, W: W, H: H, causal: causal, groups: G)
         XCTAssertLessThan(relativeError(out.toArray(), ref), 1e-5, "forward B\(B) T\(T) P\(P) causal \(causal)")
 
-        let dqkv = Tensor(shape: [B, T, 3 * W]), dpre = Tensor(shape: [max(P, 1) * 3 * W]), rt = tensor(r, [B, T, W])
+        let dqkv = Tensor(shape: [B, T, 3 * W]), dpre = Tensor(shape: [max(G * P, 1) * 3 * W]), rt = tensor(r, [B, T, W])
         Attention.backward(dqkv: dqkv.data, dPrefixQKV: P > 0 ? dpre.data : nil, dout: rt.data,
                            qkv: qkvT.data, prefixQKV: P > 0 ? preT.data : nil, probs: probs.data, shape: shape)
-        let g = numericGradient(qkv) { dot(Ref.attention($0, prefix: prefix, B: B, T: T, P: P, W: W, H: H, causal: causal), r) }
+        let g = numericGradient(qkv) { dot(Ref.attention($0, prefix: prefix, B: B, T: T, P: P, W: W, H: H, causal: causal, groups: G), r) }
         XCTAssertLessThan(relativeError(dqkv.toArray(), g), 1e-4, "dqkv B\(B) T\(T) P\(P) causal \(causal)")
         if P > 0 {
-            let gp = numericGradient(prefix) { dot(Ref.attention(qkv, prefix: $0, B: B, T: T, P: P, W: W, H: H, causal: causal), r) }
+            let gp = numericGradient(prefix) { dot(Ref.attention(qkv, prefix: $0, B: B, T: T, P: P, W: W, H: H, causal: causal, groups: G), r) }
             // The prefix's query columns receive nothing here (its own attention is a separate call).
-            for j in 0..<P { for c in 0..<W { XCTAssertEqual(gp[j * 3 * W + c], 0, accuracy: 1e-9) } }
-            XCTAssertLessThan(relativeError(Array(dpre.toArray().prefix(P * 3 * W)), gp), 1e-4, "dprefix")
+            for j in 0..<G * P { for c in 0..<W { XCTAssertEqual(gp[j * 3 * W + c], 0, accuracy: 1e-9) } }
+            XCTAssertLessThan(relativeError(Array(dpre.toArray().prefix(G * P * 3 * W)), gp), 1e-4, "dprefix")
         }
     }
 
     func testAttentionCausalBackward() { checkAttention(B: 2, T: 4, P: 0, W: 8, H: 2, causal: true, seed: 4) }
     func testAttentionBidirectionalBackward() { checkAttention(B: 2, T: 3, P: 0, W: 6, H: 3, causal: false, seed: 5) }
     func testAttentionWithSharedPrefixBackward() { checkAttention(B: 3, T: 3, P: 2, W: 8, H: 2, causal: true, seed: 6) }
+    func testAttentionWithPerGroupPrefixesBackward() { checkAttention(B: 4, T: 2, P: 3, W: 8, H: 2, causal: true, groups: 2, seed: 7) }
 }

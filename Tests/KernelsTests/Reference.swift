@@ -67,13 +67,15 @@ enum Ref {
     static func quickGELU(_ x: [Double]) -> [Double] { x.map { $0 / (1 + exp(-1.702 * $0)) } }
 
     /// Attention of B sequences of T positions over a shared prefix of P positions (qkv packed, [*, 3W]).
-    static func attention(_ qkv: [Double], prefix: [Double], B: Int, T: Int, P: Int, W: Int, H: Int, causal: Bool) -> [Double] {
-        let dh = W / H
+    static func attention(_ qkv: [Double], prefix: [Double], B: Int, T: Int, P: Int, W: Int, H: Int, causal: Bool,
+                          groups: Int = 1) -> [Double] {
+        let dh = W / H, groupSize = B / groups
         var out = [Double](repeating: 0, count: B * T * W)
         for b in 0..<B { for h in 0..<H { for i in 0..<T {
             var keys: [(k: [Double], v: [Double])] = []
             for j in 0..<P {
-                let row = Array(prefix[j * 3 * W..<(j + 1) * 3 * W])
+                let g = b / groupSize
+                let row = Array(prefix[(g * P + j) * 3 * W..<(g * P + j + 1) * 3 * W])
                 keys.append((Array(row[W + h * dh..<W + (h + 1) * dh]), Array(row[2 * W + h * dh..<2 * W + (h + 1) * dh])))
             }
             for j in 0..<T where !causal || j <= i {

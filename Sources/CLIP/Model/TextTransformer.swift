@@ -60,38 +60,24 @@ public final class TextTransformer {
             let rows = Array(tokens[start..<min(n, start + chunkSize)])
             let eots = rows.map(TextTransformer.eotIndex)
             let T = length ?? (eots.max()! + 1)
-            let B = rows.count
-            let x = Tensor(shape: [B, T, W])                                  // [B, T, W]
+            let x = Tensor(shape: [rows.count, T, W])                           // [B, T, W]
             for (b, row) in rows.enumerated() {
                 precondition(row.count == contextLength, "token rows must have \(contextLength) ids")
                 embedTokens(row[0..<T], into: x.data + b * T * W)
             }
-            addPositions(x.data, batch: B, length: T)
-            let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: true)
-            let scratch = BlockScratch(shape: shape)
-            for block in blocks { block.forward(x.data, shape: shape, scratch: scratch) }
-            pool(x.data, length: T, eots: eots, into: features.data + start * embedDim)
-            start += B
+            let pass = SuffixPass(encoder: self, embeddings: x.data, count: rows.count, length: T, eots: eots,
+                                  keepActivations: false)
+            (features.data + start * embedDim).update(from: pass.features.data, count: rows.count * embedDim)
+            start += rows.count
         }
         return features
     }
 
-    /// x[b, t] += positional_embedding[t] for t < length.
-    public func addPositions(_ x: UnsafeMutablePointer<Float>, batch: Int, length: Int) {
+    /// x[b, t] += positional_embedding[offset + t] for t < length.
+    public func addPositions(_ x: UnsafeMutablePointer<Float>, batch: Int, length: Int, offset: Int) {
+        precondition(offset + length <= contextLength, "prompt longer than the context (\(contextLength))")
         for b in 0..<batch {
-            Elementwise.add(x + b * length * width, positionalEmbedding.data, count: length * width)
+            Elementwise.add(x + b * length * width, positionalEmbedding.data + offset * width, count: length * width)
         }
-    }
-
-    /// features[b] = ln_final(x[b, eot_b]) · text_projection, for `[B, T, W]` hidden states.
-    public func pool(_ x: UnsafePointer<Float>, length: Int, eots: [Int], into features: UnsafeMutablePointer<Float>) {
-        let B = eots.count, W = width
-        let pooled = Tensor(shape: [B, W])
-        for b in 0..<B {
-            LayerNorm.forward(pooled.data + b * W, x + (b * length + eots[b]) * W, gamma: lnFinalGamma.data,
-                              beta: lnFinalBeta.data, mean: nil, rstd: nil, rows: 1, dim: W)
-        }
-        GEMM.sgemm(m: B, n: embedDim, k: W, a: pooled.data, lda: W, b: textProjection.data, ldb: embedDim,
-                   c: features, ldc: embedDim)
     }
 }
