@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
-            "Kernels", "Hashing",
+            "Kernels", "Hashing", "CLIP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

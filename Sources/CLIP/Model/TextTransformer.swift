@@ -80,4 +80,11 @@ public final class TextTransformer {
             Elementwise.add(x + b * length * width, positionalEmbedding.data + offset * width, count: length * width)
         }
     }
+
+    /// Forward multiply–adds ×2 of one position through every layer (projections, MLP and
+    /// attention over `attendedKeys` keys on average), for throughput reports.
+    public func flopsPerToken(attendedKeys: Int) -> Double {
+        let W = Double(width)
+        return 2 * Double(blocks.count) * (12 * W * W + 2 * Double(attendedKeys) * W)
+    }
 }
