@@ -55,7 +55,7 @@ public enum SplitFile {
 
     private static func parseLabel(_ value: Any) -> Int? {
         if let string = value as? String { return Int(string.trimmingCharacters(in: .whitespaces)) }
-        guard let number = value as? NSNumber, CFGetTypeID(number) != CFBooleanGetTypeID() else { return nil }
+        guard let number = value as? NSNumber else { return nil }
         let double = number.doubleValue
         guard double.rounded() == double, abs(double) < 9e15 else { return nil }
         return Int(double)
