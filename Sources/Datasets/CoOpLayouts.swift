@@ -4,15 +4,22 @@ import Foundation
 /// official lists): folder names, image dirs and split-file names of coop.md §1. `root` is CoOp's
 /// `$DATA` (the folder holding `oxford_pets/`, `dtd/`, …).
 enum CoOpLayouts {
-    /// A dataset whose split lives in a CoOp split JSON; `generate` rebuilds it when the JSON is
-    /// missing (nil: cocoon cannot, the file must be downloaded).
+    typealias Splits = (train: [DatasetItem], val: [DatasetItem], test: [DatasetItem])
+
+    /// What to do when the split JSON is missing.
+    enum MissingSplit {
+        /// Rebuild it like CoOp from the dataset folder and the image dir.
+        case generate((_ datasetDir: URL, _ imageDir: URL, _ random: inout CPythonRandom) throws -> Splits)
+        /// cocoon cannot rebuild it (the reason is shown); the file must be downloaded.
+        case download(reason: String)
+    }
+
+    /// A dataset whose split lives in `<folder>/split_zhou_<name>.json`, paths relative to `<folder>/<imageDir>`.
     struct SplitJSONLayout {
         let name: String
         let folder: String
         let imageDir: String
-        let generate: ((_ datasetDir: URL, _ imageDir: URL, _ random: inout CPythonRandom) throws
-                       -> (train: [DatasetItem], val: [DatasetItem], test: [DatasetItem]))?
-        let cannotGenerate: String
+        let missing: MissingSplit
     }
 
     static let caltechIgnored: Set<String> = ["BACKGROUND_Google", "Faces_easy"]
@@ -26,31 +33,31 @@ enum CoOpLayouts {
     ]
 
     static let splitJSONLayouts: [SplitJSONLayout] = [
-        SplitJSONLayout(name: "Caltech101", folder: "caltech-101", imageDir: "101_ObjectCategories", generate: { _, images, random in
+        SplitJSONLayout(name: "Caltech101", folder: "caltech-101", imageDir: "101_ObjectCategories", missing: .generate { _, images, random in
             try SplitGeneration.readAndSplit(imageDir: images, ignored: caltechIgnored, renames: caltechRenames, random: &random)
-        }, cannotGenerate: ""),
-        SplitJSONLayout(name: "OxfordPets", folder: "oxford_pets", imageDir: "images", generate: { dir, _, random in
+        }),
+        SplitJSONLayout(name: "OxfordPets", folder: "oxford_pets", imageDir: "images", missing: .generate { dir, _, random in
             try SplitGeneration.oxfordPets(datasetDir: dir, random: &random)
-        }, cannotGenerate: ""),
-        SplitJSONLayout(name: "StanfordCars", folder: "stanford_cars", imageDir: "", generate: nil,
-                        cannotGenerate: "generating it needs devkit/*.mat, which cocoon does not read"),
-        SplitJSONLayout(name: "OxfordFlowers", folder: "oxford_flowers", imageDir: "jpg", generate: nil,
-                        cannotGenerate: "generating it needs imagelabels.mat, which cocoon does not read"),
-        SplitJSONLayout(name: "Food101", folder: "food-101", imageDir: "images", generate: { _, images, random in
+        }),
+        SplitJSONLayout(name: "StanfordCars", folder: "stanford_cars", imageDir: "",
+                        missing: .download(reason: "generating it needs devkit/*.mat, which cocoon does not read")),
+        SplitJSONLayout(name: "OxfordFlowers", folder: "oxford_flowers", imageDir: "jpg",
+                        missing: .download(reason: "generating it needs imagelabels.mat, which cocoon does not read")),
+        SplitJSONLayout(name: "Food101", folder: "food-101", imageDir: "images", missing: .generate { _, images, random in
             try SplitGeneration.readAndSplit(imageDir: images, random: &random)
-        }, cannotGenerate: ""),
-        SplitJSONLayout(name: "SUN397", folder: "sun397", imageDir: "SUN397", generate: { dir, _, random in
+        }),
+        SplitJSONLayout(name: "SUN397", folder: "sun397", imageDir: "SUN397", missing: .generate { dir, _, random in
             try SplitGeneration.sun397(datasetDir: dir, random: &random)
-        }, cannotGenerate: ""),
-        SplitJSONLayout(name: "DescribableTextures", folder: "dtd", imageDir: "images", generate: { _, images, random in
+        }),
+        SplitJSONLayout(name: "DescribableTextures", folder: "dtd", imageDir: "images", missing: .generate { _, images, random in
             try SplitGeneration.readAndSplit(imageDir: images, random: &random)
-        }, cannotGenerate: ""),
-        SplitJSONLayout(name: "EuroSAT", folder: "eurosat", imageDir: "2750", generate: { _, images, random in
+        }),
+        SplitJSONLayout(name: "EuroSAT", folder: "eurosat", imageDir: "2750", missing: .generate { _, images, random in
             try SplitGeneration.readAndSplit(imageDir: images, renames: eurosatRenames, random: &random)
-        }, cannotGenerate: ""),
-        SplitJSONLayout(name: "UCF101", folder: "ucf101", imageDir: "UCF-101-midframes", generate: { dir, _, random in
+        }),
+        SplitJSONLayout(name: "UCF101", folder: "ucf101", imageDir: "UCF-101-midframes", missing: .generate { dir, _, random in
             try SplitGeneration.ucf101(datasetDir: dir, random: &random)
-        }, cannotGenerate: ""),
+        }),
     ]
 
     /// Reads `<root>/<folder>/split_zhou_<Name>.json`; if it is missing and the dataset folder exists,
@@ -64,10 +71,13 @@ enum CoOpLayouts {
         if FileManager.default.fileExists(atPath: splitURL.path) {
             let split = try SplitFile.read(splitURL, keys: ["train", "val", "test"])
             (train, val, test) = (split["train"]!, split["val"]!, split["test"]!)
-        } else if let generate = layout.generate {
-            (train, val, test) = try generate(datasetDir, imageDir, &random)
         } else {
-            throw DatasetError("\(splitURL.path): split file not found; download split_zhou_\(layout.name).json from CoOp's DATASETS.md (\(layout.cannotGenerate))")
+            switch layout.missing {
+            case .generate(let generate):
+                (train, val, test) = try generate(datasetDir, imageDir, &random)
+            case .download(let reason):
+                throw DatasetError("\(splitURL.path): split file not found; download split_zhou_\(layout.name).json from CoOp's DATASETS.md (\(reason))")
+            }
         }
         return try Dataset(name: layout.name, imageRoot: imageDir, train: train, val: val, test: test,
                            templates: PromptTemplates.templates(for: layout.name))

@@ -6,8 +6,8 @@ import Foundation
 ///   the synthetic demo datasets use it.
 /// - image folder: `root/<class>/<image>` (test-only: train = test) or `root/{train,val,test}/<class>/<image>`;
 ///   classes = sorted class folders of train (of test when there is no train/), names = folder names.
-/// - CSV: `root/{train,val,test}.csv` with rows `path,label[,classname]` (optional header; RFC 4180
-///   quotes); only test.csv → test-only; without a classname column, `root/classnames.txt` gives one
+/// - CSV: `root/{train,val,test}.csv` with rows `path,label[,classname]` (optional header row whose
+///   first field is "path"; RFC 4180 quotes); row numbers in errors count data rows; only test.csv → test-only; without a classname column, `root/classnames.txt` gives one
 ///   name per line (line index = label).
 enum GenericLayouts {
     static func splitJSON(root: URL) throws -> Dataset {
@@ -86,8 +86,8 @@ enum GenericLayouts {
             throw DatasetError("\(url.path): cannot read the file as UTF-8 text")
         }
         var rows = CSVParser.rows(text)
-        if let first = rows.first, first.count >= 2, Int(first[1].trimmingCharacters(in: .whitespaces)) == nil {
-            rows.removeFirst()   // header
+        if let first = rows.first, first[0].trimmingCharacters(in: .whitespaces).lowercased() == "path" {
+            rows.removeFirst()   // header "path,label[,classname]"
         }
         var items: [DatasetItem] = []
         for (i, row) in rows.enumerated() {

@@ -10,7 +10,7 @@ public enum SplitFile {
     public static func read(_ url: URL, keys: [String], optional: Set<String> = []) throws -> [String: [DatasetItem]] {
         let file = url.lastPathComponent
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw DatasetError("\(url.path): split file not found; place CoOp's \(file) there (see CoOp's DATASETS.md)")
+            throw DatasetError("\(url.path): file not found; check the dataset folder or the path given")
         }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
