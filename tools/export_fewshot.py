@@ -71,6 +71,16 @@ def export(pkl_path, image_dir):
     return result
 
 
+def to_json(result):
+    """JSON text with one [relpath, label, classname] entry per line."""
+    parts = [f' "source": {json.dumps(result["source"])}']
+    for key in ("train", "val"):
+        if key in result:
+            rows = ",\n".join("  " + json.dumps(entry) for entry in result[key])
+            parts.append(f' "{key}": [\n{rows}\n ]' if rows else f' "{key}": []')
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pkl", type=pathlib.Path)
@@ -83,7 +93,7 @@ def main():
     except (OSError, ValueError, pickle.UnpicklingError) as e:
         sys.exit(f"export_fewshot: {e}")
     out = args.out or args.pkl.with_suffix(".json")
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    out.write_text(to_json(result))
     print(f"{out}: {len(result['train'])} train, {len(result.get('val', []))} val")
 
 
