@@ -22,6 +22,7 @@ let package = Package(
         .target(name: "Hashing", swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["Hashing"]),
 
         .executableTarget(name: "cocoon", dependencies: [
             "Kernels", "Hashing", "CLIP",
@@ -31,6 +32,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Which half of the classes to keep (`DATASET.SUBSAMPLE_CLASSES`, coop.md §3).
+public enum ClassSubset: String, CaseIterable, Sendable {
+    case all, base, new
+}
+
+extension Dataset {
+    /// CoOp's `subsample_classes`: labels = sorted set of train labels, m = ceil(n/2); `base` keeps
+    /// labels[..<m], `new` keeps labels[m...]; kept labels are renumbered 0.. in sorted order in
+    /// train, val and test (other items dropped) and class names follow. `all` returns self.
+    public func subsampleClasses(_ subset: ClassSubset) throws -> Dataset {
+        if subset == .all { return self }
+        let labels = Set(train.map(\.label)).sorted()
+        let m = (labels.count + 1) / 2
+        let selected = subset == .base ? labels[..<m] : labels[m...]
+        var relabel: [Int: Int] = [:]
+        for (new, old) in selected.enumerated() { relabel[old] = new }
+        func filter(_ items: [DatasetItem]) -> [DatasetItem] {
+            items.compactMap { item in
+                relabel[item.label].map { DatasetItem(path: item.path, label: $0, classname: item.classname) }
+            }
+        }
+        return try replacing(train: filter(train), val: filter(val), test: filter(test))
+    }
+}

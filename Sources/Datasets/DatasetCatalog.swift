@@ -1,0 +1,59 @@
+import Foundation
+
+/// Registry of every dataset layout cocoon reads, by name. CoOp's datasets take `root` = CoOp's
+/// `$DATA` (the folder holding `oxford_pets/`, `imagenet/`, …); the generic layouts ("split-json",
+/// "image-folder", "csv") take `root` = the dataset folder itself. Names are matched ignoring case,
+/// "-", "_" and spaces, plus a few aliases ("dtd", "pets", "imagenet-a", …). Used by the CLI and the indexer.
+public enum DatasetCatalog {
+    /// Canonical names in the order they are listed in errors and help texts.
+    public static let names = [
+        "ImageNet", "Caltech101", "OxfordPets", "StanfordCars", "OxfordFlowers", "Food101", "FGVCAircraft",
+        "SUN397", "DescribableTextures", "EuroSAT", "UCF101", "ImageNetV2", "ImageNetSketch", "ImageNetA",
+        "ImageNetR", "split-json", "image-folder", "csv",
+    ]
+
+    private static let aliases: [String: String] = [
+        "pets": "OxfordPets", "cars": "StanfordCars", "flowers": "OxfordFlowers", "aircraft": "FGVCAircraft",
+        "fgvc": "FGVCAircraft", "sun": "SUN397", "dtd": "DescribableTextures", "textures": "DescribableTextures",
+        "ucf": "UCF101", "imagenetadversarial": "ImageNetA", "imagenetrendition": "ImageNetR", "sketch": "ImageNetSketch",
+        "caltech": "Caltech101", "food": "Food101", "splitjson": "split-json", "imagefolder": "image-folder",
+    ]
+
+    private static func key(_ name: String) -> String {
+        String(name.lowercased().unicodeScalars.filter { $0 != "-" && $0 != "_" && $0 != " " })
+    }
+
+    /// The canonical name for `name` (an alias or any spelling), or throws the unknown-name error.
+    public static func canonicalName(_ name: String) throws -> String {
+        let k = key(name)
+        if let canonical = names.first(where: { key($0) == k }) ?? aliases[k] { return canonical }
+        throw DatasetError("unknown dataset '\(name)'; known: \(names.joined(separator: ", ")) (case-insensitive; aliases such as dtd, pets, imagenet-a)")
+    }
+
+    /// Reads a dataset. A missing `split_zhou_<Name>.json` is regenerated like CoOp with a fresh
+    /// `random.seed(1)` state (see `load(name:root:random:)`).
+    public static func load(name: String, root: URL) throws -> Dataset {
+        var random = CPythonRandom(seed: 1)
+        return try load(name: name, root: root, random: &random)
+    }
+
+    /// Reads a dataset; `random` is consumed only when a split is generated (split JSON missing),
+    /// exactly as CoOp's first run consumes Python's `random` after `set_random_seed(SEED)`.
+    public static func load(name: String, root: URL, random: inout CPythonRandom) throws -> Dataset {
+        let canonical = try canonicalName(name)
+        if let layout = CoOpLayouts.splitJSONLayouts.first(where: { $0.name == canonical }) {
+            return try CoOpLayouts.load(layout, root: root, random: &random)
+        }
+        switch canonical {
+        case "ImageNet": return try ImageNetLayouts.imageNet(root: root)
+        case "FGVCAircraft": return try CoOpLayouts.fgvcAircraft(root: root)
+        case "ImageNetV2": return try ImageNetLayouts.imageNetV2(root: root)
+        case "ImageNetSketch": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: "imagenet-sketch", imageDir: "images")
+        case "ImageNetA": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: "imagenet-adversarial", imageDir: "imagenet-a")
+        case "ImageNetR": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: "imagenet-rendition", imageDir: "imagenet-r")
+        case "split-json": return try GenericLayouts.splitJSON(root: root)
+        case "image-folder": return try GenericLayouts.imageFolder(root: root)
+        default: return try GenericLayouts.csv(root: root)   // "csv", the last canonical name
+        }
+    }
+}

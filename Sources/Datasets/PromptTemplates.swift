@@ -1,0 +1,67 @@
+/// A dataset's hand-crafted prompts (coop.md §6): the single zero-shot template of CoOp's
+/// `zsclip.py` (`CUSTOM_TEMPLATES`) and the ensembling list of `ZeroshotCLIP2`. Templates contain
+/// one "{}" for the class name. Used by zero-shot evaluation and prompt ensembling.
+public struct DatasetTemplates: Equatable, Sendable {
+    /// The dataset's own template, e.g. "a photo of a {}, a type of pet.".
+    public let zeroShot: String
+    /// `IMAGENET_TEMPLATES_SELECT`, plus `zeroShot` appended for every dataset whose name is not "ImageNet".
+    public let ensemble: [String]
+
+    public init(zeroShot: String, appendToEnsemble: Bool) {
+        self.zeroShot = zeroShot
+        self.ensemble = PromptTemplates.imagenetTemplatesSelect + (appendToEnsemble ? [zeroShot] : [])
+    }
+}
+
+/// CoOp's per-dataset templates and the class-name display rule.
+public enum PromptTemplates {
+    /// The default template ("a photo of a {}."), also used by generic layouts.
+    public static let photo = "a photo of a {}."
+
+    /// `CUSTOM_TEMPLATES` of CoOp's `trainers/zsclip.py`, keyed by canonical dataset name.
+    public static let custom: [String: String] = [
+        "OxfordPets": "a photo of a {}, a type of pet.",
+        "OxfordFlowers": "a photo of a {}, a type of flower.",
+        "FGVCAircraft": "a photo of a {}, a type of aircraft.",
+        "DescribableTextures": "{} texture.",
+        "EuroSAT": "a centered satellite photo of {}.",
+        "StanfordCars": photo,
+        "Food101": "a photo of {}, a type of food.",
+        "SUN397": photo,
+        "Caltech101": photo,
+        "UCF101": "a photo of a person doing {}.",
+        "ImageNet": photo,
+        "ImageNetSketch": photo,
+        "ImageNetV2": photo,
+        "ImageNetA": photo,
+        "ImageNetR": photo,
+    ]
+
+    /// `IMAGENET_TEMPLATES_SELECT` of `zsclip.py`, in order.
+    public static let imagenetTemplatesSelect = [
+        "itap of a {}.",
+        "a bad photo of the {}.",
+        "a origami {}.",
+        "a photo of the large {}.",
+        "a {} in a video game.",
+        "art of the {}.",
+        "a photo of the small {}.",
+    ]
+
+    /// Templates for a dataset name: its custom template (default `photo`) and the ensembling list,
+    /// which gets that template appended unless the name is exactly "ImageNet" (as in `ZeroshotCLIP2`).
+    public static func templates(for datasetName: String) -> DatasetTemplates {
+        DatasetTemplates(zeroShot: custom[datasetName] ?? photo, appendToEnsemble: datasetName != "ImageNet")
+    }
+
+    /// A class name as CoOp puts it in prompts: "_" replaced by " ".
+    public static func displayName(_ classname: String) -> String {
+        classname.replacingOccurrences(of: "_", with: " ")
+    }
+
+    /// `template.format(displayName(classname))`: the first "{}" replaced by the display name.
+    public static func prompt(_ template: String, classname: String) -> String {
+        guard let range = template.range(of: "{}") else { return template }
+        return template.replacingCharacters(in: range, with: displayName(classname))
+    }
+}
