@@ -21,6 +21,9 @@ let package = Package(
 
         .target(name: "Hashing", swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "CImageCodec",
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        .target(name: "Imaging", dependencies: ["CImageCodec"], swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
             "Kernels", "Hashing",
@@ -29,6 +32,7 @@ let package = Package(
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
     ],
     swiftLanguageModes: [.v5]
 )
