@@ -2,30 +2,45 @@
 /// images, `Image.resize(size, BICUBIC)` with no box and no reducing_gap, as torchvision's
 /// PIL backend calls it). Used by `Preprocess`.
 public enum Resample {
+    /// Which separable pass runs first when both width and height change. The passes round to
+    /// uint8 in between, so the order changes some pixels by a level or two.
+    public enum PassOrder: Sendable {
+        /// Pillow >= 13 (python-pillow/Pillow#9549): vertical first iff the height shrinks and
+        /// `inHeight - height > 2 * (inWidth - width)`; otherwise horizontal first.
+        case pillow13
+        /// Pillow <= 12: always horizontal first (the environment of the original CLIP/CoOp runs).
+        case horizontalFirst
+    }
+
     /// Resizes to `width` x `height` with Pillow's antialiased bicubic filter (a = -0.5).
-    /// A horizontal pass runs first if the width changes, then a vertical pass if the height
-    /// changes; each pass rounds and clips to uint8, as Pillow does. Same size = copy.
-    public static func bicubic(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+    /// A pass runs only along a dimension whose size changes; each pass rounds and clips to
+    /// uint8, as Pillow does. Same size = copy.
+    public static func bicubic(_ image: RGBImage, width: Int, height: Int,
+                               passOrder: PassOrder = .pillow13) -> RGBImage {
         precondition(width > 0 && height > 0, "resize to an empty size \(width)x\(height)")
         let needHorizontal = width != image.width
         let needVertical = height != image.height
         if !needHorizontal && !needVertical { return image }
 
         let vertical = ResampleKernel(inSize: image.height, outSize: height)
-        var current = image
-        if needHorizontal {
-            // Only the source rows the vertical pass will read: [first, last).
-            let first = vertical.bounds[0]
-            let last = vertical.bounds[2 * (height - 1)] + vertical.bounds[2 * (height - 1) + 1]
-            let horizontal = ResampleKernel(inSize: image.width, outSize: width)
-            current = horizontalPass(image, rows: first..<last, kernel: horizontal)
-            if needVertical {
-                current = verticalPass(current, kernel: vertical, rowOffset: first)
-            }
-        } else {
-            current = verticalPass(image, kernel: vertical, rowOffset: 0)
+        if !needHorizontal {
+            return verticalPass(image, kernel: vertical, rowOffset: 0)
         }
-        return current
+        let horizontal = ResampleKernel(inSize: image.width, outSize: width)
+        if !needVertical {
+            return horizontalPass(image, rows: 0..<image.height, kernel: horizontal)
+        }
+        let verticalFirst = passOrder == .pillow13 && height < image.height
+            && image.height - height > 2 * (image.width - width)
+        if verticalFirst {
+            let tall = verticalPass(image, kernel: vertical, rowOffset: 0)
+            return horizontalPass(tall, rows: 0..<height, kernel: horizontal)
+        }
+        // Only the source rows the vertical pass will read: [first, last).
+        let first = vertical.bounds[0]
+        let last = vertical.bounds[2 * (height - 1)] + vertical.bounds[2 * (height - 1) + 1]
+        let wide = horizontalPass(image, rows: first..<last, kernel: horizontal)
+        return verticalPass(wide, kernel: vertical, rowOffset: first)
     }
 
     /// Rows `rows` of `image`, resampled along x: output [rows.count, kernel.outSize, 3].
@@ -62,27 +77,31 @@ public enum Resample {
 
     /// `image` resampled along y; `kernel.bounds` index source rows, shifted by `-rowOffset`
     /// (the first row the horizontal pass kept). Output [kernel.outSize, image.width, 3].
+    /// Each output row accumulates whole source rows (integer sums, so the order of the taps
+    /// does not change the result) into `acc`, then clips.
     static func verticalPass(_ image: RGBImage, kernel: ResampleKernel, rowOffset: Int) -> RGBImage {
         let outHeight = kernel.outSize, ksize = kernel.size, rowBytes = image.width * 3
         var out = [UInt8](repeating: 0, count: outHeight * rowBytes)
+        var acc = [Int32](repeating: 0, count: rowBytes)  // [width * 3]
         image.pixels.withUnsafeBufferPointer { srcBuf in
         out.withUnsafeMutableBufferPointer { dstBuf in
+        acc.withUnsafeMutableBufferPointer { accBuf in
         kernel.weights.withUnsafeBufferPointer { kk in
         kernel.bounds.withUnsafeBufferPointer { bounds in
-            let src = srcBuf.baseAddress!, dst = dstBuf.baseAddress!
+            let src = srcBuf.baseAddress!, dst = dstBuf.baseAddress!, sums = accBuf.baseAddress!
             for yy in 0..<outHeight {
                 let ymin = bounds[2 * yy] - rowOffset, count = bounds[2 * yy + 1]
                 let k = kk.baseAddress! + yy * ksize
-                let outRow = dst + yy * rowBytes
-                for i in 0..<rowBytes {  // every channel of every pixel in the row
-                    var s = roundingHalf
-                    for y in 0..<count {
-                        s &+= Int32(src[(ymin + y) * rowBytes + i]) &* k[y]
-                    }
-                    outRow[i] = clip8(s)
+                sums.update(repeating: roundingHalf, count: rowBytes)
+                for y in 0..<count {
+                    let row = src + (ymin + y) * rowBytes
+                    let w = k[y]
+                    for i in 0..<rowBytes { sums[i] &+= Int32(row[i]) &* w }
                 }
+                let outRow = dst + yy * rowBytes
+                for i in 0..<rowBytes { outRow[i] = clip8(sums[i]) }
             }
-        }}}}
+        }}}}}
         return RGBImage(width: image.width, height: outHeight, pixels: out)
     }
 

@@ -34,6 +34,8 @@ struct ImagingFixtures: Decodable {
         let width: Int
         let height: Int
         let sha256: String
+        let sha256_horizontal_first: String
+        let vertical_first: Bool
     }
     struct CropCase: Decodable {
         let file: String
