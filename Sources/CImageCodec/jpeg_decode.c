@@ -61,6 +61,7 @@ cic_status cic_decode_jpeg(const uint8_t *data, size_t size, uint64_t max_pixels
     out->height = 0;
     out->message[0] = 0;
 
+    memset(&cinfo, 0, sizeof cinfo); // jpeg_destroy_decompress is safe even if creation failed
     cinfo.err = jpeg_std_error(&err.pub);
     err.pub.error_exit = on_error_exit;
     err.pub.emit_message = on_emit_message;

@@ -109,6 +109,7 @@ cic_status cic_decode_png(const uint8_t *data, size_t size, uint64_t max_pixels,
         return state.status;
     }
     png_set_read_fn(png, &state, read_from_memory);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff); // max_pixels is the only size limit
     png_read_info(png, info);
 
     png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);

@@ -22,14 +22,15 @@ public enum Resample {
         let needVertical = height != image.height
         if !needHorizontal && !needVertical { return image }
 
+        if !needVertical {
+            let horizontal = ResampleKernel(inSize: image.width, outSize: width)
+            return horizontalPass(image, rows: 0..<image.height, kernel: horizontal)
+        }
         let vertical = ResampleKernel(inSize: image.height, outSize: height)
         if !needHorizontal {
             return verticalPass(image, kernel: vertical, rowOffset: 0)
         }
         let horizontal = ResampleKernel(inSize: image.width, outSize: width)
-        if !needVertical {
-            return horizontalPass(image, rows: 0..<image.height, kernel: horizontal)
-        }
         let verticalFirst = passOrder == .pillow13 && height < image.height
             && image.height - height > 2 * (image.width - width)
         if verticalFirst {
