@@ -23,6 +23,9 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Hashing"]),
+        .target(name: "CImageCodec",
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        .target(name: "Imaging", dependencies: ["CImageCodec"], swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
             "Kernels", "Hashing", "CLIP",
@@ -33,6 +36,7 @@ let package = Package(
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
     ],
     swiftLanguageModes: [.v5]
 )

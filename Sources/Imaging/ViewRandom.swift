@@ -1,0 +1,83 @@
+/// xoshiro256** (Blackman & Vigna), seeded by expanding one `UInt64` with SplitMix64.
+/// The random source of training views (`Preprocess.trainView`); deterministic per seed.
+public struct ViewRandom {
+    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+
+    public init(seed: UInt64) {
+        var state = seed
+        s0 = ViewRandom.splitMix64(&state)
+        s1 = ViewRandom.splitMix64(&state)
+        s2 = ViewRandom.splitMix64(&state)
+        s3 = ViewRandom.splitMix64(&state)
+    }
+
+    /// One SplitMix64 step: advances `state` by the golden-ratio increment and returns the mix.
+    static func splitMix64(_ state: inout UInt64) -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        return mix64(state)
+    }
+
+    /// SplitMix64's finaliser: a bijective avalanche of 64 bits.
+    static func mix64(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = rotl(s1 &* 5, 7) &* 9
+        let t = s1 << 17
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = rotl(s3, 45)
+        return result
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func nextUnit() -> Double {
+        Double(next() >> 11) * 0x1.0p-53
+    }
+
+    /// Uniform in [low, high).
+    public mutating func uniform(_ low: Double, _ high: Double) -> Double {
+        low + (high - low) * nextUnit()
+    }
+
+    /// Uniform integer in 0...upper (inclusive), unbiased (rejection sampling).
+    public mutating func integer(through upper: Int) -> Int {
+        precondition(upper >= 0)
+        let range = UInt64(upper) &+ 1
+        if range == 0 { return Int(bitPattern: UInt(next())) }
+        let limit = UInt64.max - UInt64.max % range  // accept draws below a multiple of range
+        while true {
+            let draw = next()
+            if draw < limit { return Int(draw % range) }
+        }
+    }
+
+    @inline(__always)
+    private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+}
+
+/// Per-view seeds: `ViewSeed.make(seed:itemKey:view:)` hashes (run seed, item key, view index)
+/// with 64-bit FNV-1a over their bytes (seed and view as 8 little-endian bytes each, then the
+/// key's UTF-8), then applies SplitMix64's finaliser. Stable across runs, machines and shards,
+/// so any worker can rebuild any view. Used by Indexing.
+public enum ViewSeed {
+    public static func make(seed: UInt64, itemKey: String, view: Int) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a 64 offset basis
+        func feed(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3  // FNV-1a 64 prime
+        }
+        for shift in stride(from: 0, to: 64, by: 8) { feed(UInt8(truncatingIfNeeded: seed >> UInt64(shift))) }
+        let viewBits = UInt64(bitPattern: Int64(view))
+        for shift in stride(from: 0, to: 64, by: 8) { feed(UInt8(truncatingIfNeeded: viewBits >> UInt64(shift))) }
+        for byte in itemKey.utf8 { feed(byte) }
+        return ViewRandom.mix64(hash)
+    }
+}
