@@ -59,24 +59,31 @@ public final class SuffixPass {
     let eots: [Int]
     let caches: [BlockActivations]
     let pooledInput: Tensor, pooledMean: Tensor, pooledRstd: Tensor   // [N, W], [N], [N]
+    let prefixOffset: Int                                             // firstGroup·P·3W
 
     /// `eots[n]` is the EOT's index within suffix n (0 ..< S). Suffix n belongs to prefix group
-    /// `n / (N / G)`.
-    public init(encoder: TextTransformer, prefix: PrefixPass? = nil, embeddings: UnsafePointer<Float>,
-                count: Int, length: Int, eots: [Int], keepActivations: Bool) {
+    /// `firstGroup + n / groupSize` (default: all prefix groups, split evenly), so a chunk of the
+    /// suffixes can run against its own groups only.
+    public init(encoder: TextTransformer, prefix: PrefixPass? = nil, firstGroup: Int = 0, groupSize: Int? = nil,
+                embeddings: UnsafePointer<Float>, count: Int, length: Int, eots: [Int], keepActivations: Bool) {
         precondition(eots.count == count && eots.allSatisfy { $0 >= 0 && $0 < length }, "EOT outside the suffix")
         self.encoder = encoder; self.prefix = prefix; self.count = count; self.length = length; self.eots = eots
         let W = encoder.width, P = prefix?.length ?? 0
+        let size = groupSize ?? prefix.map { count / $0.groups } ?? count
+        precondition(prefix == nil || firstGroup + (count + size - 1) / size <= prefix!.groups, "suffixes beyond the prefix groups")
+        let prefixOffset = firstGroup * P * 3 * W
+        self.prefixOffset = prefixOffset
         let shape = Attention.Shape(batch: count, length: length, prefix: P, width: W, heads: encoder.heads, causal: true,
-                                    groupSize: prefix.map { count / $0.groups })
+                                    groupSize: size)
         self.shape = shape
-        caches = keepActivations ? encoder.blocks.map { _ in BlockActivations(shape: shape) } : []
+        let caches = keepActivations ? encoder.blocks.map { _ in BlockActivations(shape: shape) } : []
+        self.caches = caches
         let x = Tensor(shape: [count, length, W])                                   // [N, S, W]
         x.data.update(from: embeddings, count: x.count)
         encoder.addPositions(x.data, batch: count, length: length, offset: P)
         let scratch = BlockScratch(shape: shape)
         for (l, block) in encoder.blocks.enumerated() {
-            block.forward(x.data, shape: shape, prefixQKV: prefix?.projections(layer: l),
+            block.forward(x.data, shape: shape, prefixQKV: prefix.map { $0.projections(layer: l) + prefixOffset },
                           cache: keepActivations ? caches[l] : nil, scratch: scratch)
         }
         pooledInput = Tensor(shape: [count, W])
@@ -106,8 +113,9 @@ public final class SuffixPass {
         for n in 0..<count { (dx.data + (n * length + eots[n]) * W).update(from: dPooled.data + n * W, count: W) }
         let scratch = BlockScratch(shape: shape)
         for l in encoder.blocks.indices.reversed() {
-            encoder.blocks[l].backward(dx.data, shape: shape, cache: caches[l], prefixQKV: prefix?.projections(layer: l),
-                                       dPrefixQKV: prefix?.dQKV[l].data, scratch: scratch)
+            encoder.blocks[l].backward(dx.data, shape: shape, cache: caches[l],
+                                       prefixQKV: prefix.map { $0.projections(layer: l) + prefixOffset },
+                                       dPrefixQKV: prefix.map { $0.dQKV[l].data + prefixOffset }, scratch: scratch)
         }
         return dx
     }
