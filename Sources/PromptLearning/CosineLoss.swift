@@ -1,0 +1,59 @@
+import Kernels
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// CLIP's classification head and loss: `logits = scale · normalize(image) · normalize(text)ᵀ`,
+/// mean cross-entropy over the batch, and the gradient w.r.t. the (unnormalised) text features.
+/// Used by every tuner step and by evaluation.
+public enum CosineLoss {
+    /// Rows of `x` (`[rows, dim]`) scaled to unit L2 norm in place; returns the norms.
+    @discardableResult
+    public static func normalizeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, dim: Int) -> [Float] {
+        var norms = [Float](repeating: 0, count: rows)
+        for r in 0..<rows {
+            let row = x + r * dim
+            let n = Elementwise.sumOfSquares(row, count: dim).squareRoot()
+            norms[r] = n
+            let inv = n > 0 ? 1 / n : 0
+            for i in 0..<dim { row[i] *= inv }
+        }
+        return norms
+    }
+
+    /// Gradient through `x̂ = x/‖x‖` in place: dx = (dx̂ − x̂·(x̂·dx̂)) / ‖x‖, for `[rows, dim]`.
+    public static func backwardNormalize(_ grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
+                                         norms: [Float], rows: Int, dim: Int) {
+        for r in 0..<rows {
+            let g = grad + r * dim, y = normalized + r * dim
+            var d: Float = 0
+            for i in 0..<dim { d += g[i] * y[i] }
+            let inv = norms[r] > 0 ? 1 / norms[r] : 0
+            for i in 0..<dim { g[i] = (g[i] - y[i] * d) * inv }
+        }
+    }
+
+    /// Softmax cross-entropy of `logits` (`[B, K]`) against `labels`, mean over B. Overwrites
+    /// `logits` with dL/dlogits when `gradient` is true. Returns (loss, number of correct argmax).
+    public static func crossEntropy(_ logits: UnsafeMutablePointer<Float>, labels: [Int], classes K: Int,
+                                    gradient: Bool) -> (loss: Double, correct: Int) {
+        let B = labels.count
+        var loss = 0.0, correct = 0
+        for b in 0..<B {
+            let row = logits + b * K
+            var m = -Float.infinity, arg = 0
+            for k in 0..<K where row[k] > m { m = row[k]; arg = k }
+            if arg == labels[b] { correct += 1 }
+            var sum: Float = 0
+            for k in 0..<K { sum += expf(row[k] - m) }
+            loss += Double(logf(sum) + m - row[labels[b]])
+            if gradient {
+                let inv = 1 / (sum * Float(B))
+                for k in 0..<K { row[k] = expf(row[k] - m) * inv }
+                row[labels[b]] -= 1 / Float(B)
+            }
+        }
+        return (loss / Double(B), correct)
+    }
+}

@@ -1,0 +1,46 @@
+/// Every training default of cocoon in one table (CoOp/CoCoOp papers' official configs,
+/// spec/coop.md §4). The CLI, the trainer and the checkpoints read them from here only.
+public struct Hyperparameters: Codable, Equatable {
+    public var learningRate: Double
+    public var momentum: Double
+    public var weightDecay: Double
+    public var warmupEpochs: Int
+    public var warmupLearningRate: Double
+    public var epochs: Int
+    public var batchSize: Int
+    public var contextLength: Int
+    public var initPhrase: String?
+    public var classSpecific: Bool
+    public var position: ClassTokenPosition
+    public var seed: UInt64
+
+    /// CoOp (IJCV): M = 16 random init, unified, class token at the end, batch 32, SGD 0.002;
+    /// 50 epochs for 1 shot or ImageNet, 100 for 2/4 shots, 200 for 8/16 (and full data).
+    public static func coop(shots: Int?, dataset: String) -> Hyperparameters {
+        let epochs: Int
+        if dataset.lowercased() == "imagenet" || shots == 1 { epochs = 50 }
+        else if let s = shots, s == 2 || s == 4 { epochs = 100 }
+        else { epochs = 200 }
+        return Hyperparameters(learningRate: 0.002, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1,
+                               warmupLearningRate: 1e-5, epochs: epochs, batchSize: 32, contextLength: 16,
+                               initPhrase: nil, classSpecific: false, position: .end, seed: 1)
+    }
+
+    /// CoCoOp (CVPR, `vit_b16_c4_ep10_batch1_ctxv1`): M = 4 from "a photo of a", batch 1, 10 epochs.
+    public static func cocoop() -> Hyperparameters {
+        Hyperparameters(learningRate: 0.002, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1,
+                        warmupLearningRate: 1e-5, epochs: 10, batchSize: 1, contextLength: 4,
+                        initPhrase: "a photo of a", classSpecific: false, position: .end, seed: 1)
+    }
+
+    /// Learning rate of 0-based epoch `e`: the constant warm-up, then cosine annealing stepped once
+    /// per epoch with Dassl's recount: `lr·½(1+cos(π(e−warmup)/epochs))` (never quite 0).
+    public func learningRate(epoch e: Int) -> Double {
+        if e < warmupEpochs { return warmupLearningRate }
+        return 0.5 * learningRate * (1 + cos(Double.pi * Double(e - warmupEpochs) / Double(epochs)))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
