@@ -261,6 +261,8 @@ final class TokenizerTests: XCTestCase {
         try Data(#"{"<|startoftext|>": 0, "<|endoftext|>": -1}"#.utf8).write(to: negative.appendingPathComponent("vocab.json"))
         try Data("#version: 0.2\na b\n".utf8).write(to: negative.appendingPathComponent("merges.txt"))
         assertError(try BPETokenizer(directory: negative), contains: ["vocab.json", "<|endoftext|>", "integer"])
+        assertError(try BPETokenizer(vocabulary: ["<|startoftext|>": 0, "<|endoftext|>": 1, "huge": 1 << 30], merges: []),
+                    contains: ["\"huge\"", "1073741824", "0..<16777216"])
     }
 
     // MARK: cleaning pieces that the reference cases cannot isolate
@@ -270,6 +272,51 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(lower("ΟΔΟΣ ΣΑ Σ ΑΣ."), "οδος σα σ ας.")
         XCTAssertEqual(lower("İ"), "i\u{0307}")
         XCTAssertEqual(lower("ABC xyz ẞ"), "abc xyz ß")
+    }
+
+    /// Split class of every code point (sampled inside long runs) equals the regex module's; `str.lower()`
+    /// and ftfy's width table agree for every character Python's Unicode version knows.
+    func testUnicodeTablesMatchPython() throws {
+        let data = try Data(contentsOf: Self.fixtures.appendingPathComponent("unicode_tables.json"))
+        let tables = try JSONDecoder().decode(UnicodeTables.self, from: data)
+        XCTAssertEqual(tables.splitClasses.first?.first, 0)
+        XCTAssertEqual(tables.splitClasses.last?.last, 0x10_FFFF)
+        var checked = 0
+        for range in tables.splitClasses {
+            let first = range.first, last = range.last, expected = range.kind
+            let values = last - first < 4096 ? Array(first...last) : Array(first..<(first + 2048)) + Array(stride(from: first + 2048, to: last - 2048, by: 97)) + Array((last - 2047)...last)
+            for v in values {
+                let c = Unicode.Scalar(UInt32(v))!
+                let mine: String
+                switch PreTokenizer.characterClass(c) {
+                case .letter: mine = "L"
+                case .number: mine = "N"
+                case .space: mine = "S"
+                case .other: mine = "O"
+                }
+                if mine != expected { XCTFail(String(format: "U+%04X: split class %@, Python regex %@", v, mine, expected)) }
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 100_000)
+
+        // Python's Unicode database (14.0 for Python 3.11) may be older than Swift's; skip newer characters.
+        let pythonVersion = tables.unidataVersion.split(separator: ".").compactMap { Int($0) }
+        func knownToPython(_ c: Unicode.Scalar) -> Bool {
+            guard let age = c.properties.age else { return false }
+            return [age.major, age.minor].lexicographicallyPrecedes(pythonVersion.prefix(2)) || [age.major, age.minor] == Array(pythonVersion.prefix(2))
+        }
+        for v in 0..<0x11_0000 where v != 0x3A3 {
+            guard let c = Unicode.Scalar(UInt32(v)), c.properties.changesWhenLowercased || tables.lower[String(v)] != nil,
+                  knownToPython(c) else { continue }
+            let mine = TextCleaner.pythonLowercased([c]).map { $0.value }
+            XCTAssertEqual(mine, tables.lower[String(v)] ?? [UInt32(v)], String(format: "lower of U+%04X", v))
+        }
+        XCTAssertEqual(tables.width.count, 226)
+        for (key, expected) in tables.width {
+            let c = Unicode.Scalar(UInt32(key)!)!
+            XCTAssertEqual(TextCleaner.fixText([c]).map { $0.value }, expected, "width of U+\(String(c.value, radix: 16))")
+        }
     }
 
     // MARK: helpers
@@ -319,5 +366,31 @@ private struct Cases: Decodable {
 
     enum CodingKeys: String, CodingKey {
         case encode, tokenize, classnames, coopPrefix = "coop_prefix", customVocab = "custom_vocab"
+    }
+}
+
+/// unicode_tables.json
+private struct UnicodeTables: Decodable {
+    /// Code points first...last have split class `kind`: L, N, S or O.
+    struct ClassRange { let first: Int; let last: Int; let kind: String }
+    let splitClasses: [ClassRange]
+    let lower: [String: [UInt32]]
+    let width: [String: [UInt32]]
+    let unidataVersion: String
+
+    enum CodingKeys: String, CodingKey { case splitClasses = "split_classes", lower, width, unidataVersion = "unidata_version" }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lower = try c.decode([String: [UInt32]].self, forKey: .lower)
+        width = try c.decode([String: [UInt32]].self, forKey: .width)
+        unidataVersion = try c.decode(String.self, forKey: .unidataVersion)
+        var rows = try c.nestedUnkeyedContainer(forKey: .splitClasses)
+        var ranges = [ClassRange]()
+        while !rows.isAtEnd {
+            var row = try rows.nestedUnkeyedContainer()
+            ranges.append(ClassRange(first: try row.decode(Int.self), last: try row.decode(Int.self), kind: try row.decode(String.self)))
+        }
+        splitClasses = ranges
     }
 }

@@ -27,6 +27,8 @@ public final class BPETokenizer {
     private var cache: [[UInt8]: [Int32]]
     private let cacheLock = NSLock()
     private static let cacheCapacity = 1 << 18
+    /// Ids index an embedding table; larger ones in a vocab.json are taken as corruption.
+    static let maximumTokenID: Int32 = 1 << 24
 
     static let startOfTextToken = "<|startoftext|>"
     static let endOfTextToken = "<|endoftext|>"
@@ -51,17 +53,17 @@ public final class BPETokenizer {
     public convenience init(vocabulary: [String: Int32], merges: [(String, String)]) throws {
         guard let sot = vocabulary[Self.startOfTextToken] else { throw TokenizerError.missingSpecialToken(Self.startOfTextToken) }
         guard let eot = vocabulary[Self.endOfTextToken] else { throw TokenizerError.missingSpecialToken(Self.endOfTextToken) }
-        var tokens = [String](repeating: "", count: Int(vocabulary.values.max() ?? 0) + 1)
-        for (token, id) in vocabulary {
-            guard id >= 0 else { throw TokenizerError.invalidTokenID(token: token, id: id) }
-            tokens[Int(id)] = token
+        for (token, id) in vocabulary where id < 0 || id >= Self.maximumTokenID {
+            throw TokenizerError.invalidTokenID(token: token, id: id)
         }
+        var tokens = [String](repeating: "", count: Int(vocabulary.values.max() ?? 0) + 1)
+        for (token, id) in vocabulary { tokens[Int(id)] = token }
         self.init(tokens: tokens, vocabulary: vocabulary, merges: merges, startOfText: sot, endOfText: eot)
     }
 
-    /// String keys are safe here: BPE strings are made of byte characters (U+0021…U+0143 and "</w>"), and
-    /// no two different such strings are canonically equivalent (each non-ASCII one is a single base letter
-    /// plus at most one combining mark that is itself outside the alphabet).
+    /// String keys are safe here although Swift compares Strings by canonical equivalence: BPE strings are
+    /// made of byte characters (U+0021…U+0143 and "</w>"), each of which decomposes to at most a base letter
+    /// and one combining mark that is itself outside the alphabet, so no two different ones are equivalent.
     private init(tokens: [String], vocabulary: [String: Int32], merges mergeList: [(String, String)],
                  startOfText: Int32, endOfText: Int32) {
         // Intern every string BPE can produce (byte characters, merge parts and results) as a symbol id.

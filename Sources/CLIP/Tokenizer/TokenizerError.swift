@@ -29,7 +29,7 @@ public enum TokenizerError: Error, CustomStringConvertible, LocalizedError {
         case .missingSpecialToken(let token):
             return "tokenizer vocabulary has no \(token) entry; add it to vocab.json"
         case .invalidTokenID(let token, let id):
-            return "tokenizer vocabulary maps \"\(token)\" to id \(id); ids must be 0 or greater"
+            return "tokenizer vocabulary maps \"\(token.prefix(40))\" to id \(id); ids must be in 0..<\(BPETokenizer.maximumTokenID)"
         case .textTooLong(let text, let tokens, let contextLength):
             let shown = text.count > 60 ? String(text.prefix(60)) + "…" : text
             return "text \"\(shown)\" is \(tokens) tokens, longer than the context length \(contextLength); shorten it or tokenize with truncate: true"
