@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Hashing"]),
+        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets"], swiftSettings: fast),
         .target(name: "CImageCodec",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodec"], swiftSettings: fast),
@@ -36,6 +37,7 @@ let package = Package(
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "CLIPTests", dependencies: ["CLIP"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "PromptLearningTests", dependencies: ["PromptLearning"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
     ],
     swiftLanguageModes: [.v5]

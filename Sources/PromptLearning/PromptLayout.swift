@@ -1,0 +1,98 @@
+import CLIP
+
+/// Where CoOp places the class name relative to the learned context (`CLASS_TOKEN_POSITION`).
+public enum ClassTokenPosition: String, Codable, CaseIterable {
+    case end, middle, front
+}
+
+/// The source of one embedding row of a prompt: a fixed token's embedding or learned context
+/// vector `m` (of the prompt's own class when the context is class-specific).
+public enum PromptRow: Equatable {
+    case token(Int32)
+    case context(Int)
+}
+
+/// The row-by-row recipe of every class prompt, split into a prefix shared by all classes and a
+/// per-class suffix (DESIGN idea 4), assembled exactly as the official PromptLearner does
+/// (spec/coop.md §5): tokenise `"<prefix words> <name>."`, keep SOS, put context where the prefix
+/// words were, and for `middle`/`front` move the name's tokens. Built once per class set; the
+/// CoOp and CoCoOp learners read it every step.
+public struct PromptLayout {
+    public let contextLength: Int
+    public let position: ClassTokenPosition
+    public let classSpecific: Bool
+    /// Rows every class shares: SOS and the leading context vectors.
+    public let prefix: [PromptRow]
+    /// Per class: the remaining rows up to and including EOT (padding after EOT is never needed).
+    public let suffixes: [[PromptRow]]
+    /// Number of BPE tokens of each class name (`name_lens`).
+    public let nameLengths: [Int]
+    /// The init phrase's token ids (one per context vector) when initialised from a phrase.
+    public let initTokens: [Int32]?
+
+    /// Longest suffix: suffixes are padded to it (rows after a suffix's EOT are ignored).
+    public var suffixLength: Int { suffixes.map(\.count).max() ?? 0 }
+    public var eots: [Int] { suffixes.map { $0.count - 1 } }
+
+    /// - Parameters:
+    ///   - contextLength: M; ignored when `initPhrase` is given (M = its word count, as the official code).
+    public init(tokenizer: BPETokenizer, classnames: [String], contextLength: Int, position: ClassTokenPosition,
+                classSpecific: Bool, initPhrase: String?, maxTokens: Int = 77) throws {
+        var M = contextLength
+        var prefixText = Array(repeating: "X", count: M).joined(separator: " ")
+        var initTokens: [Int32]?
+        if let phrase = initPhrase?.replacingOccurrences(of: "_", with: " ") {
+            M = phrase.split(separator: " ").count
+            prefixText = phrase
+            let ids = tokenizer.encode(phrase)
+            guard ids.count >= M else {
+                throw PromptError.invalid("init phrase \"\(phrase)\" has \(M) words but only \(ids.count) tokens; use a phrase of whole words")
+            }
+            initTokens = Array(ids.prefix(M))
+        }
+        guard M >= 1 else { throw PromptError.invalid("context length must be at least 1 (got \(M))") }
+        self.contextLength = M
+        self.position = position
+        self.classSpecific = classSpecific
+        self.initTokens = initTokens
+        let half = M / 2
+        let sos = PromptRow.token(tokenizer.startOfText)
+        switch (position, classSpecific) {
+        case (.end, false): prefix = [sos] + (0..<M).map(PromptRow.context)
+        case (.middle, false): prefix = [sos] + (0..<half).map(PromptRow.context)
+        default: prefix = [sos]
+        }
+        var suffixes: [[PromptRow]] = []
+        var nameLengths: [Int] = []
+        for name in classnames {
+            let display = name.replacingOccurrences(of: "_", with: " ")
+            let nameLength = tokenizer.encode(display).count
+            let ids = tokenizer.encode(prefixText + " " + display + ".")
+            guard ids.count + 2 <= maxTokens else {
+                throw PromptError.invalid("prompt for class \"\(display)\" needs \(ids.count + 2) tokens, more than \(maxTokens); shorten the class name or the context")
+            }
+            // the tokens after the prefix words: name, ".", EOT (a name ending in punctuation may merge with ".")
+            let after = Array(ids.dropFirst(M)).map(PromptRow.token) + [.token(tokenizer.endOfText)]
+            let name = Array(after.prefix(nameLength)), rest = Array(after.dropFirst(nameLength))
+            let context = (0..<M).map(PromptRow.context)
+            let full: [PromptRow]   // the whole prompt after SOS
+            switch position {
+            case .end: full = context + after
+            case .middle: full = Array(context[..<half]) + name + Array(context[half...]) + rest
+            case .front: full = name + context + rest
+            }
+            suffixes.append(Array(full.dropFirst(prefix.count - 1)))
+            nameLengths.append(nameLength)
+        }
+        self.suffixes = suffixes
+        self.nameLengths = nameLengths
+    }
+}
+
+/// A prompt or learner set-up the user asked for that cannot be built.
+public enum PromptError: Error, CustomStringConvertible {
+    case invalid(String)
+    public var description: String {
+        switch self { case .invalid(let m): return m }
+    }
+}
