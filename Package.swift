@@ -21,14 +21,16 @@ let package = Package(
 
         .target(name: "Hashing", swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
-            "Kernels", "Hashing",
+            "Kernels", "Hashing", "CLIP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP"]),
     ],
     swiftLanguageModes: [.v5]
 )
