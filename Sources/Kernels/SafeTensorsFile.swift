@@ -44,6 +44,9 @@ public final class SafeTensorsFile {
         guard fstat(fd, &status) == 0 else {
             throw SafeTensorsError("\(path): cannot stat (\(String(cString: strerror(errno))))")
         }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw SafeTensorsError("\(path): not a regular file; give the path of a .safetensors file")
+        }
         let size = Int(status.st_size)
         guard size >= 8 else {
             throw SafeTensorsError("\(path): truncated safetensors file (\(size) bytes, the 8-byte header length alone needs 8)")

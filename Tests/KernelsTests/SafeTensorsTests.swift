@@ -198,6 +198,7 @@ final class SafeTensorsTests: XCTestCase {
             assertMessage($0, contains: [url.path, "'w'", "shape [2, 2]", "expected [4]"])
         }
         XCTAssertThrowsError(try file.tensor("missing")) { assertMessage($0, contains: [url.path, "'missing'"]) }
+        XCTAssertThrowsError(try SafeTensorsFile(url: scratch)) { assertMessage($0, contains: [scratch.path, "not a regular file"]) }
         XCTAssertThrowsError(try SafeTensorsFile(url: scratch.appendingPathComponent("absent.safetensors"))) {
             assertMessage($0, contains: ["absent.safetensors", "cannot open"])
         }
