@@ -48,17 +48,18 @@ public struct SafeTensorsWriter {
     }
 
     private mutating func add(_ name: String, shape: [Int], floats: UnsafeBufferPointer<Float>, storedAs dtype: SafeTensorsDType) throws {
+        guard dtype == .f32 || dtype == .f16 || dtype == .bf16 else {
+            throw SafeTensorsError("safetensors writer: tensor '\(name)' cannot store floats as \(dtype.rawValue); use F32, F16 or BF16")
+        }
         try checkNew(name, shape: shape, count: floats.count)
         let count = floats.count
         var bytes = [UInt8](repeating: 0, count: count * dtype.byteSize)
-        try bytes.withUnsafeMutableBytes { out in
+        bytes.withUnsafeMutableBytes { out in
             guard let dst = out.baseAddress, let src = floats.baseAddress else { return }
             switch dtype {
-            case .f32: dst.copyMemory(from: src, byteCount: 4 * count)
             case .f16: HalfPrecision.encodeF16(src, into: dst, count: count)
             case .bf16: HalfPrecision.encodeBF16(src, into: dst, count: count)
-            default:
-                throw SafeTensorsError("safetensors writer: tensor '\(name)' cannot store floats as \(dtype.rawValue); use F32, F16 or BF16")
+            default: dst.copyMemory(from: src, byteCount: 4 * count)   // .f32
             }
         }
         entries.append(Entry(name: name, dtype: dtype, shape: shape, bytes: bytes))

@@ -162,6 +162,7 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertThrowsError(try writer.add("x", shape: [2], values: [1, 2])) { assertMessage($0, contains: ["'x'", "twice"]) }
         XCTAssertThrowsError(try writer.add("y", shape: [3], values: [1, 2])) { assertMessage($0, contains: ["'y'", "[3]", "2 values"]) }
         XCTAssertThrowsError(try writer.add("z", shape: [1], values: [1], storedAs: .i64)) { assertMessage($0, contains: ["'z'", "I64"]) }
+        XCTAssertNoThrow(try writer.add("z", shape: [1], values: [1], storedAs: .bf16))   // the failed add reserved nothing
         XCTAssertThrowsError(try writer.add("__metadata__", shape: [1], values: [1]))
         XCTAssertThrowsError(try writer.write(to: URL(fileURLWithPath: "/nonexistent-dir/x.safetensors"))) {
             assertMessage($0, contains: ["/nonexistent-dir/x.safetensors", "cannot create"])
