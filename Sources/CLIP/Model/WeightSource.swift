@@ -7,3 +7,5 @@ public protocol WeightSource {
     /// error naming the key when it is missing or its shape differs from `shape`.
     func tensor(_ name: String, shape: [Int]) throws -> Tensor
 }
+
+extension CLIPWeights: WeightSource {}
