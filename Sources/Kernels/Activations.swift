@@ -49,3 +49,23 @@ public enum Elementwise {
         return s
     }
 }
+
+/// Exact GELU `x·Φ(x)` (`nn.GELU`, open_clip models without QuickGELU), with its derivative.
+public enum GELU {
+    public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            y[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752))
+        }
+    }
+
+    /// dx[i] = dy[i]·(Φ(x) + x·φ(x)). `dx` may alias `dy`.
+    public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
+            let pdf = expf(-0.5 * v * v) * 0.39894228040143268
+            dx[i] = dy[i] * (cdf + v * pdf)
+        }
+    }
+}

@@ -90,3 +90,17 @@ final class LayerGradientTests: XCTestCase {
     func testAttentionWithSharedPrefixBackward() { checkAttention(B: 3, T: 3, P: 2, W: 8, H: 2, causal: true, seed: 6) }
     func testAttentionWithPerGroupPrefixesBackward() { checkAttention(B: 4, T: 2, P: 3, W: 8, H: 2, causal: true, groups: 2, seed: 7) }
 }
+
+/// Exact GELU against erf in Float64 and finite differences.
+final class GELUTests: XCTestCase {
+    func testGELUForwardAndBackward() {
+        var rng = SeededRandom(8)
+        let x = rng.array(40, scale: 4), r = rng.array(40)
+        let ref: ([Double]) -> [Double] = { $0.map { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) } }
+        let xt = tensor(x, [40]), rt = tensor(r, [40]), y = Tensor(shape: [40]), dx = Tensor(shape: [40])
+        GELU.forward(y.data, xt.data, count: 40)
+        XCTAssertLessThan(relativeError(y.toArray(), ref(x)), 1e-6)
+        GELU.backward(dx.data, rt.data, xt.data, count: 40)
+        XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(ref($0), r) }), 1e-5)
+    }
+}

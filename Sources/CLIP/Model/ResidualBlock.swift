@@ -2,10 +2,12 @@ import Kernels
 
 /// One pre-LN residual attention block of CLIP (`ResidualAttentionBlock`), shared by the text
 /// transformer (causal) and the ViT (bidirectional): `x += attn(ln_1(x)); x += mlp(ln_2(x))`,
-/// `mlp = c_proj(QuickGELU(c_fc(·)))`. Frozen: `backward` computes activation gradients only.
+/// `mlp = c_proj(act(c_fc(·)))` with QuickGELU (OpenAI) or exact GELU (open_clip default).
+/// Frozen: `backward` computes activation gradients only.
 public struct ResidualBlock {
     public let width: Int
     public let heads: Int
+    public let activation: Activation
     let ln1Gamma: Tensor, ln1Beta: Tensor          // [W]
     let inProjWeight: Tensor, inProjBias: Tensor    // [3W, W], [3W]
     let outProjWeight: Tensor, outProjBias: Tensor  // [W, W], [W]
@@ -14,9 +16,10 @@ public struct ResidualBlock {
     let projWeight: Tensor, projBias: Tensor        // [W, 4W], [W]
 
     /// Reads `<prefix>.ln_1.weight`, `<prefix>.attn.in_proj_weight`, … (OpenAI names).
-    public init(weights: WeightSource, prefix p: String, width W: Int, heads: Int) throws {
+    public init(weights: WeightSource, prefix p: String, width W: Int, heads: Int, activation: Activation = .quickGELU) throws {
         width = W
         self.heads = heads
+        self.activation = activation
         ln1Gamma = try weights.tensor("\(p).ln_1.weight", shape: [W])
         ln1Beta = try weights.tensor("\(p).ln_1.bias", shape: [W])
         inProjWeight = try weights.tensor("\(p).attn.in_proj_weight", shape: [3 * W, W])
@@ -49,7 +52,10 @@ public struct ResidualBlock {
         // MLP branch
         LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
         Linear.forward(a.fc, a.ln2, weight: fcWeight.data, bias: fcBias.data, rows: rows, inFeatures: W, outFeatures: 4 * W)
-        QuickGELU.forward(a.act, a.fc, count: rows * 4 * W)
+        switch activation {
+        case .quickGELU: QuickGELU.forward(a.act, a.fc, count: rows * 4 * W)
+        case .gelu: GELU.forward(a.act, a.fc, count: rows * 4 * W)
+        }
         Linear.forward(scratch.residual, a.act, weight: projWeight.data, bias: projBias.data, rows: rows, inFeatures: 4 * W, outFeatures: W)
         Elementwise.add(x, scratch.residual, count: rows * W)
     }
@@ -65,7 +71,10 @@ public struct ResidualBlock {
         let g4 = scratch.wide, g3 = scratch.qkvGrad, g1 = scratch.residual
         // MLP branch: dx stays as the residual path; add the branch's input gradient.
         Linear.backwardInput(g4, dx, weight: projWeight.data, rows: rows, inFeatures: 4 * W, outFeatures: W)
-        QuickGELU.backward(g4, g4, a.fc, count: rows * 4 * W)
+        switch activation {
+        case .quickGELU: QuickGELU.backward(g4, g4, a.fc, count: rows * 4 * W)
+        case .gelu: GELU.backward(g4, g4, a.fc, count: rows * 4 * W)
+        }
         Linear.backwardInput(g1, g4, weight: fcWeight.data, rows: rows, inFeatures: W, outFeatures: 4 * W)
         LayerNorm.backward(dx, g1, a.middle, gamma: ln2Gamma.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W, accumulate: true)
         // attention branch

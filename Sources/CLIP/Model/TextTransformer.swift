@@ -19,13 +19,14 @@ public final class TextTransformer {
     public var chunkSize = 64
 
     public init(weights: WeightSource, width: Int, heads: Int, layers: Int,
-                contextLength: Int, vocabularySize: Int, embedDim: Int) throws {
+                contextLength: Int, vocabularySize: Int, embedDim: Int, activation: Activation = .quickGELU) throws {
         self.width = width; self.heads = heads; self.contextLength = contextLength
         self.vocabularySize = vocabularySize; self.embedDim = embedDim
         tokenEmbedding = try weights.tensor("token_embedding.weight", shape: [vocabularySize, width])
         positionalEmbedding = try weights.tensor("positional_embedding", shape: [contextLength, width])
         blocks = try (0..<layers).map {
-            try ResidualBlock(weights: weights, prefix: "transformer.resblocks.\($0)", width: width, heads: heads)
+            try ResidualBlock(weights: weights, prefix: "transformer.resblocks.\($0)", width: width, heads: heads,
+                              activation: activation)
         }
         lnFinalGamma = try weights.tensor("ln_final.weight", shape: [width])
         lnFinalBeta = try weights.tensor("ln_final.bias", shape: [width])

@@ -21,7 +21,7 @@ public final class VisionTransformer {
     public var tokens: Int { grid * grid + 1 }
 
     public init(weights: WeightSource, imageSize: Int, patchSize: Int, width: Int, layers: Int,
-                heads: Int, embedDim: Int) throws {
+                heads: Int, embedDim: Int, activation: Activation = .quickGELU) throws {
         self.imageSize = imageSize; self.patchSize = patchSize; self.width = width
         self.heads = heads; self.embedDim = embedDim
         let g = imageSize / patchSize
@@ -32,7 +32,8 @@ public final class VisionTransformer {
         lnPreGamma = try weights.tensor("visual.ln_pre.weight", shape: [width])
         lnPreBeta = try weights.tensor("visual.ln_pre.bias", shape: [width])
         blocks = try (0..<layers).map {
-            try ResidualBlock(weights: weights, prefix: "visual.transformer.resblocks.\($0)", width: width, heads: heads)
+            try ResidualBlock(weights: weights, prefix: "visual.transformer.resblocks.\($0)", width: width, heads: heads,
+                              activation: activation)
         }
         lnPostGamma = try weights.tensor("visual.ln_post.weight", shape: [width])
         lnPostBeta = try weights.tensor("visual.ln_post.bias", shape: [width])
