@@ -4,7 +4,10 @@ import Foundation
 /// The named sub-databases of a schema-v1 store (layout: cache-schema/SCHEMA.md).
 enum SubDB: Int, CaseIterable {
     case meta, models, extractors, datasets, items, subsets, feat, failures, jobs
-    var name: String { String(describing: self) }
+    /// The sub-database name in the LMDB main database.
+    var name: String {
+        ["meta", "models", "extractors", "datasets", "items", "subsets", "feat", "failures", "jobs"][rawValue]
+    }
 }
 
 /// One open LMDB environment (one store directory). There is at most one per canonical path in a

@@ -18,7 +18,13 @@ public struct DatasetID: Hashable, Comparable, CustomStringConvertible {
 /// A dataset split; its raw value is the split byte of every key.
 public enum Split: UInt8, CaseIterable, CustomStringConvertible {
     case train = 0, val = 1, test = 2
-    public var description: String { String(describing: self) }
+    public var description: String {
+        switch self {
+        case .train: return "train"
+        case .val: return "val"
+        case .test: return "test"
+        }
+    }
     public init?(name: String) {
         guard let s = Split.allCases.first(where: { $0.description == name }) else { return nil }
         self = s
