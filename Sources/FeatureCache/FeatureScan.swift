@@ -39,26 +39,40 @@ extension FeatureStore {
             var items = [UInt32](repeating: 0, count: rows)
             var views = [UInt16](repeating: 0, count: rows)
             var labels = [Int32](repeating: -1, count: rows)
-            var values = [Float](repeating: 0, count: rows * dim)
             var row = 0
-            try values.withUnsafeMutableBufferPointer { out in
+            let values = try uninitializedFloats(rows * dim) { out in
                 try walk(t, group: group, subset: subset) { k, v in
                     if let problem = FeatureValue.problem(v, checkCRC: verifyChecksums) {
                         throw StoreError("\(path): \(problem) in feat key \(hexString(k)); run `cocoon store verify` and re-index the item")
                     }
                     let h = FeatureValue.header(v)!
-                    guard h.dim == dim else {
+                    guard h.dim == dim, row < rows else {
                         throw StoreError("\(path): feat key \(hexString(k)) has dim \(h.dim), others \(dim); the store mixes extractors under one id, re-index")
                     }
                     let item = StoreKey.readBE(k, at: 18, as: UInt32.self)
                     items[row] = item
                     views[row] = StoreKey.readBE(k, at: 22, as: UInt16.self)
                     labels[row] = Int(item) < labelOf.count ? labelOf[Int(item)] : -1
-                    FeatureValue.decode(v, dim: dim, dtype: h.dtype, normalize: normalized, into: out.baseAddress! + row * dim)
+                    FeatureValue.decode(v, dim: dim, dtype: h.dtype, normalize: normalized, into: out + row * dim)
                     row += 1
                 }
             }
             return FeatureScan(dim: dim, rows: rows, items: items, views: views, labels: labels, values: values)
+        }
+    }
+
+    /// A [count] Float array filled by `fill` without zeroing it first. Large buffers are advised
+    /// onto transparent huge pages: first-touch page faults, not decoding, otherwise dominate a scan.
+    private func uninitializedFloats(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) throws -> Void) throws -> [Float] {
+        try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            guard let base = buffer.baseAddress, count > 0 else { return }
+            let huge = 2 << 20
+            let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+            let end = (Int(bitPattern: base + count)) & ~(huge - 1)
+            if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+            try fill(base)
+            initialized = count
         }
     }
 

@@ -36,12 +36,14 @@ enum FeatureValue {
         let payload = out + headerSize
         switch dtype {
         case .f16:
+            var finite = true
             for i in 0..<dim {
-                let h = Float16(x[i])
-                guard h.isFinite else { return false }
-                payload.storeBytes(of: h.bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                let h = HalfTable.halfBits(x[i])
+                finite = finite && (h & 0x7c00) != 0x7c00  // exponent all ones: inf or NaN
+                payload.storeBytes(of: h.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
                 sumSquares += Double(x[i]) * Double(x[i])
             }
+            guard finite else { return false }
         case .f32:
             for i in 0..<dim {
                 guard x[i].isFinite else { return false }
@@ -126,9 +128,30 @@ enum FeatureValue {
     }
 }
 
-/// Float16 → Float32 lookup table (65,536 entries, 256 KiB): one load per element, faster than
-/// the software conversion Swift emits for baseline x86-64 (no F16C).
+/// Float16 ↔ Float32 conversions for baseline x86-64 (no F16C, where Swift's `Float16` calls a
+/// runtime function per element): a 65,536-entry lookup table (256 KiB) for decoding, and
+/// integer-only round-to-nearest-even for encoding.
 enum HalfTable {
+    /// binary16 bits of `f`, rounded to nearest even (same result as `Float16(f).bitPattern`).
+    @inline(__always)
+    static func halfBits(_ f: Float) -> UInt16 {
+        let bits = f.bitPattern
+        let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
+        let a = bits & 0x7fff_ffff
+        if a >= 0x4780_0000 {  // |f| ≥ 65536, inf or NaN: inf, or a quiet NaN
+            return sign | (a > 0x7f80_0000 ? 0x7e00 : 0x7c00)
+        }
+        if a < 0x3880_0000 {  // |f| < 2^-14: subnormal or zero. Adding 0.5 aligns the 10
+            // mantissa bits at the bottom; the FPU's round-to-nearest-even does the rounding.
+            let shifted = Float(bitPattern: a) + 0.5
+            return sign | UInt16(truncatingIfNeeded: shifted.bitPattern &- Float(0.5).bitPattern)
+        }
+        // Normal: rebias the exponent (127 → 15), add 0x0fff plus the lowest kept bit, truncate.
+        // 65520 ≤ |f| < 65536 carries into the exponent and correctly becomes inf.
+        let odd = (a >> 13) & 1
+        return sign | UInt16(truncatingIfNeeded: (a &- 0x3800_0000 &+ 0x0fff &+ odd) >> 13)
+    }
+
     static let toFloat: UnsafeMutablePointer<Float> = {
         let t = UnsafeMutablePointer<Float>.allocate(capacity: 65536)
         for i in 0..<65536 { t[i] = Float(Float16(bitPattern: UInt16(i))) }

@@ -22,9 +22,13 @@ public final class FeatureWriter {
     private var job: JobRecord
     private let lock: IndexerLock
     private let valueSize: Int
-    // Batch buffers: keys [n, 24] and values [n, valueSize] for n buffered features.
-    private var keys: [UInt8] = []
-    private var values: [UInt8] = []
+    private let group: [UInt8]
+    // Batch buffers, allocated once: keys [capacity, 24] and values [capacity, valueSize];
+    // the first `buffered` rows hold the features of the current batch.
+    private let capacity: Int
+    private let keys: UnsafeMutableRawPointer
+    private let values: UnsafeMutableRawPointer
+    private var buffered = 0
     private var batchFailures: [(item: UInt32, json: [UInt8])] = []
     private var batchItemCount = 0
     private var pendingNext: UInt32
@@ -61,8 +65,15 @@ public final class FeatureWriter {
         self.job = job
         pendingNext = job.nextItem
         clearsOldFailures = !(try store.failures(ext: ext, ds: ds, split: split).isEmpty)
-        keys.reserveCapacity(self.batchItems * viewsPerItem * StoreKey.featureLength)
-        values.reserveCapacity(self.batchItems * viewsPerItem * valueSize)
+        group = StoreKey.group(ext, ds, split)
+        capacity = self.batchItems * viewsPerItem
+        keys = .allocate(byteCount: capacity * StoreKey.featureLength, alignment: 16)
+        values = .allocate(byteCount: capacity * valueSize, alignment: 16)
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
     }
 
     /// Buffers the features of `item`: `features` is [viewsPerItem, dim], view 0 first. Items must
@@ -72,20 +83,19 @@ public final class FeatureWriter {
         guard features.count == viewsPerItem * dim else {
             throw StoreError("\(store.path): item \(item) has \(features.count) values, expected \(viewsPerItem) views × \(dim)")
         }
-        let firstKey = keys.count, firstValue = values.count
-        values.append(contentsOf: repeatElement(0, count: viewsPerItem * valueSize))
         for v in 0..<viewsPerItem {
-            keys += StoreKey.feature(ext, ds, split, item: item, view: UInt16(v))
-            let ok = values.withUnsafeMutableBytes { out in
-                FeatureValue.encode(features.baseAddress! + v * dim, dim: dim, dtype: dtype, normalized: normalized,
-                                    into: out.baseAddress! + firstValue + v * valueSize)
-            }
+            let row = buffered + v
+            let ok = FeatureValue.encode(features.baseAddress! + v * dim, dim: dim, dtype: dtype, normalized: normalized,
+                                         into: values + row * valueSize)
             guard ok else {
-                keys.removeSubrange(firstKey...)
-                values.removeSubrange(firstValue...)
                 throw StoreError("\(store.path): item \(item) view \(v) has a non-finite value or one beyond f16 range (±65504); index with --dtype f32 or check the model")
             }
+            let key = keys + row * StoreKey.featureLength
+            group.withUnsafeBytes { key.copyMemory(from: $0.baseAddress!, byteCount: StoreKey.groupLength) }
+            key.storeBytes(of: item.bigEndian, toByteOffset: 18, as: UInt32.self)
+            key.storeBytes(of: UInt16(v).bigEndian, toByteOffset: 22, as: UInt16.self)
         }
+        buffered += viewsPerItem
         try endItem(item)
     }
 
@@ -102,14 +112,16 @@ public final class FeatureWriter {
         guard batchItemCount > 0 else { return }
         var next = job
         next.nextItem = pendingNext
-        next.features += keys.count / StoreKey.featureLength
+        next.features += buffered
         next.failures = job.failures + batchFailures.count
         next.updatedUnix = Int(Date().timeIntervalSince1970)
-        if keys.count > 0 { next.lastKey = hexString(keys[(keys.count - StoreKey.featureLength)...]) }
+        if buffered > 0 {
+            next.lastKey = hexString(UnsafeRawBufferPointer(start: keys + (buffered - 1) * StoreKey.featureLength,
+                                                            count: StoreKey.featureLength))
+        }
         try write(job: next)
         job = next
-        keys.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
+        buffered = 0
         batchFailures.removeAll(keepingCapacity: true)
         batchItemCount = 0
     }
@@ -137,24 +149,21 @@ public final class FeatureWriter {
     /// One transaction: the buffered features (MDB_APPEND when they extend the end of `feat`),
     /// the failures, and the job record. Replayed from the buffers if the map must grow.
     private func write(job: JobRecord) throws {
-        let n = keys.count / StoreKey.featureLength
-        let keySize = StoreKey.featureLength, valueSize = self.valueSize
+        let n = buffered, keySize = StoreKey.featureLength, valueSize = self.valueSize
+        let keys = self.keys, values = self.values
         try store.environment.write { t in
-            try keys.withUnsafeBytes { k in
-                try values.withUnsafeBytes { v in
-                    var flags: UInt32 = 0
-                    if n > 0 {
-                        let last = try t.lastKey(.feat)
-                        if last == nil || last!.lexicographicallyPrecedes(k[0..<keySize]) { flags = UInt32(MDB_APPEND) }
-                    }
-                    for i in 0..<n {
-                        let key = UnsafeRawBufferPointer(rebasing: k[(i * keySize)..<((i + 1) * keySize)])
-                        try t.put(.feat, key, UnsafeRawBufferPointer(rebasing: v[(i * valueSize)..<((i + 1) * valueSize)]),
-                                  flags: flags)
-                        if clearsOldFailures, key[keySize - 1] == 0, key[keySize - 2] == 0 {
-                            try t.delete(.failures, Array(key[0..<(keySize - 2)]))
-                        }
-                    }
+            var flags: UInt32 = 0
+            if n > 0 {
+                let last = try t.lastKey(.feat)
+                if last == nil || last!.lexicographicallyPrecedes(UnsafeRawBufferPointer(start: keys, count: keySize)) {
+                    flags = UInt32(MDB_APPEND)
+                }
+            }
+            for i in 0..<n {
+                let key = UnsafeRawBufferPointer(start: keys + i * keySize, count: keySize)
+                try t.put(.feat, key, UnsafeRawBufferPointer(start: values + i * valueSize, count: valueSize), flags: flags)
+                if clearsOldFailures, key[keySize - 1] == 0, key[keySize - 2] == 0 {
+                    try t.delete(.failures, Array(key[0..<(keySize - 2)]))
                 }
             }
             for f in batchFailures {

@@ -14,6 +14,10 @@ public struct StoreBenchmarkResult {
     public var scanMBPerSecond: Double
     /// Full scan without checksum verification.
     public var scanUncheckedFeaturesPerSecond: Double
+    /// The same three rates per second of process CPU time (robust on a shared machine).
+    public var writeFeaturesPerCPUSecond: Double
+    public var scanFeaturesPerCPUSecond: Double
+    public var scanUncheckedFeaturesPerCPUSecond: Double
     /// Size of data.mdb after writing, per feature.
     public var fileBytesPerFeature: Double
 }
@@ -35,7 +39,7 @@ public enum StoreBenchmark {
         // [count % 64, dim] distinct rows; the writer encodes each one.
         var rows = [Float](repeating: 0, count: 64 * dim)
         for i in rows.indices { rows[i] = Float((i * 7919) % 2001 - 1000) / 1000 }
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpuNanoseconds()
         do {  // the writer (and its indexer lock) ends here
             let writer = try FeatureWriter(store: store, ext: ext, ds: ds, split: .train, dtype: dtype, batchItems: 1024)
             try rows.withUnsafeBufferPointer { r in
@@ -45,11 +49,11 @@ public enum StoreBenchmark {
             }
             try writer.finish()
         }
-        let t1 = DispatchTime.now().uptimeNanoseconds
+        let t1 = DispatchTime.now().uptimeNanoseconds, c1 = cpuNanoseconds()
         let checked = try store.scan(ext: ext, ds: ds, split: .train)
-        let t2 = DispatchTime.now().uptimeNanoseconds
+        let t2 = DispatchTime.now().uptimeNanoseconds, c2 = cpuNanoseconds()
         let unchecked = try store.scan(ext: ext, ds: ds, split: .train, verifyChecksums: false)
-        let t3 = DispatchTime.now().uptimeNanoseconds
+        let t3 = DispatchTime.now().uptimeNanoseconds, c3 = cpuNanoseconds()
         guard checked.rows == count, unchecked.rows == count else {
             throw StoreError("\(path): benchmark scanned \(checked.rows) rows, wrote \(count)")
         }
@@ -60,6 +64,15 @@ public enum StoreBenchmark {
                                     writeFeaturesPerSecond: rate(t0, t1), writeMBPerSecond: rate(t0, t1) * Double(valueBytes) / 1e6,
                                     scanFeaturesPerSecond: rate(t1, t2), scanMBPerSecond: rate(t1, t2) * Double(valueBytes) / 1e6,
                                     scanUncheckedFeaturesPerSecond: rate(t2, t3),
+                                    writeFeaturesPerCPUSecond: rate(c0, c1), scanFeaturesPerCPUSecond: rate(c1, c2),
+                                    scanUncheckedFeaturesPerCPUSecond: rate(c2, c3),
                                     fileBytesPerFeature: Double(fileBytes) / Double(count))
+    }
+
+    /// CPU time of the whole process (all threads), in nanoseconds.
+    private static func cpuNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

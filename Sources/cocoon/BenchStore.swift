@@ -19,8 +19,11 @@ struct BenchStore: ParsableCommand {
                                        directory: directory ?? NSTemporaryDirectory())
         print(String(format: "store %d × %d-d %@ (%d B/value, %.0f B/feature on disk)",
                      r.count, r.dim, r.dtype.description, r.valueBytes, r.fileBytesPerFeature))
-        print(String(format: "  write: %.0f features/s, %.0f MB/s", r.writeFeaturesPerSecond, r.writeMBPerSecond))
-        print(String(format: "  scan:  %.0f features/s, %.0f MB/s (checksums verified)", r.scanFeaturesPerSecond, r.scanMBPerSecond))
-        print(String(format: "  scan:  %.0f features/s (checksums skipped)", r.scanUncheckedFeaturesPerSecond))
+        print(String(format: "  write: %.0f features/s, %.0f MB/s (%.0f per CPU-second)",
+                     r.writeFeaturesPerSecond, r.writeMBPerSecond, r.writeFeaturesPerCPUSecond))
+        print(String(format: "  scan:  %.0f features/s, %.0f MB/s (%.0f per CPU-second; checksums verified)",
+                     r.scanFeaturesPerSecond, r.scanMBPerSecond, r.scanFeaturesPerCPUSecond))
+        print(String(format: "  scan:  %.0f features/s (%.0f per CPU-second; checksums skipped)",
+                     r.scanUncheckedFeaturesPerSecond, r.scanUncheckedFeaturesPerCPUSecond))
     }
 }

@@ -134,6 +134,16 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(id.description, hexString(SHA256.digest(Array(canonical.utf8)).prefix(8)))
         XCTAssertEqual(String(decoding: JSON.string("a\"b\\c\n").canonical, as: UTF8.self), #""a\"b\\c\u000a""#)
 
+        // Known answers from Python: hashlib.sha256(json.dumps(r, sort_keys=True, separators=(",", ":"))).
+        let vit = ExtractorRecord(modelName: "ViT-B-16-openai", modelFingerprint: String(repeating: "5f1c0d3e", count: 8),
+                                  architecture: "ViT-B/16", embedDim: 512,
+                                  preprocessing: "libjpeg-turbo ISLOW fancy-upsampling, EXIF orientation ignored, RGB, bicubic short side 224 (Pillow), centre crop 224, mean 0.48145466,0.4578275,0.40821073 std 0.26862954,0.26130258,0.27577711",
+                                  augmentation: "rrc(0.08-1)+hflip", augmentationSeed: 1, augmentedViews: 10, codeVersion: "cocoon 0.1.0")
+        XCTAssertEqual(vit.id.description, "fec8bb1664cee55a")
+        let toy = DatasetRecord(name: "toy3", classnames: ["airplane", "automobile", "bird"],
+                                splitCounts: ["train": 1200, "test": 300], manifestSHA256: String(repeating: "9a", count: 32))
+        XCTAssertEqual(toy.id.description, "da65840378625540")
+
         // One environment per path: a second handle shares it.
         let again = try FeatureStore(path: path + "/../store")
         XCTAssertTrue(again.environment === store.environment)
