@@ -6,9 +6,9 @@ import Hashing
 /// key order (item, then view). When every item has all its views, `values` is
 /// [items, viewsPerItem, dim]. The tuner and `cocoon query export` consume it.
 public struct FeatureScan {
-    public let dim: Int
+    public internal(set) var dim: Int
     /// Number of rows (features).
-    public let rows: Int
+    public internal(set) var rows: Int
     /// Item id and view of each row. [rows]
     public var items: [UInt32]
     public var views: [UInt16]
@@ -16,6 +16,18 @@ public struct FeatureScan {
     public var labels: [Int32]
     /// [rows, dim]
     public var values: [Float]
+
+    /// An empty scan, to be filled (and later refilled without reallocation) by `scan(…, into:)`.
+    public init() { self.init(dim: 0, rows: 0, items: [], views: [], labels: [], values: []) }
+
+    init(dim: Int, rows: Int, items: [UInt32], views: [UInt16], labels: [Int32], values: [Float]) {
+        self.dim = dim
+        self.rows = rows
+        self.items = items
+        self.views = views
+        self.labels = labels
+        self.values = values
+    }
 }
 
 extension FeatureStore {
@@ -24,8 +36,19 @@ extension FeatureStore {
     /// `normalized`: L2-normalise each row. `verifyChecksums`: check each value's CRC-32C.
     public func scan(ext: ExtractorID, ds: DatasetID, split: Split, items subset: [UInt32]? = nil,
                      normalized: Bool = false, verifyChecksums: Bool = true) throws -> FeatureScan {
+        var result = FeatureScan()
+        try scan(ext: ext, ds: ds, split: split, items: subset, normalized: normalized,
+                 verifyChecksums: verifyChecksums, into: &result)
+        return result
+    }
+
+    /// The same scan into `result`, reusing its buffers when they are large enough: repeated
+    /// scans (epochs, evaluation) then touch no fresh memory, whose first-touch page faults cost
+    /// more than decoding.
+    public func scan(ext: ExtractorID, ds: DatasetID, split: Split, items subset: [UInt32]? = nil,
+                     normalized: Bool = false, verifyChecksums: Bool = true, into result: inout FeatureScan) throws {
         let group = StoreKey.group(ext, ds, split)
-        return try environment.read { t in
+        try environment.read { t in
             let labelOf = try labels(t, ds: ds, split: split)
             // Pass 1 counts rows (keys only) and learns dim; pass 2 decodes into the exact buffer.
             var rows = 0
@@ -36,11 +59,23 @@ extension FeatureStore {
                 rows += 1
             }
             dim = max(dim, 0)
-            var items = [UInt32](repeating: 0, count: rows)
-            var views = [UInt16](repeating: 0, count: rows)
-            var labels = [Int32](repeating: -1, count: rows)
+            resize(&result.items, rows, 0)
+            resize(&result.views, rows, 0)
+            resize(&result.labels, rows, -1)
+            if result.values.count > rows * dim {
+                result.values.removeLast(result.values.count - rows * dim)  // keeps the capacity
+            } else if result.values.count < rows * dim {
+                result.values = []
+                result.values = uninitializedFloats(rows * dim)  // pass 2 writes every row
+            }
+            result.rows = rows
+            result.dim = dim
             var row = 0
-            let values = try uninitializedFloats(rows * dim) { out in
+            var items = result.items, views = result.views, labels = result.labels
+            result.items = []; result.views = []; result.labels = []  // unique references: no copy on write
+            defer { result.items = items; result.views = views; result.labels = labels }
+            try result.values.withUnsafeMutableBufferPointer { buffer in
+                guard let out = buffer.baseAddress else { return }
                 try walk(t, group: group, subset: subset) { k, v in
                     if let problem = FeatureValue.problem(v, checkCRC: verifyChecksums) {
                         throw StoreError("\(path): \(problem) in feat key \(hexString(k)); run `cocoon store verify` and re-index the item")
@@ -57,21 +92,23 @@ extension FeatureStore {
                     row += 1
                 }
             }
-            return FeatureScan(dim: dim, rows: rows, items: items, views: views, labels: labels, values: values)
         }
     }
 
-    /// A [count] Float array filled by `fill` without zeroing it first. Large buffers are advised
-    /// onto transparent huge pages: first-touch page faults, not decoding, otherwise dominate a scan.
-    private func uninitializedFloats(_ count: Int, _ fill: (UnsafeMutablePointer<Float>) throws -> Void) throws -> [Float] {
-        try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            initialized = 0
-            guard let base = buffer.baseAddress, count > 0 else { return }
-            let huge = 2 << 20
-            let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
-            let end = (Int(bitPattern: base + count)) & ~(huge - 1)
-            if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-            try fill(base)
+    private func resize<T>(_ a: inout [T], _ count: Int, _ fill: T) {
+        if a.count > count { a.removeLast(a.count - count) } else if a.count < count { a += repeatElement(fill, count: count - a.count) }
+    }
+
+    /// A [count] Float array with unspecified contents (no zeroing pass over fresh memory); large
+    /// buffers are advised onto transparent huge pages to cut the number of first-touch faults.
+    private func uninitializedFloats(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress, count > 0 {
+                let huge = 2 << 20
+                let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+                let end = Int(bitPattern: base + count) & ~(huge - 1)
+                if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+            }
             initialized = count
         }
     }

@@ -38,7 +38,7 @@ enum FeatureValue {
         case .f16:
             var finite = true
             for i in 0..<dim {
-                let h = HalfTable.halfBits(x[i])
+                let h = HalfFloat.halfBits(x[i])
                 finite = finite && (h & 0x7c00) != 0x7c00  // exponent all ones: inf or NaN
                 payload.storeBytes(of: h.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
                 sumSquares += Double(x[i]) * Double(x[i])
@@ -108,9 +108,8 @@ enum FeatureValue {
         let payload = v.baseAddress! + headerSize
         switch dtype {
         case .f16:
-            let table = HalfTable.toFloat
             for i in 0..<dim {
-                out[i] = table[Int(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))]
+                out[i] = HalfFloat.float(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
             }
         case .f32:
             for i in 0..<dim {
@@ -129,9 +128,19 @@ enum FeatureValue {
 }
 
 /// Float16 ↔ Float32 conversions for baseline x86-64 (no F16C, where Swift's `Float16` calls a
-/// runtime function per element): a 65,536-entry lookup table (256 KiB) for decoding, and
-/// integer-only round-to-nearest-even for encoding.
-enum HalfTable {
+/// runtime function per element): branch-free bit arithmetic both ways, tested against `Float16`.
+enum HalfFloat {
+    /// The Float32 value of binary16 bits `h`, branch-free so that decode loops vectorise: shift
+    /// exponent and mantissa into place, rescale by 2^112 (which also normalises subnormals
+    /// exactly), force the exponent of inf/NaN to all ones, then attach the sign.
+    @inline(__always)
+    static func float(_ h: UInt16) -> Float {
+        let magnitude = UInt32(h & 0x7fff) << 13
+        let scaled = Float(bitPattern: magnitude) * Float(bitPattern: 0x7780_0000)  // × 2^112
+        let infNaN: UInt32 = magnitude >= 0x0f80_0000 ? 0x7f80_0000 : 0
+        return Float(bitPattern: scaled.bitPattern | infNaN | UInt32(h & 0x8000) << 16)
+    }
+
     /// binary16 bits of `f`, rounded to nearest even (same result as `Float16(f).bitPattern`).
     @inline(__always)
     static func halfBits(_ f: Float) -> UInt16 {
@@ -152,9 +161,4 @@ enum HalfTable {
         return sign | UInt16(truncatingIfNeeded: (a &- 0x3800_0000 &+ 0x0fff &+ odd) >> 13)
     }
 
-    static let toFloat: UnsafeMutablePointer<Float> = {
-        let t = UnsafeMutablePointer<Float>.allocate(capacity: 65536)
-        for i in 0..<65536 { t[i] = Float(Float16(bitPattern: UInt16(i))) }
-        return t
-    }()
 }

@@ -21,9 +21,11 @@ struct BenchStore: ParsableCommand {
                      r.count, r.dim, r.dtype.description, r.valueBytes, r.fileBytesPerFeature))
         print(String(format: "  write: %.0f features/s, %.0f MB/s (%.0f per CPU-second)",
                      r.writeFeaturesPerSecond, r.writeMBPerSecond, r.writeFeaturesPerCPUSecond))
-        print(String(format: "  scan:  %.0f features/s, %.0f MB/s (%.0f per CPU-second; checksums verified)",
+        print(String(format: "  scan into a new buffer: %.0f features/s, %.0f MB/s (%.0f per CPU-second; checksums verified)",
                      r.scanFeaturesPerSecond, r.scanMBPerSecond, r.scanFeaturesPerCPUSecond))
-        print(String(format: "  scan:  %.0f features/s (%.0f per CPU-second; checksums skipped)",
-                     r.scanUncheckedFeaturesPerSecond, r.scanUncheckedFeaturesPerCPUSecond))
+        print(String(format: "  rescan into the same buffer: %.0f features/s (%.0f per CPU-second; checksums verified)",
+                     r.rescanFeaturesPerSecond, r.rescanFeaturesPerCPUSecond))
+        print(String(format: "  rescan into the same buffer: %.0f features/s (%.0f per CPU-second; checksums skipped)",
+                     r.rescanUncheckedFeaturesPerSecond, r.rescanUncheckedFeaturesPerCPUSecond))
     }
 }
