@@ -27,13 +27,15 @@ public final class FeatureStore {
 
     /// Opens the store in directory `path`, refusing a store of another schema version.
     public init(path: String, options: Options = Options()) throws {
-        environment = try EnvironmentRegistry.acquire(path: path, create: options.create,
-                                                      initialMapSize: options.initialMapSize,
-                                                      maxMapSize: options.maxMapSize)
-        do { try environment.read { try MetaRecord.check($0) } } catch {
-            EnvironmentRegistry.release(environment)
+        let env = try EnvironmentRegistry.acquire(path: path, create: options.create,
+                                                  initialMapSize: options.initialMapSize,
+                                                  maxMapSize: options.maxMapSize)
+        // Checked before `environment` is set: a refused open must not reach deinit's release.
+        do { try env.read { try MetaRecord.check($0) } } catch {
+            EnvironmentRegistry.release(env)
             throw error
         }
+        environment = env
     }
 
     deinit { EnvironmentRegistry.release(environment) }

@@ -105,16 +105,4 @@ enum StoreKey {
 
     static func extractor(_ id: ExtractorID) -> [UInt8] { var k: [UInt8] = []; appendBE(id.raw, to: &k); return k }
     static func dataset(_ id: DatasetID) -> [UInt8] { var k: [UInt8] = []; appendBE(id.raw, to: &k); return k }
-
-    /// Decoded `feat` key fields (the caller checked the length).
-    struct Feature {
-        let ext: ExtractorID, ds: DatasetID, split: UInt8, item: UInt32, view: UInt16
-        init(_ p: UnsafeRawBufferPointer) {
-            ext = ExtractorID(raw: readBE(p, at: 1, as: UInt64.self))
-            ds = DatasetID(raw: readBE(p, at: 9, as: UInt64.self))
-            split = p[17]
-            item = readBE(p, at: 18, as: UInt32.self)
-            view = readBE(p, at: 22, as: UInt16.self)
-        }
-    }
 }

@@ -97,12 +97,4 @@ struct Transaction {
         guard rc == 0 else { throw StoreError.lmdb(rc, "cursor on \(db.name)", path: environment.path) }
         return Array(UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size))
     }
-
-    /// Number of entries in `db`.
-    func count(_ db: SubDB) throws -> Int {
-        var st = MDB_stat()
-        let rc = mdb_stat(txn, dbi(db), &st)
-        guard rc == 0 else { throw StoreError.lmdb(rc, "stat of \(db.name)", path: environment.path) }
-        return st.ms_entries
-    }
 }

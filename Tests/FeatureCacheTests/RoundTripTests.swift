@@ -35,6 +35,24 @@ final class RoundTripTests: XCTestCase {
         }
     }
 
+    /// Scanning into an earlier result reuses its buffers and gives the same rows as a fresh scan.
+    func testScanIntoReusedBuffers() throws {
+        let store = try FeatureStore(path: temporaryStorePath(self), options: .init(create: true))
+        let (ext, ds) = try writeSample(store, items: 0..<10, totalItems: 10, dim: 8)
+        var reused = try store.scan(ext: ext, ds: ds, split: .train)
+        try store.scan(ext: ext, ds: ds, split: .train, items: [3, 7], normalized: true, into: &reused)
+        let fresh = try store.scan(ext: ext, ds: ds, split: .train, items: [3, 7], normalized: true)
+        XCTAssertEqual(reused.rows, 4)
+        XCTAssertEqual(reused.items, [3, 3, 7, 7])
+        XCTAssertEqual(reused.views, [0, 1, 0, 1])
+        XCTAssertEqual(reused.labels, [0, 0, 1, 1])
+        XCTAssertEqual(reused.values, fresh.values)
+        XCTAssertEqual(reused.values.count, 4 * 8)
+        try store.scan(ext: ext, ds: ds, split: .train, into: &reused)  // grows again
+        XCTAssertEqual(reused.rows, 20)
+        XCTAssertEqual(reused.values[19 * 8 + 7], Float(Float16(sampleValue(9, 1, 7))))
+    }
+
     func testF32RoundTripIsExact() throws {
         let store = try FeatureStore(path: temporaryStorePath(self), options: .init(create: true))
         let (ext, ds) = try writeSample(store, items: 0..<6, totalItems: 6, dim: 600, dtype: .f32)
