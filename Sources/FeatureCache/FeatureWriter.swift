@@ -99,6 +99,10 @@ public final class FeatureWriter {
         try endItem(item)
     }
 
+    public func add(item: UInt32, features: [Float], normalized: Bool = false) throws {
+        try features.withUnsafeBufferPointer { try add(item: item, features: $0, normalized: normalized) }
+    }
+
     /// Records that `item` failed (all its views), with the error text, instead of stopping the job.
     public func addFailure(item: UInt32, error: String) throws {
         try checkOrder(item)

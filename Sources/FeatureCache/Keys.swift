@@ -3,6 +3,11 @@
 public struct ExtractorID: Hashable, Comparable, CustomStringConvertible {
     public let raw: UInt64
     public init(raw: UInt64) { self.raw = raw }
+    /// Parses the 16-hex-digit spelling (`description`), e.g. from a command line.
+    public init?(hex: String) {
+        guard hex.utf8.count == 16, let raw = UInt64(hex, radix: 16) else { return nil }
+        self.raw = raw
+    }
     public var description: String { hex64(raw) }
     public static func < (a: Self, b: Self) -> Bool { a.raw < b.raw }
 }
@@ -11,6 +16,11 @@ public struct ExtractorID: Hashable, Comparable, CustomStringConvertible {
 public struct DatasetID: Hashable, Comparable, CustomStringConvertible {
     public let raw: UInt64
     public init(raw: UInt64) { self.raw = raw }
+    /// Parses the 16-hex-digit spelling (`description`), e.g. from a command line.
+    public init?(hex: String) {
+        guard hex.utf8.count == 16, let raw = UInt64(hex, radix: 16) else { return nil }
+        self.raw = raw
+    }
     public var description: String { hex64(raw) }
     public static func < (a: Self, b: Self) -> Bool { a.raw < b.raw }
 }

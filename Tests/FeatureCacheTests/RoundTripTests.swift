@@ -158,6 +158,8 @@ final class RoundTripTests: XCTestCase {
                                   preprocessing: "libjpeg-turbo ISLOW fancy-upsampling, EXIF orientation ignored, RGB, bicubic short side 224 (Pillow), centre crop 224, mean 0.48145466,0.4578275,0.40821073 std 0.26862954,0.26130258,0.27577711",
                                   augmentation: "rrc(0.08-1)+hflip", augmentationSeed: 1, augmentedViews: 10, codeVersion: "cocoon 0.1.0")
         XCTAssertEqual(vit.id.description, "fec8bb1664cee55a")
+        XCTAssertEqual(ExtractorID(hex: "fec8bb1664cee55a"), vit.id)
+        XCTAssertNil(ExtractorID(hex: "fec8bb1664cee55"))
         let toy = DatasetRecord(name: "toy3", classnames: ["airplane", "automobile", "bird"],
                                 splitCounts: ["train": 1200, "test": 300], manifestSHA256: String(repeating: "9a", count: 32))
         XCTAssertEqual(toy.id.description, "da65840378625540")
