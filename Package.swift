@@ -18,6 +18,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
+                       providers: [.apt(["liblmdb-dev"])]),
 
         .target(name: "Hashing", swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
@@ -27,9 +29,10 @@ let package = Package(
         .target(name: "CImageCodec",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodec"], swiftSettings: fast),
+        .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing"], swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
-            "Kernels", "Hashing", "CLIP",
+            "Kernels", "Hashing", "CLIP", "FeatureCache",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -39,6 +42,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "PromptLearningTests", dependencies: ["PromptLearning"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
+        .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing"]),
     ],
     swiftLanguageModes: [.v5]
 )

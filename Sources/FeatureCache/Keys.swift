@@ -1,0 +1,118 @@
+/// An extractor id: the first 8 bytes of SHA-256 over the extractor record's canonical JSON.
+/// Content-derived, so shards built on different machines agree without remapping.
+public struct ExtractorID: Hashable, Comparable, CustomStringConvertible {
+    public let raw: UInt64
+    public init(raw: UInt64) { self.raw = raw }
+    /// Parses the 16-hex-digit spelling (`description`), e.g. from a command line.
+    public init?(hex: String) {
+        guard hex.utf8.count == 16, let raw = UInt64(hex, radix: 16) else { return nil }
+        self.raw = raw
+    }
+    public var description: String { hex64(raw) }
+    public static func < (a: Self, b: Self) -> Bool { a.raw < b.raw }
+}
+
+/// A dataset id: the first 8 bytes of SHA-256 over the dataset record's canonical JSON.
+public struct DatasetID: Hashable, Comparable, CustomStringConvertible {
+    public let raw: UInt64
+    public init(raw: UInt64) { self.raw = raw }
+    /// Parses the 16-hex-digit spelling (`description`), e.g. from a command line.
+    public init?(hex: String) {
+        guard hex.utf8.count == 16, let raw = UInt64(hex, radix: 16) else { return nil }
+        self.raw = raw
+    }
+    public var description: String { hex64(raw) }
+    public static func < (a: Self, b: Self) -> Bool { a.raw < b.raw }
+}
+
+/// A dataset split; its raw value is the split byte of every key.
+public enum Split: UInt8, CaseIterable, CustomStringConvertible {
+    case train = 0, val = 1, test = 2
+    public var description: String {
+        switch self {
+        case .train: return "train"
+        case .val: return "val"
+        case .test: return "test"
+        }
+    }
+    public init?(name: String) {
+        guard let s = Split.allCases.first(where: { $0.description == name }) else { return nil }
+        self = s
+    }
+}
+
+func hex64(_ x: UInt64) -> String {
+    let s = String(x, radix: 16)
+    return String(repeating: "0", count: 16 - s.count) + s
+}
+
+/// First 8 bytes of a digest as a big-endian integer.
+func id64(_ digest: [UInt8]) -> UInt64 {
+    var x: UInt64 = 0
+    for i in 0..<8 { x = x << 8 | UInt64(digest[i]) }
+    return x
+}
+
+/// Big-endian key layouts (cache-schema/SCHEMA.md, "Keys"). Big-endian so that byte order is
+/// numeric order: one (ext, ds, split) prefix is one contiguous range, items then views.
+enum StoreKey {
+    /// `feat` key length: ver u8 | ext u64 | ds u64 | split u8 | item u32 | view u16.
+    static let featureLength = 24
+    /// (ver, ext, ds, split) prefix of `feat` and `failures` keys; also the `jobs` key.
+    static let groupLength = 18
+
+    static func appendBE<T: FixedWidthInteger>(_ x: T, to out: inout [UInt8]) {
+        var be = x.bigEndian
+        withUnsafeBytes(of: &be) { out.append(contentsOf: $0) }
+    }
+
+    static func readBE<T: FixedWidthInteger>(_ p: UnsafeRawBufferPointer, at offset: Int, as: T.Type) -> T {
+        T(bigEndian: p.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    /// ver | ext | ds | split: the range of one model × dataset × split.
+    static func group(_ ext: ExtractorID, _ ds: DatasetID, _ split: Split) -> [UInt8] {
+        var k: [UInt8] = [StoreSchema.keyVersion]
+        k.reserveCapacity(featureLength)
+        appendBE(ext.raw, to: &k)
+        appendBE(ds.raw, to: &k)
+        k.append(split.rawValue)
+        return k
+    }
+
+    static func feature(_ ext: ExtractorID, _ ds: DatasetID, _ split: Split, item: UInt32, view: UInt16) -> [UInt8] {
+        var k = group(ext, ds, split)
+        appendBE(item, to: &k)
+        appendBE(view, to: &k)
+        return k
+    }
+
+    /// `failures` key: the group followed by the item (22 bytes).
+    static func failure(_ ext: ExtractorID, _ ds: DatasetID, _ split: Split, item: UInt32) -> [UInt8] {
+        var k = group(ext, ds, split)
+        appendBE(item, to: &k)
+        return k
+    }
+
+    /// `items` key prefix: ds | split (9 bytes); the full key appends the item u32.
+    static func itemGroup(_ ds: DatasetID, _ split: Split) -> [UInt8] {
+        var k: [UInt8] = []
+        appendBE(ds.raw, to: &k)
+        k.append(split.rawValue)
+        return k
+    }
+
+    static func item(_ ds: DatasetID, _ split: Split, _ item: UInt32) -> [UInt8] {
+        var k = itemGroup(ds, split)
+        appendBE(item, to: &k)
+        return k
+    }
+
+    /// `subsets` key: ds | split | name (UTF-8).
+    static func subset(_ ds: DatasetID, _ split: Split, _ name: String) -> [UInt8] {
+        itemGroup(ds, split) + Array(name.utf8)
+    }
+
+    static func extractor(_ id: ExtractorID) -> [UInt8] { var k: [UInt8] = []; appendBE(id.raw, to: &k); return k }
+    static func dataset(_ id: DatasetID) -> [UInt8] { var k: [UInt8] = []; appendBE(id.raw, to: &k); return k }
+}

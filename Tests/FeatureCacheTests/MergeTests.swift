@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+@testable import FeatureCache
+
+final class MergeTests: XCTestCase {
+    private func shard(_ path: String, items: [Int], fingerprint: String = String(repeating: "ab", count: 32)) throws -> FeatureStore {
+        let store = try FeatureStore(path: path, options: .init(create: true))
+        let ext = try store.registerExtractor(sampleExtractor(fingerprint: fingerprint))
+        let ds = try store.registerDataset(name: "toy", classnames: ["a", "b", "c"], items: [.train: sampleItems(12)]).id
+        let w = try FeatureWriter(store: store, ext: ext, ds: ds, split: .train, batchItems: 2)
+        for i in items {
+            try sampleFeatures(item: i, views: 2, dim: 8).withUnsafeBufferPointer { try w.add(item: UInt32(i), features: $0) }
+        }
+        try w.finish()
+        return store
+    }
+
+    func testMergingTwoShardsEqualsASingleStore() throws {
+        let single = try shard(temporaryStorePath(self, "single"), items: Array(0..<12))
+        let even = try shard(temporaryStorePath(self, "even"), items: [0, 2, 4, 6, 8, 10])
+        let odd = try shard(temporaryStorePath(self, "odd"), items: [1, 3, 5, 7, 9, 11])
+        let merged = try FeatureStore(path: temporaryStorePath(self, "merged"), options: .init(create: true))
+        let first = try merged.merge(from: even)
+        XCTAssertEqual(first.copied["feat"], 12)
+        XCTAssertEqual(first.copied["items"], 12)
+        let second = try merged.merge(from: odd)
+        XCTAssertEqual(second.copied["feat"], 12)
+        XCTAssertEqual(second.identical["items"], 12)
+        XCTAssertEqual(second.identical["extractors"], 1)
+        for db in [SubDB.models, .extractors, .datasets, .items, .subsets, .feat, .failures] {
+            XCTAssertEqual(try dump(merged, db), try dump(single, db), "sub-database \(db.name)")
+        }
+        XCTAssertEqual(try dump(merged, .feat).count, 24)
+        // Merging a shard again changes nothing.
+        let again = try merged.merge(from: odd)
+        XCTAssertEqual(again.copied, [:])
+        XCTAssertEqual(again.identical["feat"], 12)
+        XCTAssertTrue(try merged.verify().ok)
+    }
+
+    func testMergeRefusesAModelWithAnotherFingerprint() throws {
+        let base = try shard(temporaryStorePath(self, "base"), items: [0, 1])
+        let other = try shard(temporaryStorePath(self, "other"), items: [2, 3], fingerprint: String(repeating: "cd", count: 32))
+        let before = try dump(base, .feat)
+        assertStoreError("cannot merge \(other.path): model 'vit-test' has fingerprint abababababababab… here but cdcdcdcdcdcdcdcd… in the shard") {
+            try base.merge(from: other)
+        }
+        XCTAssertEqual(try dump(base, .feat), before)  // refused before writing anything
+        assertStoreError("cannot merge a store into itself") { try base.merge(from: base) }
+    }
+}
