@@ -1,0 +1,236 @@
+"""PyTorch reference figures of /work/shared/spec/reference-bench.md, measured side by side.
+
+Cases (comma list for --cases; each runs in its own subprocess so its peak RSS is its own):
+  sgemm            torch.mm fp32 2048x2048x2048, GFLOPS
+  encode:vit-b-32  image encoder, batch 32, 224 px, inference mode, images/s   (also encode:rn50)
+  coop:K           official-shape CoOp step: ViT-B/32 text tower, 77 tokens, M=16 unified context,
+                   class token at the end, batch 32 cached image features, K classes, CE, backward,
+                   SGD(lr 0.002, momentum 0.9, wd 5e-4); seconds/step
+  coop-img:K       the same, with the ViT-B/32 image encoder run on the 32 images every step
+  coop-ckpt:K      coop:K with activation checkpointing per text resblock (torch.utils.checkpoint)
+  cocoop:K         CoCoOp step: batch 1, M=4, Meta-Net 512->32->512, K text passes; seconds/step
+Models: open_clip ViT-B-32-quickgelu / RN50-quickgelu, random weights, fp32. Reported: median over
+--repeats timed runs after one warm-up, and the case's peak RSS (getrusage).
+
+Usage: python3 tools/bench_reference.py [--threads 2] [--cases coop:10,coop:100,cocoop:37]
+                                        [--repeats 3] [--json out.json]
+"""
+import argparse
+import json
+import logging
+import pathlib
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+DEFAULT_CASES = ("sgemm,encode:vit-b-32,encode:rn50,coop:10,coop:37,coop:100,coop-img:100,"
+                 "coop-ckpt:1000,cocoop:37,cocoop:100")
+ENCODERS = {"vit-b-32": "ViT-B-32-quickgelu", "rn50": "RN50-quickgelu"}
+TEXT_MODEL = "ViT-B-32-quickgelu"
+BATCH = 32
+SEED = 5150
+
+
+def peak_rss_gib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # Linux: KiB
+
+
+def timed(step, repeats):
+    """One warm-up call, then `repeats` timed calls; returns the list of seconds."""
+    step()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+# ----------------------------------------------------------------------------------------------
+# Cases (run inside the child process).
+
+def case_sgemm(torch, repeats, _arg):
+    n = 2048
+    gen = torch.Generator().manual_seed(SEED)
+    a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
+    seconds = timed(lambda: torch.mm(a, b), max(repeats, 3))
+    return {"metric": "GFLOPS", "value": 2 * n ** 3 / statistics.median(seconds) / 1e9, "seconds": seconds}
+
+
+def case_encode(torch, repeats, arg):
+    import open_clip
+    model = open_clip.create_model(ENCODERS[arg], pretrained=None).float().eval()
+    images = torch.randn(BATCH, 3, 224, 224, generator=torch.Generator().manual_seed(SEED))
+
+    def step():
+        with torch.inference_mode():
+            model.encode_image(images)
+
+    seconds = timed(step, repeats)
+    return {"metric": "images/s", "value": BATCH / statistics.median(seconds), "seconds": seconds}
+
+
+def class_prompts(torch, n_cls, n_ctx):
+    """Official CoOp token layout [SOT, X*n_ctx, name (1-4 random BPE ids), '.', EOT, 0...] -> [K,77]."""
+    import open_clip
+    tokenizer = open_clip.get_tokenizer(TEXT_MODEL)
+    sot, eot = tokenizer.sot_token_id, tokenizer.eot_token_id
+    x_id = tokenizer.encoder["x</w>"]
+    dot_id = tokenizer.encoder[".</w>"]
+    gen = torch.Generator().manual_seed(SEED)
+    prompts = torch.zeros(n_cls, 77, dtype=torch.int64)
+    name_lens = []
+    for i in range(n_cls):
+        n = int(torch.randint(1, 5, (), generator=gen))
+        name = torch.randint(1000, 49000, (n,), generator=gen).tolist()
+        row = [sot] + [x_id] * n_ctx + name + [dot_id, eot]
+        prompts[i, :len(row)] = torch.tensor(row)
+        name_lens.append(n)
+    return prompts, name_lens
+
+
+def frozen_clip(torch):
+    import open_clip
+    torch.manual_seed(SEED)
+    clip = open_clip.create_model(TEXT_MODEL, pretrained=None).float().eval()
+    for p in clip.parameters():
+        p.requires_grad_(False)
+    return clip
+
+
+def case_coop(torch, repeats, arg, run_image_encoder=False, checkpointing=False):
+    import torch.nn.functional as F
+    import coop as coop_ref  # tools/fixtures/coop.py: official CoOp modules
+    n_cls, n_ctx = int(arg), 16
+    clip = frozen_clip(torch)
+    clip.transformer.grad_checkpointing = checkpointing  # open_clip: checkpoint() around each resblock
+    prompts, name_lens = class_prompts(torch, n_cls, n_ctx)
+    gen = torch.Generator().manual_seed(SEED)
+    width = clip.ln_final.weight.shape[0]
+    model = coop_ref.CustomCLIP(clip, prompts, name_lens, torch.randn(n_ctx, width, generator=gen) * 0.02, "end")
+    optimizer = torch.optim.SGD([model.prompt_learner.ctx], **coop_ref.SGD_ARGS)
+    labels = torch.randint(0, n_cls, (BATCH,), generator=gen)
+    if run_image_encoder:
+        images = torch.randn(BATCH, 3, 224, 224, generator=gen)
+    else:
+        features = torch.randn(BATCH, clip.text_projection.shape[1], generator=gen)
+
+    def step():
+        optimizer.zero_grad()
+        image_features = clip.encode_image(images) if run_image_encoder else features
+        loss = F.cross_entropy(model(image_features), labels)
+        loss.backward()
+        optimizer.step()
+
+    seconds = timed(step, repeats)
+    return {"metric": "s/step", "value": statistics.median(seconds), "seconds": seconds}
+
+
+def case_cocoop(torch, repeats, arg):
+    import torch.nn.functional as F
+    import coop as coop_ref
+    n_cls, n_ctx = int(arg), 4
+    clip = frozen_clip(torch)
+    prompts, name_lens = class_prompts(torch, n_cls, n_ctx)
+    width, vis_dim = clip.ln_final.weight.shape[0], clip.text_projection.shape[1]
+    gen = torch.Generator().manual_seed(SEED)
+    meta_net = coop_ref.make_meta_net(vis_dim, width)  # 512 -> 32 -> 512 for ViT-B/32
+    model = coop_ref.CoCoOp(clip, prompts, name_lens, torch.randn(n_ctx, width, generator=gen) * 0.02, meta_net)
+    optimizer = torch.optim.SGD([model.prompt_learner.ctx] + list(meta_net.parameters()), **coop_ref.SGD_ARGS)
+    features = torch.randn(1, vis_dim, generator=gen)
+    labels = torch.randint(0, n_cls, (1,), generator=gen)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(features), labels)
+        loss.backward()
+        optimizer.step()
+
+    seconds = timed(step, repeats)
+    return {"metric": "s/step", "value": statistics.median(seconds), "seconds": seconds}
+
+
+CASES = {
+    "sgemm": case_sgemm,
+    "encode": case_encode,
+    "coop": case_coop,
+    "coop-img": lambda torch, r, a: case_coop(torch, r, a, run_image_encoder=True),
+    "coop-ckpt": lambda torch, r, a: case_coop(torch, r, a, checkpointing=True),
+    "cocoop": case_cocoop,
+}
+
+
+def parse_case(text):
+    kind, _, arg = text.partition(":")
+    if kind not in CASES:
+        raise ValueError(f"unknown case '{text}'; kinds: {sorted(CASES)}")
+    if kind == "encode" and arg not in ENCODERS:
+        raise ValueError(f"case '{text}': encoder must be one of {sorted(ENCODERS)}")
+    if kind not in ("sgemm", "encode") and not arg.isdigit():
+        raise ValueError(f"case '{text}': expected {kind}:K with K a class count")
+    return kind, arg
+
+
+def run_child(case, threads, repeats):
+    import torch
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "fixtures"))
+    logging.getLogger().setLevel(logging.ERROR)  # open_clip warns that no pretrained weights are loaded
+    torch.set_num_threads(threads)
+    kind, arg = parse_case(case)
+    result = CASES[kind](torch, repeats, arg)
+    result.update(case=case, threads=threads, peak_rss_gib=peak_rss_gib())
+    print(json.dumps(result))
+
+
+# ----------------------------------------------------------------------------------------------
+
+def machine_info():
+    import torch
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    return {"cpu": cpu, "python": platform.python_version(), "torch": torch.__version__}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cases", default=DEFAULT_CASES, help=f"comma list (default {DEFAULT_CASES})")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per case after one warm-up")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--child", help=argparse.SUPPRESS)  # internal: run one case in this process
+    args = ap.parse_args()
+    if args.child:
+        run_child(args.child, args.threads, args.repeats)
+        return 0
+
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    for c in cases:
+        try:
+            parse_case(c)
+        except ValueError as e:
+            ap.error(str(e))
+    results = []
+    print(f"{'case':<18} {'value':>10} {'metric':<9} {'peak RSS':>9}  runs (s)")
+    for case in cases:
+        cmd = [sys.executable, __file__, "--child", case, "--threads", str(args.threads),
+               "--repeats", str(args.repeats)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{case:<18} FAILED: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+            results.append({"case": case, "error": done.stderr.strip()[-2000:]})
+            continue
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        results.append(r)
+        runs = " ".join(f"{s:.3f}" for s in r["seconds"])
+        print(f"{case:<18} {r['value']:>10.3f} {r['metric']:<9} {r['peak_rss_gib']:>7.2f} GiB  {runs}", flush=True)
+    if args.json:
+        report = {"machine": machine_info(), "threads": args.threads, "repeats": args.repeats, "results": results}
+        pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
