@@ -33,7 +33,8 @@ public final class CLIPModel {
     public let directory: CLIPModelDirectory
     public let text: TextTransformer
     public let image: ImageEncoder?
-    public let tokenizer: BPETokenizer
+    /// The model's BPE tokenizer; nil when the directory ships no vocabulary (image-only use).
+    public let tokenizer: BPETokenizer?
 
     /// `exp(logit_scale)`, the factor on cosine similarities.
     public var logitScale: Float { expf(directory.logitScale) }
@@ -61,15 +62,20 @@ public final class CLIPModel {
         } else {
             image = nil
         }
-        guard dir.tokenizerFiles != nil else {
-            throw CheckpointError("\(url.path): no tokenizer (bpe_simple_vocab_16e6.txt.gz or vocab.json + merges.txt); copy the vocabulary into the model directory (tools/convert_checkpoint.py does)")
+        tokenizer = dir.tokenizerFiles == nil ? nil : try BPETokenizer(directory: url)
+    }
+
+    /// The tokenizer, or a one-line error when the model directory has no vocabulary.
+    public func requireTokenizer() throws -> BPETokenizer {
+        guard let tokenizer else {
+            throw CheckpointError("\(directory.url.path): no tokenizer (bpe_simple_vocab_16e6.txt.gz or vocab.json + merges.txt); copy the vocabulary into the model directory (tools/convert_checkpoint.py does)")
         }
-        tokenizer = try BPETokenizer(directory: url)
+        return tokenizer
     }
 
     /// Token rows for texts, padded to the text tower's context length.
     public func tokenize(_ texts: [String]) throws -> [[Int32]] {
-        try tokenizer.tokenize(texts, contextLength: text.contextLength)
+        try requireTokenizer().tokenize(texts, contextLength: text.contextLength)
     }
 }
 
