@@ -34,6 +34,15 @@ public enum CosineLoss {
         }
     }
 
+    /// logits[B, K] = scale · images[B, D] · text[K, D]ᵀ (both already L2-normalised).
+    public static func logits(images: Tensor, text: Tensor, scale: Float) -> Tensor {
+        let B = images.shape[0], D = images.shape[1], K = text.shape[0]
+        let out = Tensor(shape: [B, K])
+        GEMM.sgemm(transB: true, m: B, n: K, k: D, alpha: scale, a: images.data, lda: D, b: text.data, ldb: D,
+                   c: out.data, ldc: K)
+        return out
+    }
+
     /// Softmax cross-entropy of `logits` (`[B, K]`) against `labels`, mean over B. Overwrites
     /// `logits` with dL/dlogits when `gradient` is true. Returns (loss, number of correct argmax).
     public static func crossEntropy(_ logits: UnsafeMutablePointer<Float>, labels: [Int], classes K: Int,

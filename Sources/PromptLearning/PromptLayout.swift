@@ -51,41 +51,52 @@ public struct PromptLayout {
             initTokens = Array(ids.prefix(M))
         }
         guard M >= 1 else { throw PromptError.invalid("context length must be at least 1 (got \(M))") }
+        var tails: [[Int32]] = []
+        var nameLengths: [Int] = []
+        for name in classnames {
+            let display = name.replacingOccurrences(of: "_", with: " ")
+            let ids = tokenizer.encode(prefixText + " " + display + ".")
+            guard ids.count + 2 <= maxTokens else {
+                throw PromptError.invalid("prompt for class \"\(display)\" needs \(ids.count + 2) tokens, more than \(maxTokens); shorten the class name or the context")
+            }
+            // the tokens after the prefix words: name, "." (a name ending in punctuation may merge with it), EOT
+            tails.append(Array(ids.dropFirst(M)) + [tokenizer.endOfText])
+            nameLengths.append(tokenizer.encode(display).count)
+        }
+        self.init(startOfText: tokenizer.startOfText, tails: tails, nameLengths: nameLengths, contextLength: M,
+                  position: position, classSpecific: classSpecific, initTokens: initTokens)
+    }
+
+    /// The layout from already tokenised pieces: `tails[k]` are class k's tokens after the context
+    /// words (name, ".", EOT) and `nameLengths[k]` how many of them are the name.
+    public init(startOfText: Int32, tails: [[Int32]], nameLengths: [Int], contextLength M: Int,
+                position: ClassTokenPosition, classSpecific: Bool, initTokens: [Int32]? = nil) {
         self.contextLength = M
         self.position = position
         self.classSpecific = classSpecific
         self.initTokens = initTokens
+        self.nameLengths = nameLengths
         let half = M / 2
-        let sos = PromptRow.token(tokenizer.startOfText)
+        let sos = PromptRow.token(startOfText)
+        let prefix: [PromptRow]
         switch (position, classSpecific) {
         case (.end, false): prefix = [sos] + (0..<M).map(PromptRow.context)
         case (.middle, false): prefix = [sos] + (0..<half).map(PromptRow.context)
         default: prefix = [sos]
         }
-        var suffixes: [[PromptRow]] = []
-        var nameLengths: [Int] = []
-        for name in classnames {
-            let display = name.replacingOccurrences(of: "_", with: " ")
-            let nameLength = tokenizer.encode(display).count
-            let ids = tokenizer.encode(prefixText + " " + display + ".")
-            guard ids.count + 2 <= maxTokens else {
-                throw PromptError.invalid("prompt for class \"\(display)\" needs \(ids.count + 2) tokens, more than \(maxTokens); shorten the class name or the context")
-            }
-            // the tokens after the prefix words: name, ".", EOT (a name ending in punctuation may merge with ".")
-            let after = Array(ids.dropFirst(M)).map(PromptRow.token) + [.token(tokenizer.endOfText)]
+        self.prefix = prefix
+        let context = (0..<M).map(PromptRow.context)
+        suffixes = zip(tails, nameLengths).map { tail, nameLength in
+            let after = tail.map(PromptRow.token)
             let name = Array(after.prefix(nameLength)), rest = Array(after.dropFirst(nameLength))
-            let context = (0..<M).map(PromptRow.context)
             let full: [PromptRow]   // the whole prompt after SOS
             switch position {
             case .end: full = context + after
             case .middle: full = Array(context[..<half]) + name + Array(context[half...]) + rest
             case .front: full = name + context + rest
             }
-            suffixes.append(Array(full.dropFirst(prefix.count - 1)))
-            nameLengths.append(nameLength)
+            return Array(full.dropFirst(prefix.count - 1))
         }
-        self.suffixes = suffixes
-        self.nameLengths = nameLengths
     }
 }
 
