@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Hashing"]),
-        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets"], swiftSettings: fast),
+        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets", "FeatureCache"], swiftSettings: fast),
         .target(name: "CImageCodec",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodec"], swiftSettings: fast),

@@ -8,16 +8,21 @@ public struct StepResult {
     public var count: Int
 }
 
+/// Anything that scores L2-normalised image features against K classes: zero-shot weights, a
+/// linear probe, a learned prompt. The evaluator reads it.
+public protocol Classifier: AnyObject {
+    var classes: Int { get }
+    /// Logits `[B, K]` for normalised image features `[B, D]`.
+    func logits(images: Tensor) -> Tensor
+}
+
 /// Trainable prompt parameters that map a batch of (L2-normalised) image features to class logits:
 /// CoOp's context or CoCoOp's context + Meta-Net. The trainer, evaluator and checkpoints use it.
-public protocol PromptLearner: AnyObject {
-    var classes: Int { get }
+public protocol PromptLearner: Classifier {
     /// Trainable tensors in checkpoint order (names as in the official state dict).
     var parameters: [(name: String, tensor: Tensor)] { get }
     /// Loss and gradients (one per parameter, same order) for a batch `[B, D]` of normalised features.
     func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor])
-    /// Logits `[B, K]` for normalised image features `[B, D]` (evaluation).
-    func logits(images: Tensor) -> Tensor
 }
 
 /// CoOp (Zhou et al., IJCV): M learned context vectors shared by all classes or one set per class,
