@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing"], swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
-            "Kernels", "Hashing", "CLIP", "FeatureCache",
+            "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
