@@ -14,6 +14,8 @@ public final class PromptTextEncoder {
     /// Most suffix sequences one pass runs (the memory bound).
     public var chunkSize: Int
     let rowEmbeddings: [Int32: Tensor]   // fixed tokens' embeddings, [W] each
+    /// Buffers reused from step to step (a `Step` is valid until the next `forward`).
+    let prefixWorkspace = TextWorkspace(), suffixWorkspace = TextWorkspace()
 
     public init(encoder: TextTransformer, layout: PromptLayout, chunkSize: Int = 256) {
         self.encoder = encoder; self.layout = layout; self.classes = layout.suffixes.count
@@ -32,7 +34,8 @@ public final class PromptTextEncoder {
     /// Context vectors per class: M·W floats, `[K, M, W]` when class-specific else `[M, W]`.
     public var contextCount: Int { (layout.classSpecific ? classes : 1) * layout.contextLength * encoder.width }
 
-    /// One forward pass over all groups × classes, kept until `backward`.
+    /// One forward pass over all groups × classes, kept until `backward` (and valid only until the
+    /// encoder's next `forward`, which reuses its buffers).
     public final class Step {
         /// `[G·K, D]` text features, not normalised (group-major).
         public let features: Tensor
@@ -88,7 +91,7 @@ public final class PromptTextEncoder {
                 fill(prefix.data + (g * P + t) * W, row: row, classIndex: 0, group: g, context: context, shifts: shifts)
             }
         }
-        let prefixPass = PrefixPass(encoder: encoder, embeddings: prefix.data, groups: G, length: P)
+        let prefixPass = PrefixPass(encoder: encoder, embeddings: prefix.data, groups: G, length: P, workspace: prefixWorkspace)
         let chunks = plan(groups: G)
         let features = Tensor(shape: [G * K, D])
         var kept: SuffixPass?
@@ -130,7 +133,8 @@ public final class PromptTextEncoder {
         }
         let firstGroup = chunk.lowerBound / K
         return SuffixPass(encoder: encoder, prefix: prefix, firstGroup: firstGroup, groupSize: K,
-                          embeddings: x.data, count: chunk.count, length: S, eots: eots, keepActivations: keep)
+                          embeddings: x.data, count: chunk.count, length: S, eots: eots, keepActivations: keep,
+                          workspace: suffixWorkspace)
     }
 
     private func contextOffset(classIndex k: Int, context m: Int) -> Int {

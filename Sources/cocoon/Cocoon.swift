@@ -1,7 +1,16 @@
 import ArgumentParser
+import Kernels
+
+/// Entry point: make sure OpenBLAS runs kernels that fit the CPU, then parse the command line.
+@main
+enum CocoonMain {
+    static func main() {
+        OpenBLASCore.reexecIfBetterAvailable()
+        Cocoon.main()
+    }
+}
 
 /// The `cocoon` command line: index CLIP image features once, tune prompts many times.
-@main
 struct Cocoon: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cocoon",
