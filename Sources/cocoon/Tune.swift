@@ -37,12 +37,16 @@ struct TuneOptions: ParsableArguments {
         let request = TuningRequest(method: method, shots: shots, seed: seed, classes: try task.classSubset, hyperparameters: h,
                                     checkpoint: URL(fileURLWithPath: path), resume: resume, force: force)
         let line = ProgressLine(quiet: quiet || json)
-        var lastEpoch = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var steps = 0
         let outcome = try Tuning.run(model: model, data: data, request: request) { epoch, epochs, b, batches, loss, accuracy in
-            if epoch != lastEpoch { lastEpoch = epoch }
+            steps += 1
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let done = Double(epoch - 1) + Double(b) / Double(batches)
-            line.update(String(format: "%@ %@ epoch %d/%d  batch %d/%d  loss %.4f  acc %.1f%%",
-                               method.rawValue, bar(done / Double(epochs)), epoch, epochs, b, batches, loss, accuracy),
+            let eta = elapsed / max(done, 1e-9) * (Double(epochs) - done)
+            line.update(String(format: "%@ %@ epoch %d/%d  batch %d/%d  loss %.4f  acc %.1f%%  %.1f steps/s  ETA %.0fs",
+                               method.rawValue, bar(done / Double(epochs)), epoch, epochs, b, batches, loss, accuracy,
+                               Double(steps) / max(elapsed, 1e-9), eta),
                         force: b == batches && epoch == epochs)
         }
         line.finish()
