@@ -38,8 +38,8 @@ public final class CoOpLearner: PromptLearner {
     /// Random N(0, 0.02) context, or the init phrase's token embeddings (the official code ignores
     /// class-specific context on the phrase path: the context stays shared).
     public init(encoder: TextTransformer, layout: PromptLayout, logitScale: Float, random: inout TrainingRandom,
-                chunkSize: Int = 256) {
-        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize)
+                chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
+        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize, memoryBudget: memoryBudget)
         self.logitScale = logitScale
         let M = layout.contextLength, W = encoder.width
         if let initTokens = layout.initTokens {
@@ -52,8 +52,8 @@ public final class CoOpLearner: PromptLearner {
     }
 
     /// Learner around an existing context (checkpoint load, fixtures).
-    public init(encoder: TextTransformer, layout: PromptLayout, logitScale: Float, context: Tensor, chunkSize: Int = 256) {
-        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize)
+    public init(encoder: TextTransformer, layout: PromptLayout, logitScale: Float, context: Tensor, chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
+        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize, memoryBudget: memoryBudget)
         self.logitScale = logitScale
         self.context = context
     }

@@ -13,7 +13,7 @@ struct BenchTune: ParsableCommand {
     @Option(help: "Cases method:K (default: coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100).")
     var cases: String = "coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100"
     @Option(help: "Run one case in this process (used internally).") var only: String?
-    @Option(help: "Classes per text pass (memory bound).") var chunk: Int = 256
+    @Option(help: "Activation memory budget of a step in GiB (passes beyond it are recomputed).") var budget: Double = 3
 
     func run() throws {
         if let only { return try runCase(only) }
@@ -24,7 +24,7 @@ struct BenchTune: ParsableCommand {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
             process.arguments = ["bench", "tune", "--only", String(c), "--repeats", String(options.repeats),
-                                 "--chunk", String(chunk)] + (options.threads.map { ["--threads", String($0)] } ?? [])
+                                 "--budget", String(budget)] + (options.threads.map { ["--threads", String($0)] } ?? [])
             try process.run()
             process.waitUntilExit()
         }
@@ -44,8 +44,9 @@ struct BenchTune: ParsableCommand {
         let layout = PromptLayout(startOfText: 49406, tails: tails, nameLengths: tails.map { $0.count - 2 }, contextLength: M,
                                   position: .end, classSpecific: false)
         let learner: PromptLearner = method == .coop
-            ? CoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random, chunkSize: chunk)
-            : try CoCoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random, chunkSize: chunk)
+            ? CoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random, memoryBudget: Int(budget * Double(1 << 30)))
+            : try CoCoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random,
+                                memoryBudget: Int(budget * Double(1 << 30)))
         let B = method == .coop ? 32 : 1
         let images = Tensor(shape: [B, 512])
         for i in 0..<images.count { images[i] = Float(random.normal()) }
