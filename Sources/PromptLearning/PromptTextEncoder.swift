@@ -3,8 +3,8 @@ import Kernels
 
 /// Text features of every class prompt built from learned context vectors, and their gradient
 /// back to the context: the frozen text transformer run with the shared prefix once per group
-/// (DESIGN idea 4), every suffix cut at its EOT with no padding at all — suffixes are bucketed by
-/// length, one pass per bucket (idea 1, beyond it) — activation gradients only (idea 2), and, when
+/// (DESIGN idea 4), every suffix cut near its EOT — suffixes are bucketed by length, one pass per
+/// bucket, so little padding remains (idea 1, beyond it) — activation gradients only (idea 2), and, when
 /// the activations of all passes would exceed `memoryBudget`, passes of bounded size whose
 /// activations are recomputed for backward (idea 6: peak memory independent of K). Groups are
 /// CoCoOp's images: group g uses `ctx + shift_g` (G = 1 and no shift for CoOp).
@@ -17,7 +17,8 @@ public final class PromptTextEncoder {
     /// Most suffix sequences one pass runs; nil: as many as `memoryBudget` allows.
     public var chunkSize: Int?
     let rowEmbeddings: [Int32: Tensor]   // fixed tokens' embeddings, [W] each
-    let buckets: [(length: Int, classes: [Int])]
+    /// Fewest positions a length bucket gathers before a longer suffix opens the next one.
+    public var bucketRows = 384
     /// Buffers reused from step to step (a `Step` is valid until the next `forward`).
     let prefixWorkspace = TextWorkspace()
     var suffixWorkspaces: [TextWorkspace] = []
@@ -35,9 +36,25 @@ public final class PromptTextEncoder {
             }
         }
         rowEmbeddings = rows
-        var byLength: [Int: [Int]] = [:]
-        for (k, suffix) in layout.suffixes.enumerated() { byLength[suffix.count, default: []].append(k) }
-        buckets = byLength.keys.sorted().map { ($0, byLength[$0]!) }
+
+    }
+
+    /// Suffixes sorted by length, cut into buckets of at least `bucketRows` positions: a bucket
+    /// pads to its longest member, so padding stays small while every GEMM keeps enough rows.
+    var buckets: [(length: Int, classes: [Int])] {
+        let order = (0..<classes).sorted { (layout.suffixes[$0].count, $0) < (layout.suffixes[$1].count, $1) }
+        var buckets: [(length: Int, classes: [Int])] = []
+        var current: [Int] = []
+        for (i, k) in order.enumerated() {
+            current.append(k)
+            let length = layout.suffixes[k].count
+            let nextLonger = i + 1 < order.count && layout.suffixes[order[i + 1]].count > length
+            if i + 1 == order.count || (nextLonger && current.count * length >= bucketRows) {
+                buckets.append((length, current.sorted()))
+                current = []
+            }
+        }
+        return buckets
     }
 
     /// Context vectors per class: M·W floats, `[K, M, W]` when class-specific else `[M, W]`.
@@ -164,15 +181,17 @@ public final class PromptTextEncoder {
     /// Builds and runs the suffixes of one chunk.
     func suffixPass(_ chunk: Chunk, index: Int, context: Tensor, shifts: Tensor?, prefix: PrefixPass, keep: Bool) -> SuffixPass {
         let W = encoder.width, L = chunk.length
-        let x = Tensor(uninitializedShape: [chunk.count, L, W])
+        let x = Tensor(shape: [chunk.count, L, W])          // rows after a shorter suffix's EOT stay 0: never attended
+        var eots: [Int] = []
         for (i, (g, k)) in sequences(chunk).enumerated() {
             for (t, row) in layout.suffixes[k].enumerated() {
                 fill(x.data + (i * L + t) * W, row: row, classIndex: k, group: g, context: context, shifts: shifts)
             }
+            eots.append(layout.suffixes[k].count - 1)
         }
         while suffixWorkspaces.count <= index { suffixWorkspaces.append(TextWorkspace()) }
         return SuffixPass(encoder: encoder, prefix: prefix, firstGroup: chunk.firstGroup, groupSize: chunk.members.count,
-                          embeddings: x.data, count: chunk.count, length: L, eots: Array(repeating: L - 1, count: chunk.count),
+                          embeddings: x.data, count: chunk.count, length: L, eots: eots,
                           keepActivations: keep, workspace: suffixWorkspaces[index])
     }
 
