@@ -6,18 +6,22 @@ import Glibc
 public enum QuickGELU {
     /// y[i] = x[i]·σ(1.702·x[i]). `y` may alias `x`.
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let v = x[i]
-            y[i] = v / (1 + expf(-1.702 * v))
+        Parallel.ranges(count) { r in
+            for i in r {
+                let v = x[i]
+                y[i] = v / (1 + expf(-1.702 * v))
+            }
         }
     }
 
     /// dx[i] = dy[i]·σ(1.702x)·(1 + 1.702x·(1 − σ(1.702x))), from the saved input `x`. `dx` may alias `dy`.
     public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let v = x[i]
-            let s = 1 / (1 + expf(-1.702 * v))
-            dx[i] = dy[i] * s * (1 + 1.702 * v * (1 - s))
+        Parallel.ranges(count) { r in
+            for i in r {
+                let v = x[i]
+                let s = 1 / (1 + expf(-1.702 * v))
+                dx[i] = dy[i] * s * (1 + 1.702 * v * (1 - s))
+            }
         }
     }
 }
@@ -53,19 +57,23 @@ public enum Elementwise {
 /// Exact GELU `x·Φ(x)` (`nn.GELU`, open_clip models without QuickGELU), with its derivative.
 public enum GELU {
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let v = x[i]
-            y[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752))
+        Parallel.ranges(count) { r in
+            for i in r {
+                let v = x[i]
+                y[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752))
+            }
         }
     }
 
     /// dx[i] = dy[i]·(Φ(x) + x·φ(x)). `dx` may alias `dy`.
     public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let v = x[i]
-            let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
-            let pdf = expf(-0.5 * v * v) * 0.39894228040143268
-            dx[i] = dy[i] * (cdf + v * pdf)
+        Parallel.ranges(count) { r in
+            for i in r {
+                let v = x[i]
+                let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
+                let pdf = expf(-0.5 * v * v) * 0.39894228040143268
+                dx[i] = dy[i] * (cdf + v * pdf)
+            }
         }
     }
 }

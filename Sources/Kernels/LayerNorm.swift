@@ -9,7 +9,7 @@ public enum LayerNorm {
                                mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?,
                                rows: Int, dim: Int) {
         let invDim = 1 / Float(dim)
-        for r in 0..<rows {
+        Parallel.ranges(rows, work: rows * dim) { range in for r in range {
             let xr = x + r * dim, yr = y + r * dim
             var sum: Float = 0
             for i in 0..<dim { sum += xr[i] }
@@ -20,7 +20,7 @@ public enum LayerNorm {
             for i in 0..<dim { yr[i] = (xr[i] - m) * s * gamma[i] + beta[i] }
             mean?[r] = m
             rstd?[r] = s
-        }
+        } }
     }
 
     /// dx[rows, dim] (=|+=) rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ, x̂ = (x − μ)·rstd.
@@ -28,7 +28,7 @@ public enum LayerNorm {
                                 gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                                 rows: Int, dim: Int, accumulate: Bool = false) {
         let invDim = 1 / Float(dim)
-        for r in 0..<rows {
+        Parallel.ranges(rows, work: rows * dim) { range in for r in range {
             let xr = x + r * dim, dyr = dy + r * dim, dxr = dx + r * dim
             let m = mean[r], s = rstd[r]
             var gMean: Float = 0, gxMean: Float = 0
@@ -44,6 +44,6 @@ public enum LayerNorm {
             } else {
                 for i in 0..<dim { dxr[i] = s * (dyr[i] * gamma[i] - gMean - (xr[i] - m) * s * gxMean) }
             }
-        }
+        } }
     }
 }
