@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "PromptLearningTests", dependencies: ["PromptLearning"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing"]),
-        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels"]),
+        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -58,8 +58,9 @@ public struct FileFingerprint: Equatable {
         var hash = SHA256()
         var total: UInt64 = 0
         while true {
-            guard let chunk = try? handle.read(upToCount: 1 << 20) else { return nil }
-            if chunk.isEmpty { break }
+            let next: Data?
+            do { next = try handle.read(upToCount: 1 << 20) } catch { return nil }
+            guard let chunk = next, !chunk.isEmpty else { break }  // nil or empty: end of file
             chunk.withUnsafeBytes { hash.update($0.baseAddress!, count: $0.count) }
             total += UInt64(chunk.count)
         }
