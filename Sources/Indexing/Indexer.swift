@@ -78,7 +78,7 @@ public final class Indexer {
     }
 
     /// One job: the shard's items of `split` from the job's `next_item` on, encoded in batches of
-    /// exactly `settings.batch` images (the last one smaller), written in item order.
+    /// exactly `settings.batch` images, written in item order.
     private func index(split: Split, items: [DatasetItem], dataset: Dataset, store: FeatureStore, ext: ExtractorID,
                        ds: DatasetID, augmented: Set<Int>?, encoder: ImageEncoder, renderer: ViewRenderer) throws -> SplitSummary {
         let shardIDs = items.indices.filter { settings.shard.contains(key: items[$0].path) }
@@ -112,9 +112,14 @@ public final class Indexer {
         var entries: [PendingItem?] = []
         var head = 0
 
+        // Every call encodes exactly B images (a short last batch is padded with zero images): BLAS
+        // results depend on the matrix shapes but not on a row's position or its neighbours, so an
+        // image's features are the same whichever items share its batch — a resumed run, or shards
+        // merged, store the same bits as one uninterrupted run (with the same --batch and --threads).
         func encodeBatch() {
             guard !slots.isEmpty else { return }
-            let features = encoder.encode(pixels: batchPixels.data, batch: slots.count)  // [n, D]
+            if slots.count < B { (batchPixels.data + slots.count * plane).update(repeating: 0, count: (B - slots.count) * plane) }
+            let features = encoder.encode(pixels: batchPixels.data, batch: B)             // [B, D]
             for (s, slot) in slots.enumerated() {
                 let entry = entries[slot.entry]!
                 entry.features.withUnsafeMutableBufferPointer {

@@ -178,17 +178,18 @@ func assertOneLineError(_ fragment: String, file: StaticString = #filePath, line
     }
 }
 
-/// Features of `views` of one image through `Preprocess.view` and the encoder, one batch: [views, D].
-func referenceFeatures(_ model: CLIPModel, file: URL, key: String, views: Int, seed: UInt64 = 1) throws -> [Float] {
+/// Features of `views` of one image through `Preprocess.view` and the encoder, in one batch of
+/// `batch` images (zero images after the views, as the indexer pads): [views, D].
+func referenceFeatures(_ model: CLIPModel, file: URL, key: String, views: Int, seed: UInt64 = 1, batch: Int = 4) throws -> [Float] {
     let encoder = model.image!
-    let R = encoder.imageSize, plane = 3 * R * R
+    let R = encoder.imageSize, plane = 3 * R * R, D = encoder.embedDim
     let image = try ImageDecoder.decode(file: file)
-    let pixels = Tensor(shape: [views, 3, R, R])
+    let pixels = Tensor(shape: [max(batch, views), 3, R, R])
     let normalization = try ExtractorDescription.normalization(model.directory.preprocess)
     for v in 0..<views {
         Preprocess.view(image, view: v, seed: seed, itemKey: key, size: R, normalization: normalization, into: pixels.data + v * plane)
     }
-    return encoder.encode(pixels: pixels.data, batch: views).toArray()
+    return Array(encoder.encode(pixels: pixels.data, batch: max(batch, views)).toArray().prefix(views * D))
 }
 
 /// Float → nearest f16 → Float.
