@@ -18,11 +18,11 @@ struct StoreMerge: ParsableCommand {
 
     func run() throws {
         guard !shards.isEmpty else { throw IndexingError("store merge: name at least one shard store after --into \(into)") }
+        for shard in shards where !FileManager.default.fileExists(atPath: shard) {
+            throw IndexingError("\(shard): no such shard store; check the path")
+        }
         let target = try FeatureStore(path: into, options: FeatureStore.Options(create: true))
         for shard in shards {
-            guard FileManager.default.fileExists(atPath: shard) else {
-                throw IndexingError("\(shard): no such shard store; check the path")
-            }
             let source = try FeatureStore(path: shard)
             let report = try target.merge(from: source)
             let copied = report.copied.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
