@@ -3,7 +3,7 @@ APT_PKGS := liblmdb-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev pkg-co
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: deps build release test parity-full fixtures clean
+.PHONY: deps build release test parity-full bench fixtures clean
 
 ## deps: install the Debian packages cocoon links against, if any is missing.
 deps:
@@ -22,6 +22,17 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## parity-full: real-size random ViT-B/32 and RN50 against open_clip (needs torch: pip install -r tools/requirements.txt).
+parity-full: release
+	python3 tools/parity_full.py --bin .build/release/cocoon --models vit-b-32,rn50
+
+## bench: the release-build throughput figures (sgemm, text tower, tuner step, store, encoders).
+bench: release
+	.build/release/cocoon bench gemm
+	.build/release/cocoon bench text
+	.build/release/cocoon bench tune
+	.build/release/cocoon bench store
 
 ## fixtures: regenerate Tests/Fixtures with the PyTorch reference (needs tools/requirements.txt).
 fixtures:

@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Hashing"]),
-        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets"], swiftSettings: fast),
+        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets", "FeatureCache"], swiftSettings: fast),
         .target(name: "CImageCodec",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodec"], swiftSettings: fast),
@@ -35,7 +35,7 @@ let package = Package(
                 swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
-            "Kernels", "Hashing", "CLIP", "FeatureCache", "Indexing", "Imaging", "Datasets",
+            "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache", "Indexing", "Imaging", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

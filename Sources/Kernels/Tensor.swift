@@ -10,13 +10,19 @@ public final class Tensor {
     public let data: UnsafeMutablePointer<Float>
 
     /// A tensor of the given shape, zero-filled.
-    public init(shape: [Int]) {
+    public convenience init(shape: [Int]) {
+        self.init(uninitializedShape: shape)
+        data.update(repeating: 0, count: max(count, 1))
+    }
+
+    /// A tensor whose elements are not set: for buffers the caller overwrites entirely (activations,
+    /// GEMM outputs with beta 0), sparing the memory traffic of zero-filling.
+    public init(uninitializedShape shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.count = shape.reduce(1, *)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         self.data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        data.initialize(repeating: 0, count: max(count, 1))
     }
 
     /// A tensor holding `values` (row-major) with the given shape.

@@ -15,11 +15,11 @@ public final class CoCoOpLearner: PromptLearner {
     public var classes: Int { promptEncoder.classes }
 
     public init(encoder: TextTransformer, layout: PromptLayout, logitScale: Float, random: inout TrainingRandom,
-                chunkSize: Int = 256) throws {
+                chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) throws {
         guard !layout.classSpecific, layout.position == .end else {
             throw PromptError.invalid("CoCoOp uses one generic context with the class token at the end (no --csc, no --position)")
         }
-        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize)
+        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize, memoryBudget: memoryBudget)
         self.logitScale = logitScale
         let M = layout.contextLength, W = encoder.width
         context = Tensor(shape: [M, W])

@@ -8,16 +8,21 @@ public struct StepResult {
     public var count: Int
 }
 
+/// Anything that scores L2-normalised image features against K classes: zero-shot weights, a
+/// linear probe, a learned prompt. The evaluator reads it.
+public protocol Classifier: AnyObject {
+    var classes: Int { get }
+    /// Logits `[B, K]` for normalised image features `[B, D]`.
+    func logits(images: Tensor) -> Tensor
+}
+
 /// Trainable prompt parameters that map a batch of (L2-normalised) image features to class logits:
 /// CoOp's context or CoCoOp's context + Meta-Net. The trainer, evaluator and checkpoints use it.
-public protocol PromptLearner: AnyObject {
-    var classes: Int { get }
+public protocol PromptLearner: Classifier {
     /// Trainable tensors in checkpoint order (names as in the official state dict).
     var parameters: [(name: String, tensor: Tensor)] { get }
     /// Loss and gradients (one per parameter, same order) for a batch `[B, D]` of normalised features.
     func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor])
-    /// Logits `[B, K]` for normalised image features `[B, D]` (evaluation).
-    func logits(images: Tensor) -> Tensor
 }
 
 /// CoOp (Zhou et al., IJCV): M learned context vectors shared by all classes or one set per class,
@@ -33,8 +38,8 @@ public final class CoOpLearner: PromptLearner {
     /// Random N(0, 0.02) context, or the init phrase's token embeddings (the official code ignores
     /// class-specific context on the phrase path: the context stays shared).
     public init(encoder: TextTransformer, layout: PromptLayout, logitScale: Float, random: inout TrainingRandom,
-                chunkSize: Int = 256) {
-        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize)
+                chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
+        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize, memoryBudget: memoryBudget)
         self.logitScale = logitScale
         let M = layout.contextLength, W = encoder.width
         if let initTokens = layout.initTokens {
@@ -47,8 +52,8 @@ public final class CoOpLearner: PromptLearner {
     }
 
     /// Learner around an existing context (checkpoint load, fixtures).
-    public init(encoder: TextTransformer, layout: PromptLayout, logitScale: Float, context: Tensor, chunkSize: Int = 256) {
-        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize)
+    public init(encoder: TextTransformer, layout: PromptLayout, logitScale: Float, context: Tensor, chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
+        promptEncoder = PromptTextEncoder(encoder: encoder, layout: layout, chunkSize: chunkSize, memoryBudget: memoryBudget)
         self.logitScale = logitScale
         self.context = context
     }

@@ -3,21 +3,30 @@ import Kernels
 
 /// Text features of every class prompt built from learned context vectors, and their gradient
 /// back to the context: the frozen text transformer run with the shared prefix once per group
-/// (DESIGN idea 4), every class's suffix cut after its EOT (idea 1), activation gradients only
-/// (idea 2), and classes processed in chunks that are recomputed for backward when there is more
-/// than one (idea 6, peak memory independent of K). Groups are CoCoOp's images: group g uses
-/// `ctx + shift_g` (G = 1 and no shift for CoOp).
+/// (DESIGN idea 4), every suffix cut near its EOT — suffixes are bucketed by length, one pass per
+/// bucket, so little padding remains (idea 1, beyond it) — activation gradients only (idea 2), and, when
+/// the activations of all passes would exceed `memoryBudget`, passes of bounded size whose
+/// activations are recomputed for backward (idea 6: peak memory independent of K). Groups are
+/// CoCoOp's images: group g uses `ctx + shift_g` (G = 1 and no shift for CoOp).
 public final class PromptTextEncoder {
     public let encoder: TextTransformer
     public let layout: PromptLayout
     public let classes: Int
-    /// Most suffix sequences one pass runs (the memory bound).
-    public var chunkSize: Int
+    /// Bytes of activations the passes of one step may keep (default 3 GiB).
+    public var memoryBudget: Int
+    /// Most suffix sequences one pass runs; nil: as many as `memoryBudget` allows.
+    public var chunkSize: Int?
     let rowEmbeddings: [Int32: Tensor]   // fixed tokens' embeddings, [W] each
+    /// Fewest positions a length bucket gathers before a longer suffix opens the next one.
+    public var bucketRows = 384
+    /// Buffers reused from step to step (a `Step` is valid until the next `forward`).
+    let prefixWorkspace = TextWorkspace()
+    var suffixWorkspaces: [TextWorkspace] = []
 
-    public init(encoder: TextTransformer, layout: PromptLayout, chunkSize: Int = 256) {
+    public init(encoder: TextTransformer, layout: PromptLayout, chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
         self.encoder = encoder; self.layout = layout; self.classes = layout.suffixes.count
-        self.chunkSize = max(chunkSize, 1)
+        self.chunkSize = chunkSize.map { max($0, 1) }
+        self.memoryBudget = memoryBudget
         var rows: [Int32: Tensor] = [:]
         for row in layout.prefix + layout.suffixes.flatMap({ $0 }) {
             if case .token(let id) = row, rows[id] == nil {
@@ -27,26 +36,54 @@ public final class PromptTextEncoder {
             }
         }
         rowEmbeddings = rows
+
+    }
+
+    /// Suffixes sorted by length, cut into buckets of at least `bucketRows` positions: a bucket
+    /// pads to its longest member, so padding stays small while every GEMM keeps enough rows.
+    var buckets: [(length: Int, classes: [Int])] {
+        let order = (0..<classes).sorted { (layout.suffixes[$0].count, $0) < (layout.suffixes[$1].count, $1) }
+        var buckets: [(length: Int, classes: [Int])] = []
+        var current: [Int] = []
+        for (i, k) in order.enumerated() {
+            current.append(k)
+            let length = layout.suffixes[k].count
+            let nextLonger = i + 1 < order.count && layout.suffixes[order[i + 1]].count > length
+            if i + 1 == order.count || (nextLonger && current.count * length >= bucketRows) {
+                buckets.append((length, current.sorted()))
+                current = []
+            }
+        }
+        return buckets
     }
 
     /// Context vectors per class: M·W floats, `[K, M, W]` when class-specific else `[M, W]`.
     public var contextCount: Int { (layout.classSpecific ? classes : 1) * layout.contextLength * encoder.width }
 
-    /// One forward pass over all groups × classes, kept until `backward`.
+    /// One pass: `groups` consecutive prefix groups × `members` classes of one suffix length.
+    struct Chunk {
+        let firstGroup: Int, groups: Int
+        let members: [Int]
+        let length: Int
+        var count: Int { groups * members.count }
+    }
+
+    /// One forward pass over all groups × classes, kept until `backward` (and valid only until the
+    /// encoder's next `forward`, which reuses its buffers).
     public final class Step {
-        /// `[G·K, D]` text features, not normalised (group-major).
+        /// `[G·K, D]` text features, not normalised (group-major: row g·K + k).
         public let features: Tensor
         let owner: PromptTextEncoder
         let context: Tensor, shifts: Tensor?
         let groups: Int
         let prefixPass: PrefixPass
-        let chunks: [Range<Int>]            // ranges of sequence indices g·K + k
-        var keptPass: SuffixPass?           // the single chunk's activations, when there is one chunk
+        let chunks: [Chunk]
+        let keptPasses: [SuffixPass]?       // every chunk's activations, when they fit the budget
 
         init(owner: PromptTextEncoder, context: Tensor, shifts: Tensor?, groups: Int, features: Tensor,
-             prefixPass: PrefixPass, chunks: [Range<Int>], keptPass: SuffixPass?) {
+             prefixPass: PrefixPass, chunks: [Chunk], keptPasses: [SuffixPass]?) {
             self.owner = owner; self.context = context; self.shifts = shifts; self.groups = groups
-            self.features = features; self.prefixPass = prefixPass; self.chunks = chunks; self.keptPass = keptPass
+            self.features = features; self.prefixPass = prefixPass; self.chunks = chunks; self.keptPasses = keptPasses
         }
 
         /// dL/d(context) (same layout as the context) and dL/d(shifts) `[G, W]` from dL/d(features).
@@ -54,11 +91,14 @@ public final class PromptTextEncoder {
             let o = owner, W = o.encoder.width, D = o.encoder.embedDim, K = o.classes
             let dContext = Tensor(shape: context.shape)
             let dShifts = shifts.map { _ in Tensor(shape: [groups, W]) }
-            for chunk in chunks {
-                let pass = keptPass ?? o.suffixPass(chunk, context: context, shifts: shifts, prefix: prefixPass, keep: true)
-                let dx = pass.backward(dFeatures: dFeatures.data + chunk.lowerBound * D)
-                for (i, n) in chunk.enumerated() {
-                    let (g, k) = (n / K, n % K)
+            for (c, chunk) in chunks.enumerated() {
+                let pass = keptPasses?[c] ?? o.suffixPass(chunk, index: c, context: context, shifts: shifts, prefix: prefixPass, keep: true)
+                let dChunk = Tensor(uninitializedShape: [chunk.count, D])
+                for (i, (g, k)) in o.sequences(chunk).enumerated() {
+                    (dChunk.data + i * D).update(from: dFeatures.data + (g * K + k) * D, count: D)
+                }
+                let dx = pass.backward(dFeatures: dChunk.data)
+                for (i, (g, k)) in o.sequences(chunk).enumerated() {
                     for (t, row) in o.layout.suffixes[k].enumerated() {
                         guard case .context(let m) = row else { continue }
                         o.accumulate(dx.data + (i * pass.length + t) * W, classIndex: k, context: m, group: g,
@@ -82,55 +122,77 @@ public final class PromptTextEncoder {
     public func forward(context: Tensor, shifts: Tensor? = nil) -> Step {
         precondition(context.count == contextCount, "context has \(context.count) values, expected \(contextCount)")
         let G = shifts?.shape[0] ?? 1, K = classes, W = encoder.width, D = encoder.embedDim, P = layout.prefix.count
-        let prefix = Tensor(shape: [G, P, W])
+        let prefix = Tensor(uninitializedShape: [G, P, W])
         for g in 0..<G {
             for (t, row) in layout.prefix.enumerated() {
                 fill(prefix.data + (g * P + t) * W, row: row, classIndex: 0, group: g, context: context, shifts: shifts)
             }
         }
-        let prefixPass = PrefixPass(encoder: encoder, embeddings: prefix.data, groups: G, length: P)
-        let chunks = plan(groups: G)
-        let features = Tensor(shape: [G * K, D])
-        var kept: SuffixPass?
-        for chunk in chunks {
-            let pass = suffixPass(chunk, context: context, shifts: shifts, prefix: prefixPass, keep: chunks.count == 1)
-            (features.data + chunk.lowerBound * D).update(from: pass.features.data, count: chunk.count * D)
-            if chunks.count == 1 { kept = pass }
+        let prefixPass = PrefixPass(encoder: encoder, embeddings: prefix.data, groups: G, length: P, workspace: prefixWorkspace)
+        let (chunks, keep) = plan(groups: G)
+        let features = Tensor(uninitializedShape: [G * K, D])
+        var kept: [SuffixPass] = []
+        for (c, chunk) in chunks.enumerated() {
+            let pass = suffixPass(chunk, index: c, context: context, shifts: shifts, prefix: prefixPass, keep: keep)
+            for (i, (g, k)) in sequences(chunk).enumerated() {
+                (features.data + (g * K + k) * D).update(from: pass.features.data + i * D, count: D)
+            }
+            if keep { kept.append(pass) }
         }
         return Step(owner: self, context: context, shifts: shifts, groups: G, features: features,
-                    prefixPass: prefixPass, chunks: chunks, keptPass: kept)
+                    prefixPass: prefixPass, chunks: chunks, keptPasses: keep ? kept : nil)
     }
 
-    /// Sequence ranges: whole groups per chunk when K fits, else pieces of one group.
-    func plan(groups G: Int) -> [Range<Int>] {
-        let K = classes
-        var chunks: [Range<Int>] = []
-        if K <= chunkSize {
-            let perChunk = max(chunkSize / K, 1)
-            for g in stride(from: 0, to: G, by: perChunk) { chunks.append(g * K..<min(G, g + perChunk) * K) }
-        } else {
-            for g in 0..<G {
-                for k in stride(from: 0, to: K, by: chunkSize) { chunks.append(g * K + k..<g * K + min(K, k + chunkSize)) }
+    /// Activation bytes one suffix sequence of `length` tokens keeps over all layers.
+    func bytesPerSequence(length L: Int) -> Int {
+        let W = encoder.width, H = encoder.heads, P = layout.prefix.count
+        return 4 * encoder.blocks.count * L * (16 * W + 4 + H * (P + L))
+    }
+
+    /// The passes of a step and whether all their activations fit the budget (else: recompute).
+    func plan(groups G: Int) -> (chunks: [Chunk], keep: Bool) {
+        var chunks: [Chunk] = []
+        var total = 0
+        for (length, members) in buckets {
+            let perPass = max(1, chunkSize ?? memoryBudget / max(bytesPerSequence(length: length), 1))
+            total += G * members.count * bytesPerSequence(length: length)
+            if members.count <= perPass {
+                let groupsPerPass = max(perPass / members.count, 1)
+                for g in stride(from: 0, to: G, by: groupsPerPass) {
+                    chunks.append(Chunk(firstGroup: g, groups: min(groupsPerPass, G - g), members: members, length: length))
+                }
+            } else {
+                for g in 0..<G {
+                    for start in stride(from: 0, to: members.count, by: perPass) {
+                        chunks.append(Chunk(firstGroup: g, groups: 1, members: Array(members[start..<min(members.count, start + perPass)]),
+                                            length: length))
+                    }
+                }
             }
         }
-        return chunks
+        return (chunks, total <= memoryBudget)
     }
 
-    /// Builds and runs the suffixes of sequences `chunk` (all within whole groups or one group).
-    func suffixPass(_ chunk: Range<Int>, context: Tensor, shifts: Tensor?, prefix: PrefixPass, keep: Bool) -> SuffixPass {
-        let K = classes, W = encoder.width, S = layout.suffixLength
-        let x = Tensor(shape: [chunk.count, S, W])
+    /// (group, class) of each sequence of a chunk, in pass order.
+    func sequences(_ chunk: Chunk) -> [(Int, Int)] {
+        (0..<chunk.groups).flatMap { gi in chunk.members.map { (chunk.firstGroup + gi, $0) } }
+    }
+
+    /// Builds and runs the suffixes of one chunk.
+    func suffixPass(_ chunk: Chunk, index: Int, context: Tensor, shifts: Tensor?, prefix: PrefixPass, keep: Bool) -> SuffixPass {
+        let W = encoder.width, L = chunk.length
+        let x = Tensor(shape: [chunk.count, L, W])          // rows after a shorter suffix's EOT stay 0: never attended
         var eots: [Int] = []
-        for (i, n) in chunk.enumerated() {
-            let (g, k) = (n / K, n % K)
+        for (i, (g, k)) in sequences(chunk).enumerated() {
             for (t, row) in layout.suffixes[k].enumerated() {
-                fill(x.data + (i * S + t) * W, row: row, classIndex: k, group: g, context: context, shifts: shifts)
+                fill(x.data + (i * L + t) * W, row: row, classIndex: k, group: g, context: context, shifts: shifts)
             }
             eots.append(layout.suffixes[k].count - 1)
         }
-        let firstGroup = chunk.lowerBound / K
-        return SuffixPass(encoder: encoder, prefix: prefix, firstGroup: firstGroup, groupSize: K,
-                          embeddings: x.data, count: chunk.count, length: S, eots: eots, keepActivations: keep)
+        while suffixWorkspaces.count <= index { suffixWorkspaces.append(TextWorkspace()) }
+        return SuffixPass(encoder: encoder, prefix: prefix, firstGroup: chunk.firstGroup, groupSize: chunk.members.count,
+                          embeddings: x.data, count: chunk.count, length: L, eots: eots,
+                          keepActivations: keep, workspace: suffixWorkspaces[index])
     }
 
     private func contextOffset(classIndex k: Int, context m: Int) -> Int {

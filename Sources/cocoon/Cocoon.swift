@@ -1,12 +1,22 @@
 import ArgumentParser
+import Kernels
+
+/// Entry point: make sure OpenBLAS runs kernels that fit the CPU, then parse the command line.
+@main
+enum CocoonMain {
+    static func main() {
+        OpenBLASCore.reexecIfBetterAvailable()
+        Cocoon.main()
+    }
+}
 
 /// The `cocoon` command line: index CLIP image features once, tune prompts many times.
-@main
 struct Cocoon: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cocoon",
         abstract: "CoOp / CoCoOp prompt learning on an ahead-of-time CLIP feature cache.",
         version: "0.1.0",
-        subcommands: [Inspect.self, Index.self, Store.self, Query.self, Embed.self, Bench.self]
+        subcommands: [Inspect.self, Index.self, Store.self, Query.self, Embed.self, Tune.self, Evaluate.self, ZeroShot.self,
+                      Probe.self, Interpret.self, Bench.self]
     )
 }

@@ -19,12 +19,6 @@ func openStore(_ path: String) throws -> FeatureStore {
     return try FeatureStore(path: path)
 }
 
-/// Prints `object` as sorted, compact-enough JSON.
-func printJSON(_ object: Any) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    print(String(decoding: data, as: UTF8.self))
-}
-
 /// The extractor of a model directory's fingerprint with features of (ds, split): `--ext` picks one
 /// when several augmentation settings of the model are stored (their view 0 is the same).
 func extractorForModel(_ model: CLIPModel, store: FeatureStore, ds: DatasetID, split: Split, ext: String?) throws -> (id: ExtractorID, record: ExtractorRecord) {

@@ -42,3 +42,17 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(out.toArray(), [2.5, 4.5, 10.5, 12.5])
     }
 }
+
+/// The OpenBLAS kernel-family choice the CLI re-executes with.
+final class OpenBLASCoreTests: XCTestCase {
+    func testChoosesAKernelFamilyTheCPUSupports() {
+        let avx512: Set<String> = ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]
+        XCTAssertEqual(OpenBLASCore.better(than: "Prescott", cpuFlags: avx512.union(["avx512_bf16"])), "Cooperlake")
+        XCTAssertEqual(OpenBLASCore.better(than: "Prescott", cpuFlags: avx512), "SkylakeX")
+        XCTAssertEqual(OpenBLASCore.better(than: "Prescott", cpuFlags: ["avx", "avx2", "fma"]), "Haswell")
+        XCTAssertNil(OpenBLASCore.better(than: "Prescott", cpuFlags: ["sse3"]))
+        XCTAssertNil(OpenBLASCore.better(than: "Zen", cpuFlags: avx512), "a recognised CPU keeps OpenBLAS's own choice")
+        XCTAssertNil(OpenBLASCore.better(than: "SkylakeX", cpuFlags: avx512.union(["avx512_bf16"])))
+        XCTAssertFalse(OpenBLASCore.current.isEmpty)
+    }
+}

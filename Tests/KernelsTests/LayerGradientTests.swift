@@ -88,6 +88,10 @@ final class LayerGradientTests: XCTestCase {
     func testAttentionCausalBackward() { checkAttention(B: 2, T: 4, P: 0, W: 8, H: 2, causal: true, seed: 4) }
     func testAttentionBidirectionalBackward() { checkAttention(B: 2, T: 3, P: 0, W: 6, H: 3, causal: false, seed: 5) }
     func testAttentionWithSharedPrefixBackward() { checkAttention(B: 3, T: 3, P: 2, W: 8, H: 2, causal: true, seed: 6) }
+    func testAttentionLongSequencesUseBLASPath() {
+        checkAttention(B: 1, T: 25, P: 1, W: 2, H: 1, causal: true, seed: 10)
+        checkAttention(B: 1, T: 25, P: 0, W: 2, H: 1, causal: false, seed: 11)
+    }
     func testAttentionWithPerGroupPrefixesBackward() { checkAttention(B: 4, T: 2, P: 3, W: 8, H: 2, causal: true, groups: 2, seed: 7) }
 }
 

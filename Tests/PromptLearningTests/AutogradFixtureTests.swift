@@ -52,11 +52,13 @@ final class AutogradFixtureTests: XCTestCase {
         for variant in ["end", "middle", "front", "csc_end", "csc_middle", "csc_front"] {
             let csc = variant.hasPrefix("csc_")
             let position = ClassTokenPosition(rawValue: csc ? String(variant.dropFirst(4)) : variant)!
-            for chunk in [256, 2] {    // one pass kept for backward, and chunked recomputation
+            for (chunk, budget) in [(nil, 3 << 30), (2, 0)] as [(Int?, Int)] {   // passes kept for backward, and chunked recomputation
                 let context = try s.ref.tensor("coop.\(variant).ctx")
                 let learner = CoOpLearner(encoder: s.model.text, layout: s.layout(position, classSpecific: csc),
-                                          logitScale: s.model.logitScale, context: context, chunkSize: chunk)
-                let label = "\(variant) chunk \(chunk)"
+                                          logitScale: s.model.logitScale, context: context, chunkSize: chunk,
+                                          memoryBudget: budget)
+                if chunk != nil { learner.promptEncoder.bucketRows = 1 }   // one pass per suffix length
+                let label = "\(variant) chunk \(String(describing: chunk))"
                 assertClose(learner.logits(images: s.images), try s.ref.tensor("coop.\(variant).logits"), "\(label) logits")
                 let (result, grads) = learner.lossAndGradients(images: s.images, labels: labels)
                 XCTAssertEqual(result.loss, Double(try s.ref.tensor("coop.\(variant).loss")[0]), accuracy: 1e-4, label)
@@ -75,18 +77,20 @@ final class AutogradFixtureTests: XCTestCase {
         let s = try Setup(imagesKey: "cocoop.image_features")
         let labels = try s.ref.int64s("cocoop.labels").map(Int.init)
         var random = TrainingRandom(seed: 1)
-        for chunk in [256, 3] {
+        for (chunk, budget) in [(nil, 3 << 30), (3, 0)] as [(Int?, Int)] {
             let learner = try CoCoOpLearner(encoder: s.model.text, layout: s.layout(.end, classSpecific: false),
-                                            logitScale: s.model.logitScale, random: &random, chunkSize: chunk)
+                                            logitScale: s.model.logitScale, random: &random, chunkSize: chunk,
+                                            memoryBudget: budget)
+            if chunk != nil { learner.promptEncoder.bucketRows = 1 }
             for (name, tensor) in learner.parameters {
                 let stored = try s.ref.tensor(name == "ctx" ? "cocoop.ctx" : "cocoop." + name.dropFirst("meta_net.".count))
                 tensor.data.update(from: stored.data, count: tensor.count)
             }
-            assertClose(learner.logits(images: s.images), try s.ref.tensor("cocoop.logits"), "cocoop logits, chunk \(chunk)")
+            assertClose(learner.logits(images: s.images), try s.ref.tensor("cocoop.logits"), "cocoop logits, chunk \(String(describing: chunk))")
             let (result, grads) = learner.lossAndGradients(images: s.images, labels: labels)
             XCTAssertEqual(result.loss, Double(try s.ref.tensor("cocoop.loss")[0]), accuracy: 1e-4)
             let names = ["grad_ctx", "grad_linear1.weight", "grad_linear1.bias", "grad_linear2.weight", "grad_linear2.bias"]
-            for (g, name) in zip(grads, names) { assertClose(g, try s.ref.tensor("cocoop.\(name)"), "cocoop \(name), chunk \(chunk)") }
+            for (g, name) in zip(grads, names) { assertClose(g, try s.ref.tensor("cocoop.\(name)"), "cocoop \(name), chunk \(String(describing: chunk))") }
         }
     }
 }

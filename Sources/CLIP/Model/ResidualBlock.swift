@@ -89,16 +89,18 @@ public struct ResidualBlock {
 /// The activations one block keeps for its backward pass (one instance per layer and chunk).
 /// Owned by the text encoder's training path; sized for `rows = B·T` positions.
 public final class BlockActivations {
+    public let shape: Attention.Shape
     let storage: Tensor
     let input, ln1, mean1, rstd1, qkv, probs, attn, middle, ln2, mean2, rstd2, fc, act: UnsafeMutablePointer<Float>
     /// The layer's q/k/v projections `[rows, 3W]`: a shared prefix hands them to its suffixes.
     public var projections: UnsafeMutablePointer<Float> { qkv }
 
     public init(shape: Attention.Shape) {
+        self.shape = shape
         let W = shape.width, rows = shape.batch * shape.length
         let sizes = [rows * W, rows * W, rows, rows, rows * 3 * W, shape.probabilityCount, rows * W, rows * W,
                      rows * W, rows, rows, rows * 4 * W, rows * 4 * W]
-        storage = Tensor(shape: [sizes.reduce(0, +)])
+        storage = Tensor(uninitializedShape: [sizes.reduce(0, +)])   // forward writes every element
         var p = storage.data
         var slices: [UnsafeMutablePointer<Float>] = []
         for n in sizes { slices.append(p); p += n }
@@ -110,6 +112,7 @@ public final class BlockActivations {
 /// Reusable buffers for one block call (`rows = B·T` positions): the inference path keeps its
 /// activations here instead of in a `BlockActivations`, and backward uses the gradient buffers.
 public final class BlockScratch {
+    public let shape: Attention.Shape
     let asActivations: BlockActivations
     let residual: UnsafeMutablePointer<Float>   // [rows, W]
     let wide: UnsafeMutablePointer<Float>       // [rows, 4W]
@@ -117,11 +120,43 @@ public final class BlockScratch {
     private let storage: Tensor
 
     public init(shape: Attention.Shape) {
+        self.shape = shape
         let W = shape.width, rows = shape.batch * shape.length
         asActivations = BlockActivations(shape: shape)
-        storage = Tensor(shape: [rows * 8 * W])
+        storage = Tensor(uninitializedShape: [rows * 8 * W])
         residual = storage.data
         wide = storage.data + rows * W
         qkvGrad = storage.data + rows * 5 * W
     }
+}
+
+/// Activation and scratch buffers kept between passes, one set per pass shape (chunks of a step
+/// have at most two: full and remainder), so a training loop does not allocate (and page-fault)
+/// hundreds of megabytes every step. A pass borrowing from a workspace is valid until the next
+/// pass of the same shape borrows from it.
+public final class TextWorkspace {
+    private var activations: [[Int]: [BlockActivations]] = [:]
+    private var scratch: [[Int]: BlockScratch] = [:]
+
+    public init() {}
+
+    /// `layers` activation sets for `shape` (reused when a pass of this shape ran before).
+    func activations(for shape: Attention.Shape, layers: Int) -> [BlockActivations] {
+        if let kept = activations[shape.bufferKey], kept.count == layers { return kept }
+        let made = (0..<layers).map { _ in BlockActivations(shape: shape) }
+        activations[shape.bufferKey] = made
+        return made
+    }
+
+    func scratch(for shape: Attention.Shape) -> BlockScratch {
+        if let kept = scratch[shape.bufferKey] { return kept }
+        let made = BlockScratch(shape: shape)
+        scratch[shape.bufferKey] = made
+        return made
+    }
+}
+
+extension Attention.Shape {
+    /// What sizes a pass's buffers: passes with equal keys can share them.
+    var bufferKey: [Int] { [batch, length, prefix, width, heads] }
 }

@@ -10,21 +10,25 @@ public final class PrefixPass {
     let encoder: TextTransformer
     let shape: Attention.Shape
     let caches: [BlockActivations]   // per layer, [G·P] positions
+    let scratch: BlockScratch
     /// Per layer `[G, P, 3W]`: gradients w.r.t. the prefix's q/k/v summed over every suffix pass.
     let dQKV: [Tensor]
 
     /// Runs `embeddings` (`[G, P, W]`, token embeddings without positions) through every layer.
-    public init(encoder: TextTransformer, embeddings: UnsafePointer<Float>, groups: Int, length: Int) {
+    public init(encoder: TextTransformer, embeddings: UnsafePointer<Float>, groups: Int, length: Int,
+                workspace: TextWorkspace? = nil) {
         self.encoder = encoder; self.groups = groups; self.length = length
         let W = encoder.width
         let shape = Attention.Shape(batch: groups, length: length, width: W, heads: encoder.heads, causal: true)
         self.shape = shape
-        caches = encoder.blocks.map { _ in BlockActivations(shape: shape) }
+        caches = workspace?.activations(for: shape, layers: encoder.blocks.count)
+            ?? encoder.blocks.map { _ in BlockActivations(shape: shape) }
         dQKV = encoder.blocks.map { _ in Tensor(shape: [groups, length, 3 * W]) }
-        let x = Tensor(shape: [groups, length, W])
+        let x = Tensor(uninitializedShape: [groups, length, W])
         x.data.update(from: embeddings, count: x.count)
         encoder.addPositions(x.data, batch: groups, length: length, offset: 0)
-        let scratch = BlockScratch(shape: shape)
+        let scratch = workspace?.scratch(for: shape) ?? BlockScratch(shape: shape)
+        self.scratch = scratch
         for (l, block) in encoder.blocks.enumerated() {
             block.forward(x.data, shape: shape, cache: caches[l], scratch: scratch)
         }
@@ -36,7 +40,6 @@ public final class PrefixPass {
     /// dL/d(prefix embeddings) `[G, P, W]` from the key/value gradients the suffix passes accumulated.
     public func backward() -> Tensor {
         let dx = Tensor(shape: [groups, length, encoder.width])
-        let scratch = BlockScratch(shape: shape)
         for l in encoder.blocks.indices.reversed() {
             encoder.blocks[l].backward(dx.data, shape: shape, cache: caches[l], extraDQKV: dQKV[l].data, scratch: scratch)
         }
@@ -60,12 +63,14 @@ public final class SuffixPass {
     let caches: [BlockActivations]
     let pooledInput: Tensor, pooledMean: Tensor, pooledRstd: Tensor   // [N, W], [N], [N]
     let prefixOffset: Int                                             // firstGroup·P·3W
+    let scratch: BlockScratch
 
     /// `eots[n]` is the EOT's index within suffix n (0 ..< S). Suffix n belongs to prefix group
     /// `firstGroup + n / groupSize` (default: all prefix groups, split evenly), so a chunk of the
     /// suffixes can run against its own groups only.
     public init(encoder: TextTransformer, prefix: PrefixPass? = nil, firstGroup: Int = 0, groupSize: Int? = nil,
-                embeddings: UnsafePointer<Float>, count: Int, length: Int, eots: [Int], keepActivations: Bool) {
+                embeddings: UnsafePointer<Float>, count: Int, length: Int, eots: [Int], keepActivations: Bool,
+                workspace: TextWorkspace? = nil) {
         precondition(eots.count == count && eots.allSatisfy { $0 >= 0 && $0 < length }, "EOT outside the suffix")
         self.encoder = encoder; self.prefix = prefix; self.count = count; self.length = length; self.eots = eots
         let W = encoder.width, P = prefix?.length ?? 0
@@ -76,12 +81,14 @@ public final class SuffixPass {
         let shape = Attention.Shape(batch: count, length: length, prefix: P, width: W, heads: encoder.heads, causal: true,
                                     groupSize: size)
         self.shape = shape
-        let caches = keepActivations ? encoder.blocks.map { _ in BlockActivations(shape: shape) } : []
+        let caches = !keepActivations ? []
+            : workspace?.activations(for: shape, layers: encoder.blocks.count) ?? encoder.blocks.map { _ in BlockActivations(shape: shape) }
         self.caches = caches
-        let x = Tensor(shape: [count, length, W])                                   // [N, S, W]
+        let x = Tensor(uninitializedShape: [count, length, W])                      // [N, S, W]
         x.data.update(from: embeddings, count: x.count)
         encoder.addPositions(x.data, batch: count, length: length, offset: P)
-        let scratch = BlockScratch(shape: shape)
+        let scratch = workspace?.scratch(for: shape) ?? BlockScratch(shape: shape)
+        self.scratch = scratch
         for (l, block) in encoder.blocks.enumerated() {
             block.forward(x.data, shape: shape, prefixQKV: prefix.map { $0.projections(layer: l) + prefixOffset },
                           cache: keepActivations ? caches[l] : nil, scratch: scratch)
@@ -111,7 +118,6 @@ public final class SuffixPass {
                            mean: pooledMean.data, rstd: pooledRstd.data, rows: count, dim: W)
         let dx = Tensor(shape: [count, length, W])
         for n in 0..<count { (dx.data + (n * length + eots[n]) * W).update(from: dPooled.data + n * W, count: W) }
-        let scratch = BlockScratch(shape: shape)
         for l in encoder.blocks.indices.reversed() {
             encoder.blocks[l].backward(dx.data, shape: shape, cache: caches[l],
                                        prefixQKV: prefix.map { $0.projections(layer: l) + prefixOffset },

@@ -10,7 +10,7 @@ public final class TextTransformer {
     public let vocabularySize: Int
     public let embedDim: Int
     public let blocks: [ResidualBlock]
-    let tokenEmbedding: Tensor       // [V, W]
+    public let tokenEmbedding: Tensor  // [V, W]
     let positionalEmbedding: Tensor  // [ctx, W]
     let lnFinalGamma: Tensor, lnFinalBeta: Tensor  // [W]
     let textProjection: Tensor       // [W, D]

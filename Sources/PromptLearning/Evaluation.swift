@@ -1,0 +1,43 @@
+import Kernels
+
+/// Top-1 accuracy and macro-F1 (percent), as Dassl's classification evaluator reports them.
+public struct EvaluationResult: Codable, Equatable {
+    public var accuracy: Double
+    public var macroF1: Double
+    public var count: Int
+
+    /// Scores `logits` (`[N, K]`) against `labels`. Macro-F1 averages over the classes present in
+    /// the labels or the predictions (scikit-learn's `f1_score(average="macro")`).
+    public init(logits: Tensor, labels: [Int]) {
+        let N = labels.count, K = logits.shape[1]
+        var truePositive = [Int](repeating: 0, count: K), predicted = [Int](repeating: 0, count: K)
+        var actual = [Int](repeating: 0, count: K)
+        var correct = 0
+        for n in 0..<N {
+            let row = logits.data + n * K
+            var best = 0
+            for k in 1..<K where row[k] > row[best] { best = k }
+            predicted[best] += 1
+            actual[labels[n]] += 1
+            if best == labels[n] { correct += 1; truePositive[best] += 1 }
+        }
+        var f1Sum = 0.0, present = 0
+        for k in 0..<K where predicted[k] + actual[k] > 0 {
+            present += 1
+            f1Sum += 2 * Double(truePositive[k]) / Double(predicted[k] + actual[k])
+        }
+        accuracy = 100 * Double(correct) / Double(max(N, 1))
+        macroF1 = 100 * f1Sum / Double(max(present, 1))
+        count = N
+    }
+
+    /// Evaluates a classifier on the view-0 features of a split.
+    public init(classifier: Classifier, data: FeatureSet) {
+        self.init(logits: classifier.logits(images: data.evaluationFeatures()), labels: data.labels)
+    }
+}
+
+/// The harmonic mean of base and new accuracy (the CoCoOp paper's H).
+public func harmonicMean(_ base: Double, _ new: Double) -> Double {
+    base + new > 0 ? 2 * base * new / (base + new) : 0
+}

@@ -1,0 +1,87 @@
+import Dispatch
+import Kernels
+
+/// One epoch's summary, kept in the checkpoint and the results.
+public struct EpochLog: Codable, Equatable {
+    public var epoch: Int
+    public var learningRate: Double
+    public var loss: Double
+    public var accuracy: Double
+    public var seconds: Double
+}
+
+/// The training loop of the papers on cached features: per epoch a constant-warm-up/cosine learning
+/// rate, a seeded shuffle, batches of `batchSize` (the last incomplete one dropped when there are at
+/// least `batchSize` items, as Dassl does), one cached view per item drawn at random among its
+/// augmented views (view 0 when it has none), and SGD on every learner parameter. Its state (epoch,
+/// random state, momentum) is what `--resume` restores to continue bit for bit.
+public final class Trainer {
+    public let learner: PromptLearner
+    public let hyperparameters: Hyperparameters
+    public let data: FeatureSet
+    public private(set) var epochsDone = 0
+    public private(set) var random: TrainingRandom
+    public private(set) var log: [EpochLog] = []
+    public let optimizers: [SGD]
+
+    public init(learner: PromptLearner, hyperparameters h: Hyperparameters, data: FeatureSet, random: TrainingRandom) {
+        self.learner = learner; self.hyperparameters = h; self.data = data; self.random = random
+        optimizers = learner.parameters.map { SGD(count: $0.tensor.count, momentum: h.momentum, weightDecay: h.weightDecay) }
+    }
+
+    /// Continues from a saved state (`PromptCheckpoint`).
+    public func restore(epochsDone: Int, random: TrainingRandom, momentum: [[Float]?], log: [EpochLog]) {
+        self.epochsDone = epochsDone
+        self.random = random
+        self.log = log
+        for (optimizer, buffer) in zip(optimizers, momentum) { if let buffer { optimizer.restore(buffer: buffer) } }
+    }
+
+    public var finished: Bool { epochsDone >= hyperparameters.epochs }
+
+    /// Batches per epoch.
+    public var batchesPerEpoch: Int {
+        let n = data.count, b = hyperparameters.batchSize
+        return n >= b ? n / b : 1
+    }
+
+    /// Runs the next epoch; `progress(batch, batches, runningLoss, runningAccuracy)` after each step.
+    @discardableResult
+    public func runEpoch(progress: ((Int, Int, Double, Double) -> Void)? = nil) -> EpochLog {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let h = hyperparameters, D = data.dim, e = epochsDone
+        let lr = h.learningRate(epoch: e)
+        var order = Array(0..<data.count)
+        random.shuffle(&order)
+        let batches = batchesPerEpoch
+        let size = min(h.batchSize, data.count)
+        var lossSum = 0.0, correct = 0, seen = 0
+        for b in 0..<batches {
+            let members = order[(b * size)..<min((b + 1) * size, order.count)]
+            let images = Tensor(shape: [members.count, D])
+            var labels: [Int] = []
+            data.values.withUnsafeBufferPointer { v in
+                for (row, i) in members.enumerated() {
+                    let views = data.offsets[i + 1] - data.offsets[i]
+                    let view = views > 1 ? 1 + random.below(views - 1) : 0
+                    (images.data + row * D).update(from: v.baseAddress! + (data.offsets[i] + view) * D, count: D)
+                    labels.append(data.labels[i])
+                }
+            }
+            let (result, gradients) = learner.lossAndGradients(images: images, labels: labels)
+            for ((_, parameter), (optimizer, gradient)) in zip(learner.parameters, zip(optimizers, gradients)) {
+                optimizer.step(parameters: parameter.data, gradients: gradient.data, learningRate: lr)
+            }
+            lossSum += result.loss * Double(result.count)
+            correct += result.correct
+            seen += result.count
+            progress?(b + 1, batches, lossSum / Double(seen), 100 * Double(correct) / Double(seen))
+        }
+        let entry = EpochLog(epoch: e + 1, learningRate: lr, loss: lossSum / Double(max(seen, 1)),
+                             accuracy: 100 * Double(correct) / Double(max(seen, 1)),
+                             seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        log.append(entry)
+        epochsDone += 1
+        return entry
+    }
+}

@@ -1,0 +1,106 @@
+import CLIP
+import Datasets
+import Dispatch
+import Foundation
+import Kernels
+
+/// One tuning run as the user asked for it.
+public struct TuningRequest {
+    public var method: PromptMethod
+    public var shots: Int?
+    public var seed: Int
+    public var classes: ClassSubset
+    public var hyperparameters: Hyperparameters
+    /// Where the prompt checkpoint is written (atomically, after every epoch).
+    public var checkpoint: URL
+    /// Continue an interrupted run from its checkpoint.
+    public var resume: Bool
+    /// Start over even when the checkpoint exists.
+    public var force: Bool
+
+    public init(method: PromptMethod, shots: Int?, seed: Int, classes: ClassSubset, hyperparameters: Hyperparameters,
+                checkpoint: URL, resume: Bool = false, force: Bool = false) {
+        self.method = method; self.shots = shots; self.seed = seed; self.classes = classes
+        self.hyperparameters = hyperparameters; self.checkpoint = checkpoint; self.resume = resume; self.force = force
+    }
+}
+
+/// What a finished run reports (also written as `<checkpoint stem>.json`).
+public struct TuningOutcome: Codable {
+    public var method: String
+    public var dataset: String
+    public var shots: Int?
+    public var seed: Int
+    public var classes: String
+    public var classCount: Int
+    public var trainItems: Int
+    public var test: EvaluationResult
+    public var log: [EpochLog]
+    public var checkpoint: String
+    public var trainSeconds: Double
+}
+
+/// Runs CoOp/CoCoOp training from the cache and evaluates on the test split: the engine behind
+/// `cocoon tune` and the demo. Writes the checkpoint after every epoch, then results as JSON,
+/// the epoch log as CSV and the curves as SVG next to it.
+public enum Tuning {
+    public static func run(model: CLIPModel, data: CachedDataset, request r: TuningRequest,
+                           progress: ((_ epoch: Int, _ epochs: Int, _ batch: Int, _ batches: Int, _ loss: Double, _ accuracy: Double) -> Void)? = nil)
+        throws -> TuningOutcome {
+        var h = r.hyperparameters
+        h.seed = UInt64(r.seed)
+        let task = try data.task(shots: r.shots, seed: r.seed, classes: r.classes)
+        let recipe = PromptRecipe(method: r.method.rawValue, classnames: task.classnames, modelFingerprint: model.directory.fingerprint.hex,
+                                  modelDirectory: model.directory.url.path, store: data.store.path, dataset: task.datasetName,
+                                  shots: r.shots, classes: r.classes.rawValue, extractor: data.ext.description, hyperparameters: h)
+        let exists = FileManager.default.fileExists(atPath: r.checkpoint.path)
+        let trainer: Trainer
+        if exists && r.resume {
+            let saved = try PromptCheckpoint.read(from: r.checkpoint)
+            guard saved.recipe == recipe else {
+                throw PromptError.invalid("\(r.checkpoint.path) was made by a different run (method, data, classes or hyper-parameters differ); drop --resume or pass another --out")
+            }
+            let learner = try LearnerFactory.load(saved, model: model, classnames: task.classnames)
+            trainer = Trainer(learner: learner, hyperparameters: h, data: task.train, random: TrainingRandom(seed: h.seed))
+            trainer.restore(epochsDone: saved.epochsDone, random: TrainingRandom(state: saved.randomState),
+                            momentum: saved.momentum, log: saved.log)
+        } else {
+            if exists && !r.force {
+                throw PromptError.invalid("\(r.checkpoint.path) exists; pass --resume to continue that run or --force to start over")
+            }
+            var random = TrainingRandom(seed: h.seed)
+            let learner = try LearnerFactory.fresh(method: r.method, model: model, classnames: task.classnames,
+                                                   hyperparameters: h, random: &random)
+            trainer = Trainer(learner: learner, hyperparameters: h, data: task.train, random: random)
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        while !trainer.finished {
+            let epoch = trainer.epochsDone + 1
+            trainer.runEpoch { batch, batches, loss, accuracy in
+                progress?(epoch, h.epochs, batch, batches, loss, accuracy)
+            }
+            try PromptCheckpoint(recipe: recipe, trainer: trainer).write(to: r.checkpoint)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let outcome = TuningOutcome(method: r.method.rawValue, dataset: task.datasetName, shots: r.shots, seed: r.seed,
+                                    classes: r.classes.rawValue, classCount: task.classnames.count, trainItems: task.train.count,
+                                    test: EvaluationResult(classifier: trainer.learner, data: task.test), log: trainer.log,
+                                    checkpoint: r.checkpoint.path, trainSeconds: seconds)
+        try writeReports(outcome, next: r.checkpoint)
+        return outcome
+    }
+
+    /// `<stem>.json` (outcome), `<stem>.log.csv` (epochs) and `<stem>.curves.svg` beside the checkpoint.
+    static func writeReports(_ o: TuningOutcome, next checkpoint: URL) throws {
+        let stem = checkpoint.deletingPathExtension()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(o).write(to: stem.appendingPathExtension("json"), options: .atomic)
+        var csv = "epoch,learning_rate,loss,train_accuracy,seconds\n"
+        for e in o.log { csv += "\(e.epoch),\(e.learningRate),\(e.loss),\(e.accuracy),\(e.seconds)\n" }
+        try csv.write(to: URL(fileURLWithPath: stem.path + ".log.csv"), atomically: true, encoding: .utf8)
+        let svg = SVGChart.lines(title: "\(o.method) on \(o.dataset): training loss", xLabel: "epoch", yLabel: "loss",
+                                 series: [SVGChart.Series(name: "loss", points: o.log.map { (Double($0.epoch), $0.loss) })])
+        try svg.write(to: URL(fileURLWithPath: stem.path + ".curves.svg"), atomically: true, encoding: .utf8)
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import Kernels
+import PromptLearning
+
+/// `cocoon bench tune`: seconds per CoOp / CoCoOp training step on a real-size ViT-B/32 text tower
+/// (random weights), cached image features, with peak memory; each case in its own process.
+struct BenchTune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune", abstract: "Seconds per CoOp/CoCoOp step and peak memory (ViT-B/32 text tower).")
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Cases method:K (default: coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100).")
+    var cases: String = "coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100"
+    @Option(help: "Run one case in this process (used internally).") var only: String?
+    @Option(help: "Activation memory budget of a step in GiB (passes beyond it are recomputed).") var budget: Double = 3
+
+    func run() throws {
+        if let only { return try runCase(only) }
+        let threads = Threads.configure(options.threads)
+        print(String(format: "sgemm peak %.1f GFLOPS, %d threads", measureSgemmGFLOPS(), threads))
+        fflush(stdout)
+        for c in cases.split(separator: ",") {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+            process.arguments = ["bench", "tune", "--only", String(c), "--repeats", String(options.repeats),
+                                 "--budget", String(budget)] + (options.threads.map { ["--threads", String($0)] } ?? [])
+            try process.run()
+            process.waitUntilExit()
+        }
+    }
+
+    private func runCase(_ spec: String) throws {
+        let parts = spec.split(separator: ":")
+        guard parts.count == 2, let method = PromptMethod(rawValue: String(parts[0])), let K = Int(parts[1]) else {
+            throw ValidationError("case \(spec): expected coop:K or cocoop:K")
+        }
+        _ = Threads.configure(options.threads)
+        let encoder = try TextTransformer(weights: SyntheticWeights(), width: 512, heads: 8, layers: 12,
+                                          contextLength: 77, vocabularySize: 49408, embedDim: 512)
+        var random = TrainingRandom(seed: 1)
+        let tails: [[Int32]] = (0..<K).map { k in (0..<(1 + k % 4)).map { _ in Int32(1000 + random.below(40000)) } + [269, 49407] }
+        let M = method == .coop ? 16 : 4
+        let layout = PromptLayout(startOfText: 49406, tails: tails, nameLengths: tails.map { $0.count - 2 }, contextLength: M,
+                                  position: .end, classSpecific: false)
+        let learner: PromptLearner = method == .coop
+            ? CoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random, memoryBudget: Int(budget * Double(1 << 30)))
+            : try CoCoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random,
+                                memoryBudget: Int(budget * Double(1 << 30)))
+        let B = method == .coop ? 32 : 1
+        let images = Tensor(shape: [B, 512])
+        for i in 0..<images.count { images[i] = Float(random.normal()) }
+        CosineLoss.normalizeRows(images.data, rows: B, dim: 512)
+        let labels = (0..<B).map { _ in random.below(K) }
+        let optimizers = learner.parameters.map { SGD(count: $0.tensor.count, momentum: 0.9, weightDecay: 5e-4) }
+        let seconds = medianSeconds(repeats: options.repeats) {
+            let (_, gradients) = learner.lossAndGradients(images: images, labels: labels)
+            for ((_, p), (o, g)) in zip(learner.parameters, zip(optimizers, gradients)) {
+                o.step(parameters: p.data, gradients: g.data, learningRate: 0.002)
+            }
+        }
+        print(String(format: "%@ K=%5d M=%2d batch %2d: %.3f s/step, peak RSS %.2f GiB",
+                     method.rawValue, K, M, B, seconds, Double(peakResidentBytes()) / Double(1 << 30)))
+        fflush(stdout)
+    }
+}
+
+/// Peak resident set size of this process (VmHWM), in bytes.
+func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return kb * 1024
+    }
+    return 0
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import CLIP
+import Datasets
+import FeatureCache
+import Foundation
+import Kernels
+import PromptLearning
+
+/// The options every store-reading command shares: which store, model and dataset.
+struct TaskOptions: ParsableArguments {
+    @Option(help: "Feature store directory (written by `cocoon index`).") var store: String
+    @Option(help: "CLIP model directory (the one the store was indexed with).") var model: String
+    @Option(help: "Dataset name as indexed (e.g. oxford_pets, colored-shapes).") var dataset: String
+    @Option(help: "Extractor id (hex) when the store holds several for this model.") var extractor: String?
+    @Option(help: "Classes: all, base (first half) or new (second half).") var classes: String = "all"
+    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+
+    var classSubset: ClassSubset {
+        get throws {
+            guard let subset = ClassSubset(rawValue: classes) else {
+                throw ValidationError("--classes must be all, base or new (got \(classes))")
+            }
+            return subset
+        }
+    }
+
+    /// Opens the model (text tower only) and the cached dataset.
+    func open() throws -> (model: CLIPModel, data: CachedDataset) {
+        _ = Threads.configure(threads)
+        let model = try CLIPModelLoader.textOnly(model)
+        let store = try FeatureStore(path: store)
+        let data = try CachedDataset(store: store, modelFingerprint: model.directory.fingerprint.hex,
+                                     datasetName: dataset, extractor: extractor)
+        return (model, data)
+    }
+}
+
+/// A result line: accuracy and macro-F1 of one evaluation.
+func describe(_ r: EvaluationResult) -> String {
+    String(format: "accuracy %.2f%%  macro-F1 %.2f%%  (%d images)", r.accuracy, r.macroF1, r.count)
+}
+
+/// Opening a model directory for commands that need only its text tower.
+enum CLIPModelLoader {
+    static func textOnly(_ path: String) throws -> CLIPModel {
+        try CLIPModel(directory: URL(fileURLWithPath: path), loadImageTower: false)
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import PromptLearning
+
+/// `cocoon tune coop|cocoop`: learn a prompt from the cache (no image decoded), then test it.
+struct Tune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Learn a CoOp or CoCoOp prompt from cached features and evaluate it on the test split.",
+        subcommands: [TuneCoOp.self, TuneCoCoOp.self])
+}
+
+/// Options shared by both methods; defaults come from `Hyperparameters` (the papers' configs).
+struct TuneOptions: ParsableArguments {
+    @OptionGroup var task: TaskOptions
+    @Option(help: "Shots per class (1, 2, 4, 8, 16); omit to train on the whole train split.") var shots: Int?
+    @Option(help: "Seed of the few-shot draw and of training.") var seed: Int = 1
+    @Option(help: "Epochs (default: the papers' schedule for the shots).") var epochs: Int?
+    @Option(help: "Batch size (default 32 for CoOp, 1 for CoCoOp).") var batch: Int?
+    @Option(help: "Learning rate (default 0.002).") var lr: Double?
+    @Option(help: "Prompt checkpoint to write (default <dataset>-<method>-<shots>shot-seed<seed>-<classes>.safetensors).")
+    var out: String?
+    @Flag(help: "Continue an interrupted run from --out.") var resume = false
+    @Flag(help: "Overwrite an existing --out.") var force = false
+    @Flag(help: "Print the outcome as JSON.") var json = false
+    @Flag(help: "No progress line.") var quiet = false
+
+    func run(method: PromptMethod, configure: (inout Hyperparameters) throws -> Void) throws {
+        let (model, data) = try task.open()
+        var h = method == .coop ? Hyperparameters.coop(shots: shots, dataset: data.record.name) : Hyperparameters.cocoop()
+        try configure(&h)
+        if let epochs { h.epochs = epochs }
+        if let batch { h.batchSize = batch }
+        if let lr { h.learningRate = lr }
+        guard h.epochs >= 1, h.batchSize >= 1, h.learningRate > 0 else { throw ValidationError("epochs, batch and lr must be positive") }
+        let shotText = shots.map { "\($0)shot" } ?? "full"
+        let path = out ?? "\(data.record.name)-\(method.rawValue)-\(shotText)-seed\(seed)-\(task.classes).safetensors"
+        let request = TuningRequest(method: method, shots: shots, seed: seed, classes: try task.classSubset, hyperparameters: h,
+                                    checkpoint: URL(fileURLWithPath: path), resume: resume, force: force)
+        let line = ProgressLine(quiet: quiet || json)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var steps = 0
+        let outcome = try Tuning.run(model: model, data: data, request: request) { epoch, epochs, b, batches, loss, accuracy in
+            steps += 1
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let done = Double(epoch - 1) + Double(b) / Double(batches)
+            let eta = elapsed / max(done, 1e-9) * (Double(epochs) - done)
+            line.update(String(format: "%@ %@ epoch %d/%d  batch %d/%d  loss %.4f  acc %.1f%%  %.1f steps/s  ETA %.0fs",
+                               method.rawValue, bar(done / Double(epochs)), epoch, epochs, b, batches, loss, accuracy,
+                               Double(steps) / max(elapsed, 1e-9), eta),
+                        force: b == batches && epoch == epochs)
+        }
+        line.finish()
+        if json {
+            try printJSON(try jsonObject(outcome))
+        } else {
+            let epochsPerSecond = Double(outcome.log.count) / max(outcome.trainSeconds, 1e-9)
+            print("\(method.rawValue) on \(outcome.dataset) (\(outcome.classes) classes: \(outcome.classCount), \(outcome.trainItems) training images, \(shotText), seed \(seed))")
+            print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s); final loss %.4f", outcome.log.count,
+                         outcome.trainSeconds, epochsPerSecond, outcome.log.last?.loss ?? .nan))
+            print("test: " + describe(outcome.test))
+            print("prompt: \(outcome.checkpoint)")
+        }
+    }
+}
+
+struct TuneCoOp: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "coop", abstract: "CoOp: learned context vectors.")
+    @OptionGroup var options: TuneOptions
+    @Option(help: "Context length M (default 16).") var context: Int?
+    @Flag(help: "Class-specific context (CSC).") var csc = false
+    @Option(help: "Class token position: end, middle or front.") var position: String = "end"
+    @Option(help: "Initialise the context from a phrase (sets M to its word count), e.g. \"a photo of a\".") var initPhrase: String?
+
+    func run() throws {
+        guard let p = ClassTokenPosition(rawValue: position) else { throw ValidationError("--position must be end, middle or front") }
+        try options.run(method: .coop) { h in
+            if let context { h.contextLength = context }
+            h.classSpecific = csc
+            h.position = p
+            h.initPhrase = initPhrase
+        }
+    }
+}
+
+struct TuneCoCoOp: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cocoop", abstract: "CoCoOp: context + Meta-Net conditioned on the image.")
+    @OptionGroup var options: TuneOptions
+    @Option(help: "Context length M with random init (default: 4 from \"a photo of a\").") var context: Int?
+    @Option(help: "Initialisation phrase (default \"a photo of a\").") var initPhrase: String?
+
+    func run() throws {
+        try options.run(method: .cocoop) { h in
+            if let context { h.contextLength = context; h.initPhrase = nil }
+            if let initPhrase { h.initPhrase = initPhrase }
+        }
+    }
+}
