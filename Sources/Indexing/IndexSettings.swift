@@ -29,6 +29,8 @@ public struct IndexSettings {
     public var decodeThreads: Int = 2
     /// Items per store commit (the most work a crash can lose).
     public var commitEvery: Int = 512
+    /// Seconds between progress lines when stderr is not a terminal (0: one line per item).
+    public var progressInterval: Double = 5
 
     public init(modelDirectory: URL, datasetName: String, dataRoot: URL, storePath: String) {
         self.modelDirectory = modelDirectory

@@ -99,7 +99,7 @@ public final class Indexer {
         summary.alreadyDone = shardIDs.count - jobs.count
         let start = DispatchTime.now().uptimeNanoseconds
         let label = "\(dataset.name) \(split)" + (settings.shard.count > 1 ? " shard \(settings.shard)" : "")
-        let progress = showsProgress ? ProgressReporter(label: label, total: shardIDs.count) : nil
+        let progress = showsProgress ? ProgressReporter(label: label, total: shardIDs.count, interval: settings.progressInterval) : nil
 
         let B = settings.batch, R = encoder.imageSize, D = encoder.embedDim, plane = 3 * R * R
         let maxViews = K + 1

@@ -27,6 +27,7 @@ struct Index: ParsableCommand {
     @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
     @Option(name: .customLong("decode-threads"), help: "Threads decoding images while the encoder runs.") var decodeThreads: Int = 2
     @Option(name: .customLong("commit-every"), help: .hidden) var commitEvery: Int = 512
+    @Option(name: .customLong("progress-every"), help: .hidden) var progressEvery: Double = 5
 
     func run() throws {
         _ = Threads.configure(threads)
@@ -44,6 +45,7 @@ struct Index: ParsableCommand {
         settings.modelName = name
         settings.decodeThreads = decodeThreads
         settings.commitEvery = commitEvery
+        settings.progressInterval = progressEvery
         let summary = try Indexer(settings: settings).run()
         print(summary.text)
     }

@@ -14,7 +14,8 @@ final class CrashResumeTests: XCTestCase {
         let K = 3
         func arguments(_ store: String) -> [String] {
             ["index", "--model", Paths.tinyRN.path, "--dataset", "split-json", "--root", root.path, "--store", store,
-             "--views", "\(K)", "--batch", "4", "--commit-every", "2", "--threads", "1", "--decode-threads", "1"]
+             "--views", "\(K)", "--batch", "4", "--commit-every", "2", "--threads", "1", "--decode-threads", "1",
+             "--progress-every", "0"]
         }
         let clean = scratch.path("clean"), crashed = scratch.path("crashed")
         // The clean run also measures when encoding starts (first progress line on stderr) and ends,
@@ -23,8 +24,9 @@ final class CrashResumeTests: XCTestCase {
         let reference = try StoreDump(path: clean)
         XCTAssertEqual(reference.featureCount, (K + 1) * counts.train + counts.val + counts.test)
 
-        // Alternate kills during start-up (model load, hashing, registration) with kills at a
-        // random point up to 0.15 s after encoding began (the first progress line on stderr).
+        // Alternate kills during start-up (model load, hashing, registration) with kills while
+        // items are encoded and committed: after 1–3 progress lines (one per item, on stderr) and a
+        // random 0–20 ms more.
         var generator = SystemRandomNumberGenerator()
         var kills = 0, midJob = 0, attempts = 0
         while (kills < 10 || midJob < 5) && attempts < 60 {
@@ -35,20 +37,23 @@ final class CrashResumeTests: XCTestCase {
             process.standardOutput = FileHandle.nullDevice
             let err = Pipe()
             process.standardError = err
-            let encoding = DispatchSemaphore(value: 0)
+            let lines = DispatchSemaphore(value: 0)
             let drained = DispatchSemaphore(value: 0)
             try process.run()
             DispatchQueue.global().async {
-                var signalled = false
-                while !err.fileHandleForReading.availableData.isEmpty {
-                    if !signalled { encoding.signal(); signalled = true }
+                while true {
+                    let chunk = err.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    for byte in chunk where byte == 0x0A { lines.signal() }
                 }
                 drained.signal()
             }
             if attempts % 2 == 1 {
                 Thread.sleep(forTimeInterval: Double.random(in: 0...startup, using: &generator))
-            } else if encoding.wait(timeout: .now() + cleanSeconds + 2) == .success {
-                Thread.sleep(forTimeInterval: Double.random(in: 0...0.15, using: &generator))
+            } else {
+                let wanted = Int.random(in: 1...3, using: &generator)
+                for _ in 0..<wanted { _ = lines.wait(timeout: .now() + cleanSeconds + 2) }
+                Thread.sleep(forTimeInterval: Double.random(in: 0...0.02, using: &generator))
             }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
