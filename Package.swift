@@ -21,7 +21,8 @@ let package = Package(
         .systemLibrary(name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
                        providers: [.apt(["liblmdb-dev"])]),
 
-        .target(name: "Hashing", swiftSettings: fast),
+        .target(name: "CHashingSupport"),
+        .target(name: "Hashing", dependencies: ["CHashingSupport"], swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Hashing"]),
@@ -30,9 +31,11 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodec"], swiftSettings: fast),
         .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing"], swiftSettings: fast),
+        .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"],
+                swiftSettings: fast),
 
         .executableTarget(name: "cocoon", dependencies: [
-            "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache",
+            "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache", "Indexing", "Imaging", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -43,6 +46,7 @@ let package = Package(
         .testTarget(name: "PromptLearningTests", dependencies: ["PromptLearning"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing"]),
+        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB"]),
     ],
     swiftLanguageModes: [.v5]
 )

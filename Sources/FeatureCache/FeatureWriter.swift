@@ -76,14 +76,17 @@ public final class FeatureWriter {
         values.deallocate()
     }
 
-    /// Buffers the features of `item`: `features` is [viewsPerItem, dim], view 0 first. Items must
-    /// come in increasing id order, from `nextItem` on. Commits when the batch is full.
-    public func add(item: UInt32, features: UnsafeBufferPointer<Float>, normalized: Bool = false) throws {
+    /// Buffers the features of `item`: `features` is [views, dim], view 0 first, where `views`
+    /// (default `viewsPerItem`) may be fewer for items without augmented views (val/test items,
+    /// items outside the few-shot subsets). Items must come in increasing id order, from
+    /// `nextItem` on. Commits when the batch is full.
+    public func add(item: UInt32, features: UnsafeBufferPointer<Float>, views: Int? = nil, normalized: Bool = false) throws {
         try checkOrder(item)
-        guard features.count == viewsPerItem * dim else {
-            throw StoreError("\(store.path): item \(item) has \(features.count) values, expected \(viewsPerItem) views × \(dim)")
+        let views = views ?? viewsPerItem
+        guard views >= 1, views <= viewsPerItem, features.count == views * dim else {
+            throw StoreError("\(store.path): item \(item) has \(features.count) values, expected 1…\(viewsPerItem) views × \(dim)")
         }
-        for v in 0..<viewsPerItem {
+        for v in 0..<views {
             let row = buffered + v
             let ok = FeatureValue.encode(features.baseAddress! + v * dim, dim: dim, dtype: dtype, normalized: normalized,
                                          into: values + row * valueSize)
@@ -95,12 +98,12 @@ public final class FeatureWriter {
             key.storeBytes(of: item.bigEndian, toByteOffset: 18, as: UInt32.self)
             key.storeBytes(of: UInt16(v).bigEndian, toByteOffset: 22, as: UInt16.self)
         }
-        buffered += viewsPerItem
+        buffered += views
         try endItem(item)
     }
 
-    public func add(item: UInt32, features: [Float], normalized: Bool = false) throws {
-        try features.withUnsafeBufferPointer { try add(item: item, features: $0, normalized: normalized) }
+    public func add(item: UInt32, features: [Float], views: Int? = nil, normalized: Bool = false) throws {
+        try features.withUnsafeBufferPointer { try add(item: item, features: $0, views: views, normalized: normalized) }
     }
 
     /// Records that `item` failed (all its views), with the error text, instead of stopping the job.

@@ -1,6 +1,12 @@
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), slicing-by-8. The per-value checksum
-/// of the feature store: LMDB 0.9 has no page checksums of its own.
+import CHashingSupport
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78): the SSE4.2 `crc32` instruction when the
+/// CPU has it, else slicing-by-8 tables. The per-value checksum of the feature store: LMDB 0.9 has
+/// no page checksums of its own.
 public enum CRC32C {
+    /// Whether `checksum` runs on the SSE4.2 instruction (checked once, with cpuid).
+    public static let usesHardware = chs_crc32c_hardware_available() != 0
+
     private static let tables: [[UInt32]] = {
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for i in 0..<256 {
@@ -15,7 +21,19 @@ public enum CRC32C {
     }()
 
     /// Continues `crc` (0 for a fresh checksum) over `count` bytes.
+    @inline(__always)
     public static func checksum(_ bytes: UnsafeRawPointer, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
+        usesHardware ? hardwareChecksum(bytes, count: count, continuing: crc)
+                     : softwareChecksum(bytes, count: count, continuing: crc)
+    }
+
+    /// The SSE4.2 path; only valid when `usesHardware`.
+    static func hardwareChecksum(_ bytes: UnsafeRawPointer, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
+        ~chs_crc32c_hardware(~crc, bytes, count)
+    }
+
+    /// The table-driven path (slicing-by-8), for CPUs without SSE4.2.
+    static func softwareChecksum(_ bytes: UnsafeRawPointer, count: Int, continuing crc: UInt32 = 0) -> UInt32 {
         let p = bytes.assumingMemoryBound(to: UInt8.self)
         var c = ~crc
         var i = 0

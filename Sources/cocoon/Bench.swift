@@ -6,7 +6,7 @@ import Kernels
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput (build with -c release).",
-        subcommands: [BenchGEMM.self, BenchText.self, BenchStore.self, BenchTune.self]
+        subcommands: [BenchGEMM.self, BenchText.self, BenchStore.self, BenchTune.self, BenchEncode.self]
     )
 }
 

@@ -1,0 +1,95 @@
+import CLIP
+import FeatureCache
+import Kernels
+
+/// View-0 features of one split, L2-normalised, as one contiguous matrix: what zero-shot
+/// classification and text search read from the cache.
+public struct EvalFeatures {
+    /// [count, dim], rows in item order.
+    public var values: [Float]
+    public var items: [UInt32]
+    public var labels: [Int32]
+    public var dim: Int
+    public var count: Int { items.count }
+}
+
+/// Zero-shot accuracy of cached features against one text feature per class.
+public struct ZeroShotResult {
+    public var correct: Int
+    public var total: Int
+    /// Predicted class of each row of the `EvalFeatures`.
+    public var predictions: [Int]
+    public var accuracy: Double { total > 0 ? Double(correct) / Double(total) : 0 }
+}
+
+/// Reads from the cache with the model's text tower: text features, zero-shot classification
+/// (text features once, then ONE GEMM over all cached image features) and text-to-image search.
+/// Used by `cocoon query classify|search` and the tests.
+public enum CacheQueries {
+    /// The view-0 rows of (ext, ds, split), L2-normalised.
+    public static func evalFeatures(store: FeatureStore, ext: ExtractorID, ds: DatasetID, split: Split) throws -> EvalFeatures {
+        let scan = try store.scan(ext: ext, ds: ds, split: split, normalized: true)
+        let D = scan.dim
+        var out = EvalFeatures(values: [], items: [], labels: [], dim: D)
+        out.values.reserveCapacity(scan.rows * D)
+        scan.values.withUnsafeBufferPointer { v in
+            for r in 0..<scan.rows where scan.views[r] == 0 {
+                out.values.append(contentsOf: UnsafeBufferPointer(rebasing: v[(r * D)..<((r + 1) * D)]))
+                out.items.append(scan.items[r])
+                out.labels.append(scan.labels[r])
+            }
+        }
+        return out
+    }
+
+    /// L2-normalised text features `[prompts, D]` of `prompts` (tokenizer + text tower).
+    public static func textFeatures(model: CLIPModel, prompts: [String]) throws -> Tensor {
+        let features = model.text.encode(tokens: try model.tokenize(prompts))
+        normalizeRows(features.data, rows: prompts.count, dim: model.text.embedDim)
+        return features
+    }
+
+    /// Argmax over classes of `features · textᵀ` (one GEMM, [N, D]·[D, K]) against the labels.
+    public static func classify(_ features: EvalFeatures, text: Tensor) -> ZeroShotResult {
+        let N = features.count, D = features.dim, K = text.shape[0]
+        let logits = Tensor(shape: [N, K])                                 // [N, K]
+        features.values.withUnsafeBufferPointer { f in
+            GEMM.sgemm(transB: true, m: N, n: K, k: D, a: f.baseAddress!, lda: D, b: text.data, ldb: D, c: logits.data, ldc: K)
+        }
+        var predictions = [Int](repeating: 0, count: N)
+        var correct = 0
+        for i in 0..<N {
+            let row = logits.data + i * K
+            var best = 0
+            for k in 1..<max(K, 1) where row[k] > row[best] { best = k }
+            predictions[i] = best
+            if Int32(best) == features.labels[i] { correct += 1 }
+        }
+        return ZeroShotResult(correct: correct, total: N, predictions: predictions)
+    }
+
+    /// The `top` rows with the highest cosine to `query` ([D], normalised), best first.
+    public static func search(_ features: EvalFeatures, query: UnsafePointer<Float>, top: Int) -> [(row: Int, score: Float)] {
+        let N = features.count, D = features.dim
+        var scores = [Float](repeating: 0, count: N)                       // [N]
+        features.values.withUnsafeBufferPointer { f in
+            scores.withUnsafeMutableBufferPointer { s in
+                GEMM.sgemm(transB: true, m: N, n: 1, k: D, a: f.baseAddress!, lda: D, b: query, ldb: D, c: s.baseAddress!, ldc: 1)
+            }
+        }
+        let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+        return order.prefix(max(top, 0)).map { ($0, scores[$0]) }
+    }
+
+    /// Divides each row of `x` ([rows, dim]) by its L2 norm (rows of zeros stay zero).
+    public static func normalizeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
+        for r in 0..<rows {
+            let row = x + r * dim
+            var sum: Float = 0
+            for i in 0..<dim { sum += row[i] * row[i] }
+            guard sum > 0 else { continue }
+            let scale = 1 / sum.squareRoot()
+            for i in 0..<dim { row[i] *= scale }
+        }
+    }
+}

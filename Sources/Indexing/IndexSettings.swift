@@ -1,0 +1,58 @@
+import FeatureCache
+import Foundation
+
+/// Everything `cocoon index` was asked to do: which model, dataset and store, which splits and
+/// views, and how to run (batch, threads, shard, commit interval). Built by the CLI (or a test)
+/// and handed to `Indexer`.
+public struct IndexSettings {
+    public var modelDirectory: URL
+    /// Dataset name or alias for `DatasetCatalog.load(name:root:)`.
+    public var datasetName: String
+    public var dataRoot: URL
+    public var storePath: String
+    /// Splits to index, in order (splits without items are skipped).
+    public var splits: [Split] = [.train, .val, .test]
+    /// K, augmented views per training item (view 0, the eval transform, is always written).
+    public var augmentedViews: Int = 0
+    public var viewScope: ViewScope = .all
+    /// Run seed of the augmented views (`ViewSeed.make(seed:itemKey:view:)`).
+    public var seed: UInt64 = 1
+    /// Images per encoder call.
+    public var batch: Int = 32
+    public var shard: ShardSelector = .all
+    /// Stop at the first unreadable image instead of recording it as a failure.
+    public var strict: Bool = false
+    public var dtype: FeatureDType = .f16
+    /// Model name recorded in the store (default: the model directory's name).
+    public var modelName: String?
+    /// Threads decoding and preparing views while the encoder runs.
+    public var decodeThreads: Int = 2
+    /// Items per store commit (the most work a crash can lose).
+    public var commitEvery: Int = 512
+    /// Seconds between progress lines when stderr is not a terminal (0: one line per item).
+    public var progressInterval: Double = 5
+
+    public init(modelDirectory: URL, datasetName: String, dataRoot: URL, storePath: String) {
+        self.modelDirectory = modelDirectory
+        self.datasetName = datasetName
+        self.dataRoot = dataRoot
+        self.storePath = storePath
+    }
+
+    /// The model name the store records.
+    public var resolvedModelName: String { modelName ?? modelDirectory.standardizedFileURL.lastPathComponent }
+
+    /// Rejects settings no run could use, naming the option.
+    public func validate() throws {
+        guard augmentedViews >= 0, augmentedViews < Int(UInt16.max) else {
+            throw IndexingError("--views \(augmentedViews): must be 0 or more (K augmented views per training item)")
+        }
+        guard batch >= 1 else { throw IndexingError("--batch \(batch): must be at least 1") }
+        guard decodeThreads >= 1 else { throw IndexingError("decode threads \(decodeThreads): must be at least 1") }
+        guard commitEvery >= 1 else { throw IndexingError("--commit-every \(commitEvery): must be at least 1") }
+        guard !splits.isEmpty else { throw IndexingError("--splits: name at least one of train, val, test") }
+        if case .fewShot = viewScope, augmentedViews == 0 {
+            throw IndexingError("--views-for \(viewScope) needs --views K > 0 (it restricts augmented views to few-shot items)")
+        }
+    }
+}

@@ -1,0 +1,212 @@
+import CLIP
+import Datasets
+import FeatureCache
+import Foundation
+import Imaging
+import Kernels
+
+/// The index pipeline (`cocoon index`): dataset items → decode + views on worker threads → batched
+/// image encoder → resumable `FeatureWriter`. Registers the extractor (refusing a model name whose
+/// fingerprint changed), the dataset with every file's size and hash, and the few-shot subsets;
+/// then per split continues each job where its committed record stopped, so a rerun after a crash
+/// encodes nothing twice and loses nothing. Unreadable images are recorded as failures (or stop
+/// the run with `strict`).
+public final class Indexer {
+    public let settings: IndexSettings
+    /// Draw the progress line on stderr.
+    public var showsProgress: Bool
+
+    public init(settings: IndexSettings, showsProgress: Bool = true) {
+        self.settings = settings
+        self.showsProgress = showsProgress
+    }
+
+    public func run() throws -> IndexSummary {
+        try settings.validate()
+        let dataset = try DatasetCatalog.load(name: settings.datasetName, root: settings.dataRoot)
+        let model = try CLIPModel(directory: settings.modelDirectory, loadImageTower: true)
+        guard let encoder = model.image else {
+            throw IndexingError("\(settings.modelDirectory.path): the model has no image tower; index with a full CLIP model directory")
+        }
+        let normalization = try ExtractorDescription.normalization(model.directory.preprocess)
+        let store = try FeatureStore(path: settings.storePath, options: FeatureStore.Options(create: true))
+        _ = try IndexerLock(storePath: store.path)  // fail fast if another indexer writes here; released at once
+
+        let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName,
+                                                 augmentedViews: settings.augmentedViews, scope: settings.viewScope,
+                                                 seed: settings.seed)
+        let ext = try store.registerExtractor(record)
+        let datasetRecord = try DatasetRegistration.register(dataset, in: store, threads: settings.decodeThreads)
+        let ds = datasetRecord.id
+        let (augmented, subsets) = try recordSubsets(dataset, store: store, ds: ds)
+
+        let renderer = ViewRenderer(imageSize: encoder.imageSize, normalization: normalization, seed: settings.seed)
+        var summaries: [SplitSummary] = []
+        for split in settings.splits {
+            let items = dataset.items(DatasetSplit(split))
+            guard !items.isEmpty else { continue }
+            summaries.append(try index(split: split, items: items, dataset: dataset, store: store, ext: ext, ds: ds,
+                                       augmented: augmented, encoder: encoder, renderer: renderer))
+        }
+        return IndexSummary(ext: ext, extractor: record, ds: ds, dataset: datasetRecord, subsets: subsets, splits: summaries)
+    }
+
+    /// Records the few-shot subsets of `--views-for fewshot:N:SEEDS` (train and, where drawn, val)
+    /// and returns the train item ids that get augmented views (nil: every train item).
+    private func recordSubsets(_ dataset: Dataset, store: FeatureStore, ds: DatasetID) throws -> (Set<Int>?, [String]) {
+        guard case .fewShot(let shots, let seeds) = settings.viewScope else { return (nil, []) }
+        func positions(_ split: DatasetSplit) -> [String: Int] {
+            var index: [String: Int] = [:]
+            for (i, item) in dataset.items(split).enumerated() where index[item.path] == nil { index[item.path] = i }
+            return index
+        }
+        let trainIndex = positions(.train), valIndex = positions(.val)
+        var augmented: Set<Int> = []
+        var names: [String] = []
+        for seed in seeds {
+            let draw = FewShotSampler.sample(dataset, shots: shots, seed: seed)
+            let name = FewShotSubsetName.make(shots: shots, seed: seed)
+            let train = draw.train.compactMap { trainIndex[$0.path] }
+            try store.putSubset(ds: ds, split: .train, name: name, items: train.map { UInt32($0) })
+            if let val = draw.val, !val.isEmpty {
+                try store.putSubset(ds: ds, split: .val, name: name, items: val.compactMap { valIndex[$0.path] }.map { UInt32($0) })
+            }
+            augmented.formUnion(train)
+            names.append(name)
+        }
+        return (augmented, names)
+    }
+
+    /// One job: the shard's items of `split` from the job's `next_item` on, encoded in batches of
+    /// exactly `settings.batch` images, written in item order.
+    private func index(split: Split, items: [DatasetItem], dataset: Dataset, store: FeatureStore, ext: ExtractorID,
+                       ds: DatasetID, augmented: Set<Int>?, encoder: ImageEncoder, renderer: ViewRenderer) throws -> SplitSummary {
+        let shardIDs = items.indices.filter { settings.shard.contains(key: items[$0].path) }
+        var summary = SplitSummary(split: split, items: shardIDs.count, alreadyDone: 0, indexed: 0, images: 0,
+                                   failures: [], seconds: 0, wasComplete: false)
+        if let job = try store.job(ext: ext, ds: ds, split: split), job.status == "complete" {
+            summary.wasComplete = true
+            summary.failures = try failures(store: store, ext: ext, ds: ds, split: split, items: items)
+            return summary
+        }
+        let writer = try FeatureWriter(store: store, ext: ext, ds: ds, split: split, dtype: settings.dtype,
+                                       batchItems: settings.commitEvery)
+        let K = settings.augmentedViews
+        let jobs = shardIDs.filter { $0 >= Int(writer.nextItem) }.map { id -> ViewJob in
+            let views = split == .train && (augmented?.contains(id) ?? true) ? K + 1 : 1
+            return ViewJob(item: UInt32(id), url: dataset.url(of: items[id]), key: items[id].path, views: views)
+        }
+        summary.alreadyDone = shardIDs.count - jobs.count
+        let start = DispatchTime.now().uptimeNanoseconds
+        let label = "\(dataset.name) \(split)" + (settings.shard.count > 1 ? " shard \(settings.shard)" : "")
+        let progress = showsProgress ? ProgressReporter(label: label, total: shardIDs.count, interval: settings.progressInterval) : nil
+
+        let B = settings.batch, R = encoder.imageSize, D = encoder.embedDim, plane = 3 * R * R
+        let maxViews = K + 1
+        let pipeline = DecodePipeline(jobs: jobs, threads: settings.decodeThreads,
+                                      capacity: max(2 * settings.decodeThreads, (2 * B + maxViews - 1) / maxViews),
+                                      prepare: renderer.render)
+        let batchPixels = Tensor(shape: [B, 3, R, R])                 // [B, 3, R, R]
+        var slots: [(entry: Int, view: Int)] = []                      // batch slot → (entry, view)
+        slots.reserveCapacity(B)
+        var entries: [PendingItem?] = []
+        var head = 0
+
+        // Every call encodes exactly B images (a short last batch is padded with zero images): BLAS
+        // results depend on the matrix shapes but not on a row's position or its neighbours, so an
+        // image's features are the same whichever items share its batch — a resumed run, or shards
+        // merged, store the same bits as one uninterrupted run (with the same --batch and --threads).
+        func encodeBatch() {
+            guard !slots.isEmpty else { return }
+            if slots.count < B { (batchPixels.data + slots.count * plane).update(repeating: 0, count: (B - slots.count) * plane) }
+            let features = encoder.encode(pixels: batchPixels.data, batch: B)             // [B, D]
+            for (s, slot) in slots.enumerated() {
+                let entry = entries[slot.entry]!
+                entry.features.withUnsafeMutableBufferPointer {
+                    ($0.baseAddress! + slot.view * D).update(from: features.data + s * D, count: D)
+                }
+                entry.remaining -= 1
+            }
+            summary.images += slots.count
+            slots.removeAll(keepingCapacity: true)
+        }
+        func writeCompleted() throws {
+            while head < entries.count, let entry = entries[head], entry.remaining == 0 {
+                if let error = entry.error {
+                    try writer.addFailure(item: entry.item, error: error)
+                } else {
+                    try writer.add(item: entry.item, features: entry.features, views: entry.views)
+                }
+                entries[head] = nil
+                head += 1
+                summary.indexed += 1
+            }
+        }
+
+        while let prepared = pipeline.next() {
+            if let error = prepared.error, settings.strict {
+                encodeBatch()
+                try writeCompleted()
+                try writer.commit()
+                throw IndexingError("\(error) (--strict: stopped at \(split) item \(prepared.job.item); items before it are stored; rerun without --strict to record it as a failure and go on)")
+            }
+            let entry = PendingItem(prepared, dim: D)
+            entries.append(entry)
+            if let pixels = prepared.pixels {
+                for v in 0..<prepared.job.views {
+                    (batchPixels.data + slots.count * plane).update(from: pixels.data + v * plane, count: plane)
+                    slots.append((entries.count - 1, v))
+                    if slots.count == B {
+                        encodeBatch()
+                        try writeCompleted()
+                    }
+                }
+            }
+            try writeCompleted()
+            progress?.update(done: summary.alreadyDone + summary.indexed, images: summary.images)
+        }
+        encodeBatch()
+        try writeCompleted()
+        try writer.finish()
+        summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        progress?.finish(done: summary.alreadyDone + summary.indexed, images: summary.images)
+        summary.failures = try failures(store: store, ext: ext, ds: ds, split: split, items: items)
+        return summary
+    }
+
+    private func failures(store: FeatureStore, ext: ExtractorID, ds: DatasetID, split: Split,
+                          items: [DatasetItem]) throws -> [IndexFailure] {
+        try store.failures(ext: ext, ds: ds, split: split).map {
+            IndexFailure(item: $0.item, path: Int($0.item) < items.count ? items[Int($0.item)].path : "?", error: $0.error)
+        }
+    }
+}
+
+/// An item between decoding and the store: its encoded views fill `features` ([views, dim]) as
+/// the batches containing them run; written once `remaining` reaches 0.
+private final class PendingItem {
+    let item: UInt32
+    let views: Int
+    let error: String?
+    var features: [Float]
+    var remaining: Int
+
+    init(_ prepared: PreparedViews, dim: Int) {
+        item = prepared.job.item
+        error = prepared.error
+        views = prepared.error == nil ? prepared.job.views : 0
+        features = [Float](repeating: 0, count: views * dim)
+        remaining = views
+    }
+}
+
+extension DatasetSplit {
+    /// The dataset split of a store split.
+    public init(_ split: Split) {
+        switch split {
+        case .train: self = .train
+        case .val: self = .val
+        case .test: self = .test
+        }
+    }
+}

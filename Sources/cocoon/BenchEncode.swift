@@ -1,0 +1,99 @@
+import ArgumentParser
+import CLIP
+import Foundation
+import Imaging
+import Indexing
+import Kernels
+
+/// `cocoon bench encode`: images/s of the image encoder alone, and of decode + preprocess + encode
+/// from image files through the index pipeline (decode threads overlapping the encoder), with the
+/// achieved GFLOPS against this machine's sgemm. Without `--model`, real-size ViT-B/32 and RN50
+/// towers with synthetic weights. The files are PNGs (cocoon has no JPEG encoder).
+struct BenchEncode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode", abstract: "Image encoder images/s and GFLOPS, alone and from PNG files (build with -c release).")
+    @OptionGroup var options: BenchOptions
+    @Option(help: "Model directory (default: synthetic ViT-B/32 and RN50).") var model: String?
+    @Option(help: "Images per encoder batch.") var batch: Int = 32
+    @Option(help: "Image files for the end-to-end run.") var images: Int = 64
+    @Option(name: .customLong("decode-threads"), help: "Decode threads of the end-to-end run.") var decodeThreads: Int = 2
+
+    func run() throws {
+        let threads = Threads.configure(options.threads)
+        let peak = measureSgemmGFLOPS()
+        print(String(format: "%d threads, sgemm peak %.1f GFLOPS; batch %d, %d decode threads, %d PNG files of 500x375",
+                     threads, peak, batch, decodeThreads, images))
+        var towers: [(String, ImageEncoder)] = []
+        if let model {
+            let m = try CLIPModel(directory: URL(fileURLWithPath: model))
+            guard let image = m.image else { throw IndexingError("\(model): no image tower") }
+            towers.append((URL(fileURLWithPath: model).lastPathComponent, image))
+        } else {
+            towers.append(("ViT-B/32 (synthetic)", .vit(try VisionTransformer(
+                weights: SyntheticWeights(), imageSize: 224, patchSize: 32, width: 768, layers: 12, heads: 12, embedDim: 512))))
+            towers.append(("RN50 (synthetic)", .resnet(try ModifiedResNet(
+                weights: SyntheticWeights(), blocksPerStage: [3, 4, 6, 3], width: 64, heads: 32, imageSize: 224, embedDim: 1024))))
+        }
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cocoon-bench-encode-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try writeImages(count: images, to: directory)
+
+        for (name, encoder) in towers {
+            let R = encoder.imageSize
+            let pixels = Tensor(shape: [batch, 3, R, R])
+            for i in 0..<pixels.count { pixels[i] = Float((i * 7919) % 255) / 127.5 - 1 }
+            let alone = medianSeconds(repeats: options.repeats) { _ = encoder.encode(pixels: pixels.data, batch: batch) }
+            let aloneRate = Double(batch) / alone
+            let aloneGFLOPS = encoder.flopsPerImage * aloneRate / 1e9
+            print(String(format: "%@: %.2f GFLOP/image", name, encoder.flopsPerImage / 1e9))
+            print(String(format: "  encoder alone:            %7.1f images/s  %6.1f GFLOPS (%.0f%% of sgemm)",
+                         aloneRate, aloneGFLOPS, 100 * aloneGFLOPS / peak))
+            let endToEnd = try fromFiles(files, encoder: encoder)
+            let e2eGFLOPS = encoder.flopsPerImage * endToEnd / 1e9
+            print(String(format: "  decode+preprocess+encode: %7.1f images/s  %6.1f GFLOPS (%.0f%% of the encoder alone)",
+                         endToEnd, e2eGFLOPS, 100 * endToEnd / aloneRate))
+        }
+    }
+
+    /// Images/s of the index pipeline's decode threads feeding batches to the encoder (one pass).
+    private func fromFiles(_ files: [URL], encoder: ImageEncoder) throws -> Double {
+        let R = encoder.imageSize, plane = 3 * R * R
+        let renderer = ViewRenderer(imageSize: R, normalization: .clip, seed: 1)
+        let jobs = files.enumerated().map { ViewJob(item: UInt32($0), url: $1, key: $1.lastPathComponent, views: 1) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let pipeline = DecodePipeline(jobs: jobs, threads: decodeThreads, capacity: 2 * batch, prepare: renderer.render)
+        let batchPixels = Tensor(shape: [batch, 3, R, R])
+        var filled = 0
+        while let prepared = pipeline.next() {
+            guard let pixels = prepared.pixels else { throw IndexingError(prepared.error ?? "decode failed") }
+            (batchPixels.data + filled * plane).update(from: pixels.data, count: plane)
+            filled += 1
+            if filled == batch { _ = encoder.encode(pixels: batchPixels.data, batch: filled); filled = 0 }
+        }
+        if filled > 0 { _ = encoder.encode(pixels: batchPixels.data, batch: filled) }
+        return Double(files.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// `count` 500x375 PNGs of smooth gradients with noise (photo-like sizes and entropy).
+    private func writeImages(count: Int, to directory: URL) throws -> [URL] {
+        let w = 500, h = 375
+        var state: UInt64 = 42
+        return try (0..<count).map { i in
+            var pixels = [UInt8](repeating: 0, count: w * h * 3)
+            for y in 0..<h {
+                for x in 0..<w {
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    let noise = Int(state >> 60)
+                    let o = (y * w + x) * 3
+                    pixels[o] = UInt8((x * 255 / w + i * 17 + noise) & 255)
+                    pixels[o + 1] = UInt8((y * 255 / h + noise) & 255)
+                    pixels[o + 2] = UInt8(((x + y) * 127 / (w + h) + i * 5) & 255)
+                }
+            }
+            let url = directory.appendingPathComponent(String(format: "%04d.png", i))
+            try PNGEncoder.write(RGBImage(width: w, height: h, pixels: pixels), to: url)
+            return url
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import FeatureCache
+import Foundation
+import Indexing
+import Kernels
+
+/// `cocoon index`: encode a dataset's images once into a feature store; rerun the same command
+/// after a crash or Ctrl-C to continue where it stopped.
+struct Index: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encode a dataset's images into a feature store (resumable; rerun to continue).")
+
+    @Option(help: "Model directory (model.safetensors + optional config).") var model: String
+    @Option(help: "Dataset name (e.g. OxfordPets, dtd, split-json, image-folder, csv).") var dataset: String
+    @Option(help: "Data root: CoOp's $DATA, or the dataset folder for split-json/image-folder/csv.") var root: String
+    @Option(help: "Feature store directory (created if missing).") var store: String
+    @Option(help: "Splits to index, comma-separated.") var splits: String = "train,val,test"
+    @Option(help: "K augmented views per training item (view 0, the eval transform, is always stored).") var views: Int = 0
+    @Option(name: .customLong("views-for"), help: "Which train items get the K views: all, or fewshot:N:SEEDS (e.g. fewshot:16:1,2,3).")
+    var viewsFor: String = "all"
+    @Option(help: "Images per encoder batch.") var batch: Int = 32
+    @Option(help: "Index only shard i of n (by a stable hash of each item's path), e.g. 0/4.") var shard: String?
+    @Flag(help: "Stop at the first unreadable image instead of recording it as a failure.") var strict = false
+    @Option(help: "Stored element type: f16 or f32.") var dtype: String = "f16"
+    @Option(help: "Seed of the augmented views.") var seed: UInt64 = 1
+    @Option(help: "Model name recorded in the store (default: the model directory's name).") var name: String?
+    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(name: .customLong("decode-threads"), help: "Threads decoding images while the encoder runs.") var decodeThreads: Int = 2
+    @Option(name: .customLong("commit-every"), help: .hidden) var commitEvery: Int = 512
+    @Option(name: .customLong("progress-every"), help: .hidden) var progressEvery: Double = 5
+
+    func run() throws {
+        _ = Threads.configure(threads)
+        var settings = IndexSettings(modelDirectory: URL(fileURLWithPath: model), datasetName: dataset,
+                                     dataRoot: URL(fileURLWithPath: root), storePath: store)
+        settings.splits = try splits.split(separator: ",").map { try StoreLookup.split(String($0)) }
+        settings.augmentedViews = views
+        settings.viewScope = try ViewScope(parsing: viewsFor)
+        settings.batch = batch
+        if let shard { settings.shard = try ShardSelector(parsing: shard) }
+        settings.strict = strict
+        guard let type = FeatureDType(name: dtype) else { throw IndexingError("--dtype '\(dtype)': expected f16 or f32") }
+        settings.dtype = type
+        settings.seed = seed
+        settings.modelName = name
+        settings.decodeThreads = decodeThreads
+        settings.commitEvery = commitEvery
+        settings.progressInterval = progressEvery
+        let summary = try Indexer(settings: settings).run()
+        print(summary.text)
+    }
+}

@@ -1,0 +1,218 @@
+import CLIP
+import CLMDB
+import Datasets
+import FeatureCache
+import Foundation
+import Imaging
+import Indexing
+import Kernels
+import XCTest
+
+/// Paths of the package, its fixtures and the built CLI.
+enum Paths {
+    static let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let fixtures = package.appendingPathComponent("Tests/Fixtures")
+    static let tinyRN = fixtures.appendingPathComponent("models/tiny-rn")
+    static let tinyViT = fixtures.appendingPathComponent("models/tiny-vit")
+    static let customVocabulary = fixtures.appendingPathComponent("tokenizer/custom_vocab")
+    /// The debug `cocoon` binary (`swift build --build-tests` / `make test` build it).
+    static let cocoon = package.appendingPathComponent(".build/debug/cocoon")
+}
+
+/// A scratch directory removed on deinit.
+final class Scratch {
+    let url: URL
+    init(_ name: String = "indexing") throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("cocoon-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+}
+
+/// A tiny split-JSON dataset: `classes` classes named c0…, `trainPerClass` train items per class,
+/// one val and two test items per class; PNGs of assorted sizes with a per-item pattern.
+enum TinyDataset {
+    static let classnames = ["red_circle", "blue_square", "green_star"]
+
+    @discardableResult
+    static func write(to root: URL, trainPerClass: Int = 4) throws -> (train: Int, val: Int, test: Int) {
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("img"), withIntermediateDirectories: true)
+        var splits: [String: [[Any]]] = ["train": [], "val": [], "test": []]
+        var n = 0
+        for (label, name) in classnames.enumerated() {
+            for (split, count) in [("train", trainPerClass), ("val", 1), ("test", 2)] {
+                for i in 0..<count {
+                    let path = "img/\(split)_\(name)_\(i).png"
+                    try PNGEncoder.write(image(index: n, label: label), to: root.appendingPathComponent(path))
+                    splits[split]!.append([path, label, name])
+                    n += 1
+                }
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: splits, options: [.sortedKeys])
+        try data.write(to: root.appendingPathComponent("split.json"))
+        return (classnames.count * trainPerClass, classnames.count, 2 * classnames.count)
+    }
+
+    /// A w×h image (sizes 40…91 × 30…71): a class colour, a gradient and an item-dependent stripe.
+    static func image(index: Int, label: Int) -> RGBImage {
+        let w = 40 + (index * 13) % 52, h = 30 + (index * 7) % 42
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let o = (y * w + x) * 3
+                let stripe = ((x + index * 3) / 5 + y / 7) % 2 == 0 ? 60 : 0
+                pixels[o + label] = UInt8(min(255, 150 + stripe + x))
+                pixels[o + (label + 1) % 3] = UInt8((x * 255 / w + index * 11) % 256)
+                pixels[o + (label + 2) % 3] = UInt8((y * 255 / h) % 256)
+            }
+        }
+        return RGBImage(width: w, height: h, pixels: pixels)
+    }
+}
+
+/// Settings for indexing `root` (a TinyDataset) with `model` into `store`, small batches and commits.
+func tinySettings(model: URL = Paths.tinyRN, root: URL, store: String, views: Int = 0) -> IndexSettings {
+    var s = IndexSettings(modelDirectory: model, datasetName: "split-json", dataRoot: root, storePath: store)
+    s.augmentedViews = views
+    s.batch = 4
+    s.commitEvery = 3
+    return s
+}
+
+/// Everything a store holds that an index run determines, for record-for-record comparison:
+/// extractors, datasets, items, subsets, and per group every feature (item, view, label, values,
+/// stored norm) and failure (item, error text). Job records (host, pid, time) are left out.
+struct StoreDump: Equatable {
+    var extractors: [String] = []
+    var datasets: [String] = []
+    var lines: [String] = []
+    var features: [String: [Float]] = [:]
+
+    init(path: String) throws {
+        let store = try FeatureStore(path: path)
+        let extractors = try store.extractors()
+        self.extractors = extractors.map { "\($0.id) \($0.record)" }
+        let datasets = try store.datasets()
+        self.datasets = datasets.map { "\($0.id) \($0.record.name) \($0.record.classnames) \($0.record.splitCounts.sorted { $0.key < $1.key }) \($0.record.manifestSHA256)" }
+        for (ds, _) in datasets {
+            for split in Split.allCases {
+                for (i, item) in try store.items(ds: ds, split: split).enumerated() {
+                    lines.append("item \(ds) \(split) \(i) \(item.relativePath) \(item.label) \(item.fileSize) \(item.sha256.map { $0.map { String($0) }.joined() } ?? "-")")
+                }
+                for name in try store.subsetNames(ds: ds, split: split) {
+                    lines.append("subset \(ds) \(split) \(name) \(try store.subset(ds: ds, split: split, name: name)!)")
+                }
+                for (ext, _) in extractors {
+                    let scan = try store.scan(ext: ext, ds: ds, split: split)
+                    for r in 0..<scan.rows {
+                        let f = try store.feature(ext: ext, ds: ds, split: split, item: scan.items[r], view: scan.views[r])!
+                        let key = "\(ext) \(ds) \(split) \(scan.items[r]) \(scan.views[r])"
+                        lines.append("feat \(key) label \(scan.labels[r]) norm \(f.norm.bitPattern) \(f.dtype)")
+                        features[key] = Array(scan.values[(r * scan.dim)..<((r + 1) * scan.dim)])
+                    }
+                    for failure in try store.failures(ext: ext, ds: ds, split: split) {
+                        lines.append("failure \(ext) \(ds) \(split) \(failure.item) \(failure.error)")
+                    }
+                }
+            }
+        }
+    }
+
+    var featureCount: Int { features.count }
+}
+
+/// Asserts two dumps are equal, naming the first difference instead of printing both.
+func assertSameStore(_ a: StoreDump, _ b: StoreDump, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.extractors, b.extractors, file: file, line: line)
+    XCTAssertEqual(a.datasets, b.datasets, file: file, line: line)
+    XCTAssertEqual(a.lines.count, b.lines.count, "record counts", file: file, line: line)
+    if let i = a.lines.indices.first(where: { $0 < b.lines.count && a.lines[$0] != b.lines[$0] }) {
+        XCTFail("first differing record: '\(a.lines[i])' vs '\(b.lines[i])'", file: file, line: line)
+    }
+    XCTAssertEqual(Set(a.features.keys), Set(b.features.keys), "feature keys", file: file, line: line)
+    let differing = a.features.keys.filter { a.features[$0] != b.features[$0] }.sorted()
+    XCTAssertTrue(differing.isEmpty, "features differ at \(differing.prefix(3))", file: file, line: line)
+}
+
+/// Runs the built CLI; XCTSkip when it has not been built.
+func runCocoon(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    guard FileManager.default.isExecutableFile(atPath: Paths.cocoon.path) else {
+        throw XCTSkip("\(Paths.cocoon.path) is missing; build it with `swift build` (make test does)")
+    }
+    let process = Process()
+    process.executableURL = Paths.cocoon
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // stderr drains on another thread so neither pipe can fill up and block the child.
+    let errBox = DataBox()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    let errData = errBox.data
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+final class DataBox: @unchecked Sendable { var data = Data() }
+
+/// Asserts `body` throws an error whose one-line description contains `fragment`; returns it.
+@discardableResult
+func assertOneLineError(_ fragment: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) -> String {
+    do {
+        try body()
+        XCTFail("expected an error containing '\(fragment)'", file: file, line: line)
+        return ""
+    } catch {
+        let text = "\(error)"
+        XCTAssertTrue(text.contains(fragment), "'\(text)' does not contain '\(fragment)'", file: file, line: line)
+        XCTAssertFalse(text.contains("\n"), "error is not one line: \(text)", file: file, line: line)
+        return text
+    }
+}
+
+/// Features of `views` of one image through `Preprocess.view` and the encoder, in one batch of
+/// `batch` images (zero images after the views, as the indexer pads): [views, D].
+func referenceFeatures(_ model: CLIPModel, file: URL, key: String, views: Int, seed: UInt64 = 1, batch: Int = 4) throws -> [Float] {
+    let encoder = model.image!
+    let R = encoder.imageSize, plane = 3 * R * R, D = encoder.embedDim
+    let image = try ImageDecoder.decode(file: file)
+    let pixels = Tensor(shape: [max(batch, views), 3, R, R])
+    let normalization = try ExtractorDescription.normalization(model.directory.preprocess)
+    for v in 0..<views {
+        Preprocess.view(image, view: v, seed: seed, itemKey: key, size: R, normalization: normalization, into: pixels.data + v * plane)
+    }
+    return Array(encoder.encode(pixels: pixels.data, batch: max(batch, views)).toArray().prefix(views * D))
+}
+
+/// Float → nearest f16 → Float.
+func f16Rounded(_ x: Float) -> Float { HalfPrecision.float(f16Bits: HalfPrecision.f16Bits(x)) }
+
+/// Puts a raw key/value with plain LMDB calls (no cocoon code), while no handle is open.
+func rawLMDBPut(path: String, db: String, key: String, value: String) {
+    var env: OpaquePointer?
+    XCTAssertEqual(mdb_env_create(&env), 0)
+    mdb_env_set_maxdbs(env, 16)
+    XCTAssertEqual(mdb_env_open(env, path, 0, 0o664), 0)
+    var txn: OpaquePointer?
+    XCTAssertEqual(mdb_txn_begin(env, nil, 0, &txn), 0)
+    var dbi: MDB_dbi = 0
+    XCTAssertEqual(mdb_dbi_open(txn, db, UInt32(MDB_CREATE), &dbi), 0)
+    var k = Array(key.utf8), v = Array(value.utf8)
+    k.withUnsafeMutableBytes { kb in
+        v.withUnsafeMutableBytes { vb in
+            var kv = MDB_val(mv_size: kb.count, mv_data: kb.baseAddress)
+            var vv = MDB_val(mv_size: vb.count, mv_data: vb.baseAddress)
+            XCTAssertEqual(mdb_put(txn, dbi, &kv, &vv, 0), 0)
+        }
+    }
+    XCTAssertEqual(mdb_txn_commit(txn), 0)
+    mdb_env_close(env)
+}
