@@ -45,7 +45,7 @@ public enum CacheQueries {
     /// L2-normalised text features `[prompts, D]` of `prompts` (tokenizer + text tower).
     public static func textFeatures(model: CLIPModel, prompts: [String]) throws -> Tensor {
         let features = model.text.encode(tokens: try model.tokenize(prompts))
-        normalizeRows(features.data, rows: prompts.count, dim: model.text.embedDim)
+        Elementwise.normalizeRows(features.data, rows: prompts.count, dim: model.text.embedDim)
         return features
     }
 
@@ -79,17 +79,5 @@ public enum CacheQueries {
         }
         let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
         return order.prefix(max(top, 0)).map { ($0, scores[$0]) }
-    }
-
-    /// Divides each row of `x` ([rows, dim]) by its L2 norm (rows of zeros stay zero).
-    public static func normalizeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, dim: Int) {
-        for r in 0..<rows {
-            let row = x + r * dim
-            var sum: Float = 0
-            for i in 0..<dim { sum += row[i] * row[i] }
-            guard sum > 0 else { continue }
-            let scale = 1 / sum.squareRoot()
-            for i in 0..<dim { row[i] *= scale }
-        }
     }
 }

@@ -52,6 +52,21 @@ public enum Elementwise {
         for i in 0..<count { s += x[i] * x[i] }
         return s
     }
+
+    /// Rows of `x` (`[rows, dim]`) scaled to unit L2 norm in place (rows of zeros stay zero);
+    /// returns the norms. CLIP compares features by cosine: every consumer normalises here.
+    @discardableResult
+    public static func normalizeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, dim: Int) -> [Float] {
+        var norms = [Float](repeating: 0, count: rows)
+        for r in 0..<rows {
+            let row = x + r * dim
+            let n = sumOfSquares(row, count: dim).squareRoot()
+            norms[r] = n
+            let inv = n > 0 ? 1 / n : 0
+            for i in 0..<dim { row[i] *= inv }
+        }
+        return norms
+    }
 }
 
 /// Exact GELU `x·Φ(x)` (`nn.GELU`, open_clip models without QuickGELU), with its derivative.

@@ -38,7 +38,7 @@ public final class CoCoOpLearner: PromptLearner {
         let meta = metaNet.forward(images)
         let step = promptEncoder.forward(context: context, shifts: meta.output)
         let text = step.features.copy()
-        let norms = CosineLoss.normalizeRows(text.data, rows: text.shape[0], dim: text.shape[1])
+        let norms = Elementwise.normalizeRows(text.data, rows: text.shape[0], dim: text.shape[1])
         return (meta, step, text, norms)
     }
 

@@ -63,7 +63,7 @@ public final class CoOpLearner: PromptLearner {
     /// L2-normalised class text features `[K, D]`.
     public func classFeatures() -> Tensor {
         let features = promptEncoder.forward(context: context).features
-        CosineLoss.normalizeRows(features.data, rows: classes, dim: features.shape[1])
+        Elementwise.normalizeRows(features.data, rows: classes, dim: features.shape[1])
         return features
     }
 
@@ -76,7 +76,7 @@ public final class CoOpLearner: PromptLearner {
         let K = classes, B = labels.count, D = images.shape[1]
         let step = promptEncoder.forward(context: context)
         let text = step.features.copy()                                              // [K, D]
-        let norms = CosineLoss.normalizeRows(text.data, rows: K, dim: D)
+        let norms = Elementwise.normalizeRows(text.data, rows: K, dim: D)
         let logits = CosineLoss.logits(images: images, text: text, scale: logitScale)  // [B, K]
         let (loss, correct) = CosineLoss.crossEntropy(logits.data, labels: labels, classes: K, gradient: true)
         // dL/d(text normalised)[K, D] = scale · dlogitsᵀ · images

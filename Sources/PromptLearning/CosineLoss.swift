@@ -8,20 +8,6 @@ import Glibc
 /// mean cross-entropy over the batch, and the gradient w.r.t. the (unnormalised) text features.
 /// Used by every tuner step and by evaluation.
 public enum CosineLoss {
-    /// Rows of `x` (`[rows, dim]`) scaled to unit L2 norm in place; returns the norms.
-    @discardableResult
-    public static func normalizeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, dim: Int) -> [Float] {
-        var norms = [Float](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let row = x + r * dim
-            let n = Elementwise.sumOfSquares(row, count: dim).squareRoot()
-            norms[r] = n
-            let inv = n > 0 ? 1 / n : 0
-            for i in 0..<dim { row[i] *= inv }
-        }
-        return norms
-    }
-
     /// Gradient through `x̂ = x/‖x‖` in place: dx = (dx̂ − x̂·(x̂·dx̂)) / ‖x‖, for `[rows, dim]`.
     public static func backwardNormalize(_ grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
                                          norms: [Float], rows: Int, dim: Int) {

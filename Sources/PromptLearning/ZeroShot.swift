@@ -17,10 +17,10 @@ public final class ZeroShotClassifier: Classifier {
         for template in templates {
             let prompts = classnames.map { template.replacingOccurrences(of: "{}", with: $0.replacingOccurrences(of: "_", with: " ")) }
             let features = model.text.encode(tokens: try model.tokenize(prompts))
-            CosineLoss.normalizeRows(features.data, rows: K, dim: D)
+            Elementwise.normalizeRows(features.data, rows: K, dim: D)
             Elementwise.add(weights.data, features.data, count: K * D)
         }
-        CosineLoss.normalizeRows(weights.data, rows: K, dim: D)
+        Elementwise.normalizeRows(weights.data, rows: K, dim: D)
     }
 
     public func logits(images: Tensor) -> Tensor {

@@ -50,7 +50,7 @@ struct BenchTune: ParsableCommand {
         let B = method == .coop ? 32 : 1
         let images = Tensor(shape: [B, 512])
         for i in 0..<images.count { images[i] = Float(random.normal()) }
-        CosineLoss.normalizeRows(images.data, rows: B, dim: 512)
+        Elementwise.normalizeRows(images.data, rows: B, dim: 512)
         let labels = (0..<B).map { _ in random.below(K) }
         let optimizers = learner.parameters.map { SGD(count: $0.tensor.count, momentum: 0.9, weightDecay: 5e-4) }
         let seconds = medianSeconds(repeats: options.repeats) {

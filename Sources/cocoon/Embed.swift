@@ -48,7 +48,7 @@ struct Embed: ParsableCommand {
     /// Rows of `features` ([N, D]), normalised unless `--raw`.
     private func collect(_ features: Tensor, inputs: [String]) -> [(String, [Float])] {
         let D = features.shape[1]
-        if !raw { CacheQueries.normalizeRows(features.data, rows: inputs.count, dim: D) }
+        if !raw { Elementwise.normalizeRows(features.data, rows: inputs.count, dim: D) }
         return inputs.enumerated().map { ($1, Array(UnsafeBufferPointer(start: features.data + $0 * D, count: D))) }
     }
 }

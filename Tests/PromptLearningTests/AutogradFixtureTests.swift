@@ -29,7 +29,7 @@ final class AutogradFixtureTests: XCTestCase {
                 return Array(row[5...TextTransformer.eotIndex(row)])          // after SOS + 4 context slots
             }
             images = try ref.tensor(imagesKey)
-            CosineLoss.normalizeRows(images.data, rows: images.shape[0], dim: images.shape[1])
+            Elementwise.normalizeRows(images.data, rows: images.shape[0], dim: images.shape[1])
         }
 
         func layout(_ position: ClassTokenPosition, classSpecific: Bool) -> PromptLayout {
