@@ -34,8 +34,8 @@ struct FoldedConv {
     /// out[Cout, B, Ho, Wo] = conv(x)+bias, then ReLU when `relu`.
     func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool) -> Tensor {
         let s = shape(batch: batch, height: height, width: width)
-        let out = Tensor(shape: [outChannels, batch, s.outHeight, s.outWidth])
-        let columns = s.columnCount > 0 ? Tensor(shape: [s.columnCount]) : nil
+        let out = Tensor(uninitializedShape: [outChannels, batch, s.outHeight, s.outWidth])
+        let columns = s.columnCount > 0 ? Tensor(uninitializedShape: [s.columnCount]) : nil
         Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, shape: s, columns: columns?.data)
         if relu { ReLU.forward(out.data, out.data, count: out.count) }
         withExtendedLifetime(columns) {}
@@ -81,7 +81,7 @@ struct Bottleneck {
     }
 
     private func pool(_ x: Tensor, planes: Int, height: Int, width: Int) -> Tensor {
-        let out = Tensor(shape: [planes, height / stride, width / stride])
+        let out = Tensor(uninitializedShape: [planes, height / stride, width / stride])
         AvgPool2D.forward(out.data, x.data, planes: planes, height: height, width: width, kernel: stride)
         return out
     }
@@ -147,14 +147,14 @@ public final class ModifiedResNet {
     public func encode(pixels: UnsafePointer<Float>, batch B: Int, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         let R = imageSize
         // NCHW → CNHW
-        var x = Tensor(shape: [3, B, R, R])
+        var x = Tensor(uninitializedShape: [3, B, R, R])
         for b in 0..<B { for c in 0..<3 { (x.data + (c * B + b) * R * R).update(from: pixels + (b * 3 + c) * R * R, count: R * R) } }
         var H = R
         x = stem[0].forward(x, batch: B, height: H, width: H, relu: true)
         H = stem[0].shape(batch: B, height: H, width: H).outHeight
         x = stem[1].forward(x, batch: B, height: H, width: H, relu: true)
         x = stem[2].forward(x, batch: B, height: H, width: H, relu: true)
-        let pooled = Tensor(shape: [width, B, H / 2, H / 2])
+        let pooled = Tensor(uninitializedShape: [width, B, H / 2, H / 2])
         AvgPool2D.forward(pooled.data, x.data, planes: width * B, height: H, width: H, kernel: 2)
         x = pooled
         H /= 2

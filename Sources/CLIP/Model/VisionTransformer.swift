@@ -45,7 +45,7 @@ public final class VisionTransformer {
     public func encode(pixels: UnsafePointer<Float>, batch B: Int, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         let W = width, P = patchSize, g = grid, T = tokens, R = imageSize, K = 3 * P * P
         // im2col of non-overlapping patches: patches[b·g² + py·g + px, (c·P + ky)·P + kx]
-        let patches = Tensor(shape: [B * g * g, K])
+        let patches = Tensor(uninitializedShape: [B * g * g, K])
         for b in 0..<B {
             for py in 0..<g {
                 for px in 0..<g {
@@ -59,11 +59,11 @@ public final class VisionTransformer {
                 }
             }
         }
-        let embedded = Tensor(shape: [B * g * g, W])                       // [B·g², W]
+        let embedded = Tensor(uninitializedShape: [B * g * g, W])                       // [B·g², W]
         Linear.forward(embedded.data, patches.data, weight: patchWeight.data, bias: nil,
                        rows: B * g * g, inFeatures: K, outFeatures: W)
         if let trace { embedded.reshape([B, g * g, W]); trace("image.patch_embed", embedded) }
-        let x = Tensor(shape: [B, T, W])                                   // [B, g²+1, W]
+        let x = Tensor(uninitializedShape: [B, T, W])                                   // [B, g²+1, W]
         for b in 0..<B {
             let seq = x.data + b * T * W
             seq.update(from: classEmbedding.data, count: W)
