@@ -35,6 +35,10 @@ public struct TuningOutcome: Codable {
     public var classCount: Int
     public var trainItems: Int
     public var test: EvaluationResult
+    /// Base-to-new: after training on the base classes, the same prompt on the new classes.
+    public var newClasses: EvaluationResult?
+    /// Harmonic mean of base and new accuracy (base-to-new runs).
+    public var harmonicMean: Double?
     public var log: [EpochLog]
     public var checkpoint: String
     public var trainSeconds: Double
@@ -82,10 +86,18 @@ public enum Tuning {
             try PromptCheckpoint(recipe: recipe, trainer: trainer).write(to: r.checkpoint)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let test = EvaluationResult(classifier: trainer.learner, data: task.test)
+        var newClasses: EvaluationResult?
+        if r.classes == .base {
+            let new = try data.task(shots: nil, seed: r.seed, classes: .new)
+            let saved = try PromptCheckpoint.read(from: r.checkpoint)
+            newClasses = EvaluationResult(classifier: try LearnerFactory.load(saved, model: model, classnames: new.classnames), data: new.test)
+        }
         let outcome = TuningOutcome(method: r.method.rawValue, dataset: task.datasetName, shots: r.shots, seed: r.seed,
                                     classes: r.classes.rawValue, classCount: task.classnames.count, trainItems: task.train.count,
-                                    test: EvaluationResult(classifier: trainer.learner, data: task.test), log: trainer.log,
-                                    checkpoint: r.checkpoint.path, trainSeconds: seconds)
+                                    test: test, newClasses: newClasses,
+                                    harmonicMean: newClasses.map { PromptLearning.harmonicMean(test.accuracy, $0.accuracy) },
+                                    log: trainer.log, checkpoint: r.checkpoint.path, trainSeconds: seconds)
         try writeReports(outcome, next: r.checkpoint)
         return outcome
     }
@@ -102,5 +114,31 @@ public enum Tuning {
         let svg = SVGChart.lines(title: "\(o.method) on \(o.dataset): training loss", xLabel: "epoch", yLabel: "loss",
                                  series: [SVGChart.Series(name: "loss", points: o.log.map { (Double($0.epoch), $0.loss) })])
         try svg.write(to: URL(fileURLWithPath: stem.path + ".curves.svg"), atomically: true, encoding: .utf8)
+    }
+}
+
+/// Mean and sample standard deviation over seeds, as the papers report few-shot results.
+public struct SeedSummary: Codable {
+    public var seeds: [Int]
+    public var accuracyMean: Double
+    public var accuracyStd: Double
+    public var macroF1Mean: Double
+    public var macroF1Std: Double
+    public var newAccuracyMean: Double?
+    public var harmonicMeanMean: Double?
+
+    public init(_ outcomes: [TuningOutcome]) {
+        func meanStd(_ v: [Double]) -> (Double, Double) {
+            let m = v.reduce(0, +) / Double(max(v.count, 1))
+            let variance = v.count > 1 ? v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count - 1) : 0
+            return (m, variance.squareRoot())
+        }
+        seeds = outcomes.map(\.seed)
+        (accuracyMean, accuracyStd) = meanStd(outcomes.map(\.test.accuracy))
+        (macroF1Mean, macroF1Std) = meanStd(outcomes.map(\.test.macroF1))
+        let news = outcomes.compactMap(\.newClasses?.accuracy)
+        newAccuracyMean = news.count == outcomes.count && !news.isEmpty ? meanStd(news).0 : nil
+        let hs = outcomes.compactMap(\.harmonicMean)
+        harmonicMeanMean = hs.count == outcomes.count && !hs.isEmpty ? meanStd(hs).0 : nil
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIP
 import Foundation
 import PromptLearning
 
@@ -13,7 +14,8 @@ struct Tune: ParsableCommand {
 struct TuneOptions: ParsableArguments {
     @OptionGroup var task: TaskOptions
     @Option(help: "Shots per class (1, 2, 4, 8, 16); omit to train on the whole train split.") var shots: Int?
-    @Option(help: "Seed of the few-shot draw and of training.") var seed: Int = 1
+    @Option(help: "Seeds of the few-shot draw and of training, comma-separated (several: mean ± std over seeds).")
+    var seeds: String = "1"
     @Option(help: "Epochs (default: the papers' schedule for the shots).") var epochs: Int?
     @Option(help: "Batch size (default 32 for CoOp, 1 for CoCoOp).") var batch: Int?
     @Option(help: "Learning rate (default 0.002).") var lr: Double?
@@ -32,6 +34,27 @@ struct TuneOptions: ParsableArguments {
         if let batch { h.batchSize = batch }
         if let lr { h.learningRate = lr }
         guard h.epochs >= 1, h.batchSize >= 1, h.learningRate > 0 else { throw ValidationError("epochs, batch and lr must be positive") }
+        let seedList = seeds.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !seedList.isEmpty, seedList.count == seeds.split(separator: ",").count else {
+            throw ValidationError("--seeds must be integers separated by commas (got \(seeds))")
+        }
+        guard out == nil || seedList.count == 1 else { throw ValidationError("--out names one checkpoint: give one seed, or omit --out") }
+        var outcomes: [TuningOutcome] = []
+        for seed in seedList {
+            outcomes.append(try run(method: method, model: model, data: data, h: h, seed: seed))
+        }
+        if json {
+            try printJSON(["runs": try outcomes.map { try jsonObject($0) }, "summary": try jsonObject(SeedSummary(outcomes))])
+        } else if outcomes.count > 1 {
+            let s = SeedSummary(outcomes)
+            var line = String(format: "mean ± std over seeds %@: accuracy %.2f ± %.2f%%  macro-F1 %.2f ± %.2f%%",
+                              seedList.map(String.init).joined(separator: ","), s.accuracyMean, s.accuracyStd, s.macroF1Mean, s.macroF1Std)
+            if let n = s.newAccuracyMean, let hm = s.harmonicMeanMean { line += String(format: "  new %.2f%%  H %.2f%%", n, hm) }
+            print(line)
+        }
+    }
+
+    private func run(method: PromptMethod, model: CLIPModel, data: CachedDataset, h: Hyperparameters, seed: Int) throws -> TuningOutcome {
         let shotText = shots.map { "\($0)shot" } ?? "full"
         let path = out ?? "\(data.record.name)-\(method.rawValue)-\(shotText)-seed\(seed)-\(task.classes).safetensors"
         let request = TuningRequest(method: method, shots: shots, seed: seed, classes: try task.classSubset, hyperparameters: h,
@@ -50,16 +73,18 @@ struct TuneOptions: ParsableArguments {
                         force: b == batches && epoch == epochs)
         }
         line.finish()
-        if json {
-            try printJSON(try jsonObject(outcome))
-        } else {
+        if !json {
             let epochsPerSecond = Double(outcome.log.count) / max(outcome.trainSeconds, 1e-9)
             print("\(method.rawValue) on \(outcome.dataset) (\(outcome.classes) classes: \(outcome.classCount), \(outcome.trainItems) training images, \(shotText), seed \(seed))")
             print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s); final loss %.4f", outcome.log.count,
                          outcome.trainSeconds, epochsPerSecond, outcome.log.last?.loss ?? .nan))
             print("test: " + describe(outcome.test))
+            if let new = outcome.newClasses, let hm = outcome.harmonicMean {
+                print("new classes: " + describe(new) + String(format: "   H %.2f%%", hm))
+            }
             print("prompt: \(outcome.checkpoint)")
         }
+        return outcome
     }
 }
 
