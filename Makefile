@@ -25,7 +25,7 @@ test: deps
 
 ## parity-full: real-size random ViT-B/32 and RN50 against open_clip (needs torch: pip install -r tools/requirements.txt).
 parity-full: release
-	python3 tools/parity_full.py --bin .build/release/cocoon --models vit-b-32,rn50
+	python3 tools/parity_full.py --bin .build/release/cocoon --models vit-b-32,rn50,vit-b-16,rn101
 
 ## bench: the release-build throughput figures (sgemm, text tower, tuner step, store, encoders).
 bench: release
