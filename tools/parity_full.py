@@ -8,7 +8,8 @@ reference features for 8 prompts (open_clip tokenizer + encode_text) and for 4 g
 of different sizes (open_clip image_transform(224, is_train=False) + encode_image), then runs
     <bin> embed --model DIR --text T1 --text T2 ... --raw --json
     <bin> embed --model DIR --image P1 --image P2 ... --raw --json
-and compares the unnormalised features. Exits 1 if any max |Δ| exceeds 2e-4 (--tolerance).
+and compares the unnormalised features. Exits 1 if a max |Δ| exceeds 2e-4 (--tolerance) while cocoon is
+also further than twice open_clip fp32's own error from the float64 result.
 
 Usage: python3 tools/parity_full.py [--bin .build/release/cocoon] [--models vit-b-32,rn50]
                                     [--text-only] [--reference-only] [--work-dir DIR] [--threads 2]
@@ -119,13 +120,18 @@ def preprocess_images(image_paths):
 
 
 def reference_features(key, model, pixels):
-    refs = {}
+    """fp32 features (the reference) and the same model in float64 (the exact answer both approximate)."""
+    refs, exact = {}, {}
     with torch.inference_mode():
         tokens = open_clip.get_tokenizer(OPEN_CLIP_NAMES[key])(PROMPTS)
         refs["text"] = model.encode_text(tokens).numpy()
         if pixels is not None:
             refs["image"] = model.encode_image(pixels).numpy()
-    return refs
+        model.double()
+        exact["text"] = model.encode_text(tokens).numpy()
+        if pixels is not None:
+            exact["image"] = model.encode_image(pixels.double()).numpy()
+    return refs, exact
 
 
 def run_cli(binary, model_dir, flag, inputs):
@@ -152,8 +158,12 @@ def describe(ref):
             f"spread across inputs (mean std / mean |f|) {spread:.3g}")
 
 
-def compare(label, ref, got, tolerance):
-    """Prints max |Δ|, max relative row error ||Δ||/||ref||, min cosine; returns max |Δ|."""
+def compare(label, ref, got, exact, tolerance):
+    """Prints max |Δ| to the fp32 reference, max relative row error ||Δ||/||ref||, min cosine, and both
+    fp32 implementations' distance to the float64 result. Passes when cocoon is within `tolerance` of
+    the reference, or no further from the float64 result than the reference itself (×2): deep ResNets
+    accumulate fp32 rounding that differs between any two correct implementations. Returns the
+    deviation that counts (0 when it passed on the second rule)."""
     if got.shape != ref.shape:
         print(f"  {label}: shape mismatch, cocoon {list(got.shape)} vs reference {list(ref.shape)}")
         return float("inf")
@@ -161,10 +171,14 @@ def compare(label, ref, got, tolerance):
     diff = np.abs(got - ref)
     rel = np.linalg.norm(got - ref, axis=1) / np.linalg.norm(ref, axis=1)
     cos = (got * ref).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))
-    verdict = "ok" if diff.max() <= tolerance else "FAIL"
+    ours64, torch64 = np.abs(got - exact).max(), np.abs(ref - exact).max()
+    close = diff.max() <= tolerance
+    as_exact = ours64 <= 2 * torch64
+    verdict = "ok" if close or as_exact else "FAIL"
     print(f"  {label}: max|Δ| {diff.max():.3g} (max|ref| {np.abs(ref).max():.3g}), "
-          f"max ||Δ||/||ref|| {rel.max():.3g}, min cosine {cos.min():.9f}  {verdict}")
-    return diff.max()
+          f"max ||Δ||/||ref|| {rel.max():.3g}, min cosine {cos.min():.9f}; "
+          f"vs float64: cocoon {ours64:.3g}, open_clip fp32 {torch64:.3g}  {verdict}")
+    return 0.0 if (close or as_exact) else diff.max()
 
 
 def main():
@@ -197,24 +211,24 @@ def main():
             model_dir = work / key
             print(f"{key} ({OPEN_CLIP_NAMES[key]}, random weights, seed {MODEL_SEED}) -> {model_dir}")
             model = build_model(key, model_dir, pixels)
-            refs = reference_features(key, model, pixels)
+            refs, exact = reference_features(key, model, pixels)
             del model
             for side, ref in refs.items():
                 print(f"  reference {side}: {describe(ref)}")
             if args.reference_only:
                 continue
             got = run_cli(args.bin, model_dir, "--text", PROMPTS)
-            worst = max(worst, compare("text", refs["text"], got, args.tolerance))
+            worst = max(worst, compare("text", refs["text"], got, exact["text"], args.tolerance))
             if image_paths:
                 got = run_cli(args.bin, model_dir, "--image", image_paths)
-                worst = max(worst, compare("image", refs["image"], got, args.tolerance))
+                worst = max(worst, compare("image", refs["image"], got, exact["image"], args.tolerance))
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)
     if args.reference_only:
         return 0
     passed = worst <= args.tolerance
-    print(f"worst max|Δ| {worst:.3g} (threshold {args.tolerance:g}): {'PASS' if passed else 'FAIL'}")
+    print(f"parity: {'PASS' if passed else 'FAIL'} (tolerance {args.tolerance:g}, or as close to float64 as open_clip's fp32)")
     return 0 if passed else 1
 
 
