@@ -163,13 +163,13 @@ public final class Indexer {
                 }
             }
             try writeCompleted()
-            progress?.update(done: summary.alreadyDone + summary.indexed, images: summary.images)
+            progress?.update(done: summary.alreadyDone + summary.indexed, detail: imagesDetail(summary.images, progress))
         }
         encodeBatch()
         try writeCompleted()
         try writer.finish()
         summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        progress?.finish(done: summary.alreadyDone + summary.indexed, images: summary.images)
+        progress?.finish(done: summary.alreadyDone + summary.indexed, detail: imagesDetail(summary.images, progress))
         summary.failures = try failures(store: store, ext: ext, ds: ds, split: split, items: items)
         return summary
     }
@@ -179,6 +179,12 @@ public final class Indexer {
         try store.failures(ext: ext, ds: ds, split: split).map {
             IndexFailure(item: $0.item, path: Int($0.item) < items.count ? items[Int($0.item)].path : "?", error: $0.error)
         }
+    }
+
+    /// "N views, X images/s" for the progress line.
+    private func imagesDetail(_ images: Int, _ progress: ProgressReporter?) -> String {
+        let t = progress?.elapsed ?? 0
+        return String(format: "%d views, %.1f images/s", images, t > 0 ? Double(images) / t : 0)
     }
 }
 
@@ -209,4 +215,5 @@ extension DatasetSplit {
         case .test: self = .test
         }
     }
+
 }

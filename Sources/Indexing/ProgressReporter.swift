@@ -1,38 +1,41 @@
 import Foundation
 
-/// The index progress line on stderr: items done/total, views written, images/s and ETA. On a
-/// terminal (`isatty(2)`) one line is redrawn in place at most 10 times a second; otherwise (logs,
-/// pipes, Slurm) a plain line is printed every `interval` seconds. Used by `Indexer`.
+/// A progress line on stderr for long work: `label: done/total units, <detail>, <rate>/s, ETA`.
+/// On a terminal (`isatty(2)`) one line is redrawn in place at most 10 times a second; otherwise
+/// (logs, pipes, Slurm) a plain line is printed every `interval` seconds. Used by the indexer and
+/// by the CLI's tuning runs.
 public final class ProgressReporter {
     private let label: String
     private let total: Int
+    private let unit: String
     private let isTerminal: Bool
     private let interval: Double
     private let start = DispatchTime.now().uptimeNanoseconds
     private var lastPrint: UInt64 = 0
     private var drewLine = false
 
-    public init(label: String, total: Int, interval: Double = 5) {
+    public init(label: String, total: Int, unit: String = "items", interval: Double = 5) {
         self.label = label
         self.total = total
+        self.unit = unit
         self.isTerminal = isatty(2) == 1
         self.interval = interval
     }
 
-    private var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    /// Seconds since the reporter was made.
+    public var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
-    /// Reports `done` items (of `total`) and `images` encoded so far in this run.
-    public func update(done: Int, images: Int, force: Bool = false) {
+    /// Reports `done` units (of `total`); `detail` adds run-specific figures.
+    public func update(done: Int, detail: String = "", force: Bool = false) {
         let now = DispatchTime.now().uptimeNanoseconds
         let gap = Double(now - lastPrint) / 1e9
         guard force || gap >= (isTerminal ? 0.1 : interval) else { return }
         lastPrint = now
         let t = elapsed
-        let rate = t > 0 ? Double(images) / t : 0
-        let itemRate = t > 0 ? Double(done) / t : 0
-        let eta = itemRate > 0 ? Double(total - done) / itemRate : 0
-        let line = String(format: "%@: %d/%d items, %d views, %.1f images/s, ETA %@",
-                          label, done, total, images, rate, ProgressReporter.clock(eta))
+        let rate = t > 0 ? Double(done) / t : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let line = String(format: "%@: %d/%d %@%@, %.1f %@/s, ETA %@", label, done, total, unit,
+                          detail.isEmpty ? "" : ", " + detail, rate, unit, ProgressReporter.clock(eta))
         if isTerminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
             drewLine = true
@@ -41,9 +44,9 @@ public final class ProgressReporter {
         }
     }
 
-    /// Ends the in-place line (terminal) so later output starts on a fresh line.
-    public func finish(done: Int, images: Int) {
-        update(done: done, images: images, force: true)
+    /// Prints the final state and ends the in-place line so later output starts on a fresh line.
+    public func finish(done: Int, detail: String = "") {
+        update(done: done, detail: detail, force: true)
         if isTerminal && drewLine { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import Indexing
 import PromptLearning
 
 /// `cocoon tune coop|cocoop`: learn a prompt from the cache (no image decoded), then test it.
@@ -59,20 +60,20 @@ struct TuneOptions: ParsableArguments {
         let path = out ?? "\(data.record.name)-\(method.rawValue)-\(shotText)-seed\(seed)-\(task.classes).safetensors"
         let request = TuningRequest(method: method, shots: shots, seed: seed, classes: try task.classSubset, hyperparameters: h,
                                     checkpoint: URL(fileURLWithPath: path), resume: resume, force: force)
-        let line = ProgressLine(quiet: quiet || json)
-        let start = DispatchTime.now().uptimeNanoseconds
-        var steps = 0
+        var line: ProgressReporter?
+        var firstStep = 0, done = 0, lastDetail = ""
         let outcome = try Tuning.run(model: model, data: data, request: request) { epoch, epochs, b, batches, loss, accuracy in
-            steps += 1
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let done = Double(epoch - 1) + Double(b) / Double(batches)
-            let eta = elapsed / max(done, 1e-9) * (Double(epochs) - done)
-            line.update(String(format: "%@ %@ epoch %d/%d  batch %d/%d  loss %.4f  acc %.1f%%  %.1f steps/s  ETA %.0fs",
-                               method.rawValue, bar(done / Double(epochs)), epoch, epochs, b, batches, loss, accuracy,
-                               Double(steps) / max(elapsed, 1e-9), eta),
-                        force: b == batches && epoch == epochs)
+            guard !(quiet || json) else { return }
+            let step = (epoch - 1) * batches + b
+            if line == nil {        // a resumed run starts part-way
+                firstStep = step - 1
+                line = ProgressReporter(label: "\(method.rawValue) seed \(seed)", total: epochs * batches - firstStep, unit: "steps")
+            }
+            done = step - firstStep
+            lastDetail = String(format: "epoch %d/%d, loss %.4f, train acc %.1f%%", epoch, epochs, loss, accuracy)
+            line?.update(done: done, detail: lastDetail)
         }
-        line.finish()
+        line?.finish(done: done, detail: lastDetail)
         if !json {
             let epochsPerSecond = Double(outcome.log.count) / max(outcome.trainSeconds, 1e-9)
             print("\(method.rawValue) on \(outcome.dataset) (\(outcome.classes) classes: \(outcome.classCount), \(outcome.trainItems) training images, \(shotText), seed \(seed))")
