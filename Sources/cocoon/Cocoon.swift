@@ -7,6 +7,6 @@ struct Cocoon: ParsableCommand {
         commandName: "cocoon",
         abstract: "CoOp / CoCoOp prompt learning on an ahead-of-time CLIP feature cache.",
         version: "0.1.0",
-        subcommands: [Inspect.self, Bench.self]
+        subcommands: [Inspect.self, Bench.self, Synth.self]
     )
 }

@@ -1,0 +1,54 @@
+import CLIP
+import Foundation
+import Imaging
+import Kernels
+import XCTest
+@testable import SyntheticShapes
+
+/// The committed demo model (demo/model): it loads as a CLIP model directory, its tokenizer gives the
+/// ids tools/train_demo_clip.py trained with, and its image/text features equal torch's.
+final class DemoModelTests: XCTestCase {
+    static let modelURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("demo/model")
+
+    func testDemoModelLoadsWithItsArchitecture() throws {
+        let model = try CLIPModel(directory: Self.modelURL)
+        let a = model.architecture
+        XCTAssertEqual(a.embedDim, 128)
+        XCTAssertEqual(a.activation, .quickGELU)
+        XCTAssertEqual(a.text.width, 128)
+        XCTAssertEqual(a.text.heads, 2)
+        XCTAssertEqual(a.text.layers, 3)
+        XCTAssertEqual(a.text.contextLength, 77)
+        XCTAssertEqual(a.text.vocabularySize, 734)
+        guard case .modifiedResNet(let r) = a.vision else { return XCTFail("expected a ModifiedResNet image tower") }
+        XCTAssertEqual(r.blocksPerStage, [2, 2, 2, 2])
+        XCTAssertEqual(r.width, 16)
+        XCTAssertEqual(r.heads, 8)
+        XCTAssertEqual(r.imageSize, 64)
+        XCTAssertEqual(model.directory.parameterCount, 2_450_265)
+        XCTAssertEqual(model.directory.preprocess.imageSize, 64)
+    }
+
+    func testTokenizerMatchesTheTrainingTokenizer() throws {
+        let tokenizer = try BPETokenizer(directory: Self.modelURL)
+        XCTAssertEqual(tokenizer.vocabularySize, 734)
+        XCTAssertEqual(tokenizer.startOfText, 732)
+        XCTAssertEqual(tokenizer.endOfText, 733)
+        // From `python3 tools/train_demo_clip.py tokenize --model demo/model …` (open_clip's SimpleTokenizer).
+        let expected: [(String, [Int32])] = [
+            ("a photo of a red star.", [732, 320, 644, 531, 320, 543, 570, 269, 733]),
+            ("An outlined orange heart on a checkered background", [732, 521, 532, 554, 566, 534, 320, 707, 600, 733]),
+            ("itap of a origami  purple ARROW!", [732, 727, 531, 320, 729, 590, 562, 256, 733]),
+            ("x x x x white ring.", [732, 343, 343, 343, 343, 584, 538, 269, 733]),
+            ("a photo of the small green cross, a type of shape.",
+             [732, 320, 644, 531, 539, 612, 568, 565, 267, 320, 83, 88, 79, 324, 531, 603, 269, 733]),
+            ("looking at 3 zebras", [732, 663, 74, 519, 628, 274, 89, 68, 65, 523, 338, 733]),
+        ]
+        for (text, ids) in expected {
+            let row = try tokenizer.tokenize(text)
+            XCTAssertEqual(Array(row.prefix(ids.count)), ids, text)
+            XCTAssertTrue(row.dropFirst(ids.count).allSatisfy { $0 == 0 }, text)
+        }
+    }
+}
