@@ -13,6 +13,7 @@ Recipe and measurements: /work/shared/notes/demo-pretraining.md (round 2).
     python3 tools/train_demo_clip.py train --corpus /tmp/synth/corpus --out demo/model --datasets /tmp/synth
     python3 tools/train_demo_clip.py eval --model demo/model --datasets /tmp/synth
     python3 tools/train_demo_clip.py tokenize --model demo/model "a photo of a red star."
+    python3 tools/train_demo_clip.py features --model demo/model --image /tmp/synth/colored-shapes/test/00_000.png "a photo of a red circle."
 
 Preprocessing equals cocoon's eval transform for 64 px inputs: the images are already 64×64
 (resize and centre crop are the identity), scaled to [0, 1] and normalised with CLIP's mean/std.
@@ -402,6 +403,10 @@ def main(argv=None) -> int:
     p.add_argument("--model", required=True)
     p.add_argument("--datasets", required=True)
     p.add_argument("--threads", type=int, default=2)
+    p = sub.add_parser("features", help="reference values for Swift tests: image features of a PNG, its cosines to texts")
+    p.add_argument("--model", required=True)
+    p.add_argument("--image", required=True, help="a 64×64 RGB PNG")
+    p.add_argument("texts", nargs="+")
     p = sub.add_parser("tokenize", help="print [SOT] + ids + [EOT] of each text")
     p.add_argument("--model", required=True)
     p.add_argument("texts", nargs="+")
@@ -412,6 +417,15 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
         model, tokenizer = load_model(pathlib.Path(args.model))
         print(json.dumps(evaluate(model, tokenizer, pathlib.Path(args.datasets)), indent=2))
+    elif args.command == "features":
+        from PIL import Image
+        model, tokenizer = load_model(pathlib.Path(args.model))
+        image = torch.from_numpy(np.asarray(Image.open(args.image).convert("RGB")).copy())[None]
+        x = image_features(model, image)[0]
+        t = text_features(model, tokenizer, args.texts)
+        print("image features [:8]:", [round(float(v), 6) for v in x[:8]])
+        for text, cosine in zip(args.texts, (t @ x).tolist()):
+            print(f"  {cosine:.6f}  {text}")
     else:
         tokenizer = Tokenizer(read_merges(pathlib.Path(args.model)))
         for text in args.texts:

@@ -1,6 +1,7 @@
 /// Varied English captions for a `ShapeScene`, drawn from its own `ShapeRandom` stream: many
 /// templates, sometimes the size or background, sometimes only the colour or only the shape,
-/// sometimes a few filler words first. Two-tone scenes always say "outlined". Never uses the
+/// sometimes a few filler words first. Two-tone scenes always say "outlined"/"outline" and in 30 % of
+/// full descriptions also name the interior colour ("a blue star outlined in red"). Never uses the
 /// downstream template "a photo of a …" (the hand-crafted zero-shot prompt must stay a guess).
 /// Used by the pretraining corpus writer.
 public enum ShapeCaptioner {
@@ -18,6 +19,11 @@ public enum ShapeCaptioner {
         "an image of {a} outlined {c} {s}", "a picture of the outlined {z}{c} {s}", "a drawing of {a} outlined {c} {s}",
         "{a} outlined {c} {s} on {a} {b} background", "{a} {z}{s} with {a} {c} outline", "this is {a} outlined {c} {s}.",
         "{a} {c} outlined {s}", "a rendering of {a} outlined {c} {s}",
+    ]
+    /// Two-tone templates naming the interior colour {i} too (the outline colour stays marked by "outline").
+    static let interiorTemplates = [
+        "{a} {i} {s} outlined in {c}", "{a} {i} {s} with {a} {c} outline", "{a} {z}{i} {s} with {a} thin {c} outline",
+        "{a} {s} filled with {i} and outlined in {c}", "{a} {i} {s} on {a} {b} background, outlined in {c}",
     ]
     static let shapeOnlyTemplates = ["{a} {s}", "the {s}", "{a} {z}{s} shape", "{a} {s} on {a} {b} background", "a drawing of {a} {s}"]
     static let colorOnlyTemplates = ["{a} {c} shape", "something {c}", "{a} {z}{c} object", "{a} {c} thing on {a} {b} background"]
@@ -39,12 +45,17 @@ public enum ShapeCaptioner {
             template = random.pick(colorOnlyTemplates)
             if outlined { colorWord = "outlined " + colorWord }
         } else {
-            template = random.pick(outlined ? outlinedTemplates : fullTemplates)
+            template = outlined && random.chance(0.3) ? random.pick(interiorTemplates)
+                : random.pick(outlined ? outlinedTemplates : fullTemplates)
+            if !template.contains("{b}") && !template.hasSuffix(".") && random.chance(0.2) {
+                template += " on {a} {b} background"
+            }
         }
         let size = random.chance(0.5) ? scene.sizeWord.map { $0 + " " } ?? "" : ""
         var text = template
             .replacingOccurrences(of: "{z}", with: size)
             .replacingOccurrences(of: "{c}", with: colorWord)
+            .replacingOccurrences(of: "{i}", with: scene.interiorColor.name)
             .replacingOccurrences(of: "{s}", with: scene.shape.name)
             .replacingOccurrences(of: "{b}", with: scene.background.adjective)
         text = withArticles(text)

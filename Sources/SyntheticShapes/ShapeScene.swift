@@ -80,7 +80,7 @@ public struct ShapeScene: Sendable {
         }
         let rgb = jittered(color, &random)
         let interiorRGB = style == .twoTone ? jittered(interior, &random) : rgb
-        let outlineWidth = max(1.5, radius * random.uniform(0.09, 0.13))
+        let outlineWidth = max(1.25, radius * random.uniform(0.06, 0.10))
         let brightness = style == .dark ? random.uniform(0.35, 0.55) : 1.0
 
         let grey = random.uniform(0.30, 0.72)

@@ -51,4 +51,37 @@ final class DemoModelTests: XCTestCase {
             XCTAssertTrue(row.dropFirst(ids.count).allSatisfy { $0 == 0 }, text)
         }
     }
+
+    func testImageAndTextFeaturesMatchTorch() throws {
+        // References: `python3 tools/train_demo_clip.py features --model demo/model --image
+        // <synth>/colored-shapes/test/00_000.png "a photo of a red circle." …` where <synth> was
+        // written by `cocoon synth --out <synth>` (seed 1); the Swift side renders the same scene.
+        let model = try CLIPModel(directory: Self.modelURL)
+        let dataset = DemoDataset.standard.first { $0.name == "colored-shapes" }!
+        let image = ShapeRenderer.render(dataset.scene(split: "test", index: 0, seed: 1))
+        var pixels = [Float](repeating: 0, count: 3 * 64 * 64)  // [3, 64, 64]
+        pixels.withUnsafeMutableBufferPointer { Preprocess.clipEval(image, size: 64, into: $0.baseAddress!) }
+        let features = pixels.withUnsafeBufferPointer { model.image!.encode(pixels: $0.baseAddress!, batch: 1) }.toArray()
+        let imageFeatures = Self.normalized(features)
+        let expectedImage: [Float] = [0, 0, 0, 0, 0, 0, 0, 0]
+        for k in 0..<8 { XCTAssertEqual(imageFeatures[k], expectedImage[k], accuracy: 1e-4, "image feature \(k)") }
+
+        let prompts = ["a photo of a red circle."]
+        let expectedCosines: [Float] = [0]
+        let text = model.text.encode(tokens: try model.tokenize(prompts))   // [P, 128]
+        let rows = text.toArray()
+        for (p, prompt) in prompts.enumerated() {
+            let t = Self.normalized(Array(rows[(p * 128)..<((p + 1) * 128)]))
+            var cosine: Float = 0
+            for k in 0..<128 { cosine += t[k] * imageFeatures[k] }
+            XCTAssertEqual(cosine, expectedCosines[p], accuracy: 1e-4, prompt)
+        }
+    }
+
+    private static func normalized(_ v: [Float]) -> [Float] {
+        var sum: Float = 0
+        for x in v { sum += x * x }
+        let norm = sum.squareRoot()
+        return v.map { $0 / norm }
+    }
 }
