@@ -32,6 +32,22 @@ public struct ShapeScene: Sendable {
     /// Seed of the per-pixel noise (background noise texture and sensor noise).
     public var noiseSeed: UInt64
 
+    /// Two-tone outline width: `radius · U(fractionLow, fractionHigh)`, at least `minimum` pixels.
+    public struct OutlineWidth: Sendable, Equatable {
+        public var minimum: Double
+        public var fractionLow: Double
+        public var fractionHigh: Double
+
+        public init(minimum: Double, fractionLow: Double, fractionHigh: Double) {
+            self.minimum = minimum
+            self.fractionLow = fractionLow
+            self.fractionHigh = fractionHigh
+        }
+
+        /// The corpus's outlines (≈ 1.25–2.8 px at 64 px).
+        public static let pretraining = OutlineWidth(minimum: 1.25, fractionLow: 0.06, fractionHigh: 0.10)
+    }
+
     /// Radius range as a fraction of the image side; "small"/"large" below/above the thresholds.
     public static let radiusRange = (0.26, 0.44)
     static let smallBelow = 0.31
@@ -50,7 +66,8 @@ public struct ShapeScene: Sendable {
     public static func sample(_ random: inout ShapeRandom, imageSize: Int = 64,
                               shape fixedShape: ShapeKind? = nil, color fixedColor: ShapeColor? = nil,
                               style fixedStyle: ShapeStyle? = nil, background fixedBackground: BackgroundTexture? = nil,
-                              styleMix: (plain: Double, dark: Double, twoTone: Double) = (0.66, 0.12, 0.22)) -> ShapeScene {
+                              styleMix: (plain: Double, dark: Double, twoTone: Double) = (0.66, 0.12, 0.22),
+                              outline: OutlineWidth = .pretraining) -> ShapeScene {
         let shape = fixedShape ?? random.pick(ShapeKind.allCases)
         let color = fixedColor ?? random.pick(ShapeColor.allCases)
         let style: ShapeStyle
@@ -80,7 +97,7 @@ public struct ShapeScene: Sendable {
         }
         let rgb = jittered(color, &random)
         let interiorRGB = style == .twoTone ? jittered(interior, &random) : rgb
-        let outlineWidth = max(1.25, radius * random.uniform(0.06, 0.10))
+        let outlineWidth = max(outline.minimum, radius * random.uniform(outline.fractionLow, outline.fractionHigh))
         let brightness = style == .dark ? random.uniform(0.35, 0.55) : 1.0
 
         let grey = random.uniform(0.30, 0.72)

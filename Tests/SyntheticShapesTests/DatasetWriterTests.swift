@@ -23,8 +23,9 @@ final class DatasetWriterTests: XCTestCase {
         XCTAssertEqual(byName["plain-shapes"]!.style, .plain)
         XCTAssertEqual(byName["plain-shapes"]!.classes, colored.classes)
         XCTAssertEqual(byName["shapes"]!.classes.map(\.name), ["circle", "square", "triangle", "star", "cross", "ring", "heart", "arrow"])
-        XCTAssertEqual(byName["backgrounds"]!.classes.map(\.name),
-                       ["plain background", "noisy background", "striped background", "checkered background", "gradient background"])
+        XCTAssertEqual(DemoDataset.standard.map(\.name), ["colored-shapes", "plain-shapes", "shapes"])
+        XCTAssertEqual(colored.outline, ShapeScene.OutlineWidth(minimum: 1.0, fractionLow: 0.04, fractionHigh: 0.06))
+        XCTAssertEqual(byName["plain-shapes"]!.outline, .pretraining)
         // Every item's scene has its class's attributes and the dataset's style.
         for split in DemoDataset.splits {
             for (index, item) in colored.items(split).enumerated() where index % 7 == 0 {
@@ -32,6 +33,8 @@ final class DatasetWriterTests: XCTestCase {
                 XCTAssertEqual("\(scene.color.name) \(scene.shape.name)", item.classname)
                 XCTAssertEqual(scene.style, .twoTone)
                 XCTAssertNotEqual(scene.interiorColor, scene.color)
+                XCTAssertGreaterThanOrEqual(scene.outlineWidth, 1.0)
+                XCTAssertLessThanOrEqual(scene.outlineWidth, max(1.0, 0.06 * scene.radius))
             }
         }
         // Different splits draw different images.
