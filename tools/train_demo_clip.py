@@ -274,7 +274,7 @@ def few_shot(labels: torch.Tensor, shots: int, seed: int) -> torch.Tensor:
 def evaluate(model, tokenizer, datasets: pathlib.Path, shots: int = 16, seed: int = 1) -> dict:
     """Zero-shot ("a photo of a {}." and "an outlined {}.") and a `shots`-shot linear probe per dataset."""
     results = {}
-    for name in ("colored-shapes", "plain-shapes", "shapes", "backgrounds"):
+    for name in ("colored-shapes", "plain-shapes", "shapes"):
         root = datasets / name
         if not (root / "split.json").exists():
             continue
