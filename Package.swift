@@ -33,9 +33,12 @@ let package = Package(
         .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing"], swiftSettings: fast),
         .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"],
                 swiftSettings: fast),
+        .target(name: "SyntheticShapes", dependencies: ["Imaging"], swiftSettings: fast),
+        .target(name: "Demo", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "SyntheticShapes"]),
 
         .executableTarget(name: "cocoon", dependencies: [
             "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache", "Indexing", "Imaging", "Datasets",
+            "SyntheticShapes", "Demo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -45,7 +48,9 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "PromptLearningTests", dependencies: ["PromptLearning"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
+        .testTarget(name: "SyntheticShapesTests", dependencies: ["SyntheticShapes", "Imaging", "Hashing", "Datasets", "CLIP", "Kernels"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB"]),
     ],
     swiftLanguageModes: [.v5]

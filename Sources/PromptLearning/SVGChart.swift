@@ -105,7 +105,8 @@ public enum SVGChart {
         v == v.rounded() && abs(v) < 1e6 ? String(Int(v)) : String(format: abs(v) < 10 ? "%.2f" : "%.1f", v)
     }
 
-    static func escape(_ s: String) -> String {
+    /// Text escaped for XML and HTML.
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -16,7 +16,7 @@ struct Cocoon: ParsableCommand {
         commandName: "cocoon",
         abstract: "CoOp / CoCoOp prompt learning on an ahead-of-time CLIP feature cache.",
         version: "0.1.0",
-        subcommands: [Inspect.self, Index.self, Store.self, Query.self, Embed.self, Tune.self, Evaluate.self, ZeroShot.self,
-                      Probe.self, Interpret.self, Bench.self]
+        subcommands: [Inspect.self, Embed.self, Synth.self, Index.self, Store.self, Query.self, Tune.self, Evaluate.self,
+                      ZeroShot.self, Probe.self, Interpret.self, DemoCommand.self, Bench.self]
     )
 }

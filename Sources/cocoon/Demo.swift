@@ -1,0 +1,29 @@
+import ArgumentParser
+import Demo
+import Foundation
+import Kernels
+
+/// `cocoon demo`: the embedded demo end to end (what `make demo` runs).
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Run the embedded demo: synthetic data, index, zero-shot, CoOp, CoCoOp, report.")
+    @Option(help: "Demo model directory.") var model: String = "demo/model"
+    @Option(help: "Working directory (generated images, feature store, prompts).") var work: String = "demo-out"
+    @Option(help: "Report directory (HTML, JSON, SVG).") var report: String = "demo-report"
+    @Flag(help: "The seconds-long reduced plan (what make test checks).") var reduced = false
+    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+
+    func run() throws {
+        _ = Threads.configure(threads)
+        let start = Date()
+        let runner = DemoRunner(modelDirectory: URL(fileURLWithPath: model), workDirectory: URL(fileURLWithPath: work),
+                                plan: reduced ? .reduced : .full)
+        runner.log = { print($0); fflush(stdout) }
+        runner.showsProgress = true
+        let results = try runner.run()
+        print(DemoReport.tables(results))
+        let reportURL = URL(fileURLWithPath: report)
+        try DemoReport.write(results, to: reportURL)
+        print(String(format: "report: %@/index.html   (demo ran in %.0f s)", reportURL.path, Date().timeIntervalSince(start)))
+    }
+}
