@@ -3,7 +3,12 @@ APT_PKGS := liblmdb-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev pkg-co
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 
-.PHONY: deps build release test parity-full bench fixtures clean
+# Tests run on the optimised build, as the tool ships (the demo and crash tests exercise it end to end);
+# -enable-testing keeps @testable imports working.
+# A scratch path of their own keeps `make test` and `make demo` from rebuilding each other.
+TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build/testing
+
+.PHONY: deps build release test demo parity-full bench fixtures clean
 
 ## deps: install the Debian packages cocoon links against, if any is missing.
 deps:
@@ -20,8 +25,12 @@ release: deps
 	$(SWIFT) build -c release
 
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build
+
+## demo: the embedded demo end to end (synthetic data, index, zero-shot, CoOp, CoCoOp, report in demo-report/).
+demo: release
+	.build/release/cocoon demo --model demo/model --work demo-out --report demo-report
 
 ## parity-full: real-size random ViT-B/32 and RN50 against open_clip (needs torch: pip install -r tools/requirements.txt).
 parity-full: release

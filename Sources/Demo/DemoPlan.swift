@@ -19,6 +19,8 @@ public struct DemoPlan: Codable {
     public var baseToNewShots: Int
     /// Nearest words shown per learned context vector.
     public var nearestWords: Int
+    /// Whether to fit the linear-probe baseline at each shot count.
+    public var linearProbe: Bool
 
     public static let full: DemoPlan = {
         var coop = Hyperparameters.coop(shots: 16, dataset: "colored-shapes")
@@ -27,15 +29,17 @@ public struct DemoPlan: Codable {
         var cocoop = Hyperparameters.cocoop()
         cocoop.batchSize = 4                  // the notes' CoCoOp run: batch 4, 10 epochs
         return DemoPlan(seed: 1, dataset: "colored-shapes", shots: [1, 4, 16], augmentedViews: 2, coop: coop, cocoop: cocoop,
-                        baseToNewShots: 16, nearestWords: 3)
+                        baseToNewShots: 16, nearestWords: 3, linearProbe: true)
     }()
 
     public static let reduced: DemoPlan = {
         var plan = DemoPlan.full
         plan.shots = [16]
         plan.augmentedViews = 1
-        plan.coop.epochs = 12
-        plan.cocoop.epochs = 2
+        plan.coop.epochs = 10
+        plan.cocoop.epochs = 2                // the first epoch is the warm-up at 1e-5
+        plan.cocoop.batchSize = 8
+        plan.linearProbe = false
         return plan
     }()
 }

@@ -10,11 +10,15 @@ public enum DemoReport {
         s += String(format: "  zero-shot CLIP (\"%@\"): %.1f%%   prompt ensemble (%d templates): %.1f%%\n",
                     r.zeroShotTemplate, r.zeroShot, r.ensembleTemplates, r.ensemble)
         s += "  shots | linear probe |  CoOp\n"
-        for row in r.fewShot { s += String(format: "  %5d | %11.1f%% | %5.1f%%\n", row.shots, row.linearProbe, row.coop) }
+        for row in r.fewShot {
+            let probe = row.linearProbe.map { String(format: "%11.1f%%", $0) } ?? "           -"
+            s += String(format: "  %5d | %@ | %5.1f%%\n", row.shots, probe, row.coop)
+        }
         s += "\nBase-to-new (\(r.plan.baseToNewShots) shots; base = first half of the shapes)\n"
         s += "  method          |  base |   new |     H\n"
         for row in r.baseToNew {
-            s += String(format: "  %-15@ | %5.1f | %5.1f | %5.1f\n", row.method, row.base, row.new, row.harmonic)
+            s += "  " + row.method.padding(toLength: 15, withPad: " ", startingAt: 0)
+                + String(format: " | %5.1f | %5.1f | %5.1f\n", row.base, row.new, row.harmonic)
         }
         if !r.nearestWords.isEmpty {
             s += "\nNearest words of the learned CoOp context (\(r.fewShot.last?.shots ?? 0) shots)\n"
@@ -37,7 +41,7 @@ public enum DemoReport {
                 title: "\(r.plan.dataset): accuracy vs shots", xLabel: "shots per class", yLabel: "test accuracy (%)",
                 series: [
                     .init(name: "CoOp", points: r.fewShot.map { (Double($0.shots), $0.coop) }),
-                    .init(name: "linear probe", points: r.fewShot.map { (Double($0.shots), $0.linearProbe) }),
+                    .init(name: "linear probe", points: r.fewShot.compactMap { row in row.linearProbe.map { (Double(row.shots), $0) } }),
                     .init(name: "zero-shot", points: shots.map { ($0, r.zeroShot) }),
                     .init(name: "ensemble", points: shots.map { ($0, r.ensemble) }),
                 ], logX: true)),
@@ -59,7 +63,9 @@ public enum DemoReport {
 
     static func html(_ r: DemoResults) -> String {
         func cell(_ v: Double) -> String { String(format: "%.1f", v) }
-        let fewShotRows = r.fewShot.map { "<tr><td>\($0.shots)</td><td>\(cell($0.linearProbe))</td><td>\(cell($0.coop))</td></tr>" }.joined()
+        let fewShotRows = r.fewShot.map {
+            "<tr><td>\($0.shots)</td><td>\($0.linearProbe.map(cell) ?? "–")</td><td>\(cell($0.coop))</td></tr>"
+        }.joined()
         let b2nRows = r.baseToNew.map {
             "<tr><td>\(SVGChart.escape($0.method))</td><td>\(cell($0.base))</td><td>\(cell($0.new))</td><td>\(cell($0.harmonic))</td></tr>"
         }.joined()

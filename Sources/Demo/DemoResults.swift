@@ -4,7 +4,7 @@ import PromptLearning
 public struct DemoResults: Codable {
     public struct FewShotRow: Codable {
         public var shots: Int
-        public var linearProbe: Double
+        public var linearProbe: Double?
         public var coop: Double
         public var coopLoss: [Double]
     }

@@ -75,17 +75,18 @@ public final class DemoRunner {
         var lastCoOp: URL?
         for shots in plan.shots {
             let task = try cached.task(shots: shots, seed: Int(plan.seed), classes: .all)
-            let probe = timed("probe-\(shots)") {
-                EvaluationResult(classifier: LinearProbe.fit(train: task.train, val: task.val, classes: task.classnames.count), data: task.test)
+            let probe = !plan.linearProbe ? nil : timed("probe-\(shots)") {
+                EvaluationResult(classifier: LinearProbe.fit(train: task.train, val: task.val, classes: task.classnames.count), data: task.test).accuracy
             }
             let url = prompts.appendingPathComponent("coop-\(shots)shot.safetensors")
             let outcome = try timed("coop-\(shots)") {
                 try Tuning.run(model: model, data: cached, request: request(.coop, shots: shots, classes: .all, plan.coop, url))
             }
             lastCoOp = url
-            fewShot.append(.init(shots: shots, linearProbe: probe.accuracy, coop: outcome.test.accuracy, coopLoss: outcome.log.map(\.loss)))
-            log(String(format: "%2d shots: linear probe %.1f%%   CoOp %.1f%%   (CoOp %d epochs, %.1f s)", shots, probe.accuracy,
-                       outcome.test.accuracy, outcome.log.count, outcome.trainSeconds))
+            fewShot.append(.init(shots: shots, linearProbe: probe, coop: outcome.test.accuracy, coopLoss: outcome.log.map(\.loss)))
+            log(String(format: "%2d shots: %@CoOp %.1f%%   (CoOp %d epochs, %.1f s)", shots,
+                       probe.map { String(format: "linear probe %.1f%%   ", $0) } ?? "", outcome.test.accuracy, outcome.log.count,
+                       outcome.trainSeconds))
         }
 
         // base-to-new: train on the base half of the classes (the first half of the shapes), test on both halves
@@ -104,7 +105,9 @@ public final class DemoRunner {
             if method == .cocoop { cocoopLoss = outcome.log.map(\.loss) }
             rows.append(row(method == .coop ? "CoOp" : "CoCoOp", outcome.test.accuracy, outcome.newClasses?.accuracy ?? 0))
         }
-        for r in rows { log(String(format: "%-15@ base %.1f%%  new %.1f%%  H %.1f%%", r.method, r.base, r.new, r.harmonic)) }
+        for r in rows {
+            log(r.method.padding(toLength: 15, withPad: " ", startingAt: 0) + String(format: " base %.1f%%  new %.1f%%  H %.1f%%", r.base, r.new, r.harmonic))
+        }
 
         let words = try lastCoOp.map { url -> [[NearestWords.Match]] in
             let checkpoint = try PromptCheckpoint.read(from: url)

@@ -70,7 +70,9 @@ public final class Trainer {
             }
             let (result, gradients) = learner.lossAndGradients(images: images, labels: labels)
             for ((_, parameter), (optimizer, gradient)) in zip(learner.parameters, zip(optimizers, gradients)) {
-                optimizer.step(parameters: parameter.data, gradients: gradient.data, learningRate: lr)
+                withExtendedLifetime((parameter, gradient)) {
+                    optimizer.step(parameters: parameter.data, gradients: gradient.data, learningRate: lr)
+                }
             }
             lossSum += result.loss * Double(result.count)
             correct += result.correct

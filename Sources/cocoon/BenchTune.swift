@@ -56,7 +56,7 @@ struct BenchTune: ParsableCommand {
         let seconds = medianSeconds(repeats: options.repeats) {
             let (_, gradients) = learner.lossAndGradients(images: images, labels: labels)
             for ((_, p), (o, g)) in zip(learner.parameters, zip(optimizers, gradients)) {
-                o.step(parameters: p.data, gradients: g.data, learningRate: 0.002)
+                withExtendedLifetime((p, g)) { o.step(parameters: p.data, gradients: g.data, learningRate: 0.002) }
             }
         }
         print(String(format: "%@ K=%5d M=%2d batch %2d: %.3f s/step, peak RSS %.2f GiB",

@@ -23,6 +23,8 @@ final class ReducedDemoTests: XCTestCase {
             XCTAssertGreaterThan(learned.base, zeroShotBase, "\(learned.method) base \(learned.base)% vs zero-shot \(zeroShotBase)%")
         }
         XCTAssertEqual(first.nearestWords.count, DemoPlan.reduced.coop.contextLength)
+        XCTAssertTrue(first.nearestWords.joined().contains { $0.token.hasPrefix("outline") },
+                      "the learned context should sit near \"outline(d)\": \(first.nearestWords.map { $0.map(\.token) })")
 
         // Same seed, same numbers: a second run reuses the images and the index and trains again.
         let second = try DemoRunner(modelDirectory: model, workDirectory: work, plan: .reduced).run()

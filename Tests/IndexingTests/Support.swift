@@ -16,8 +16,10 @@ enum Paths {
     static let tinyRN = fixtures.appendingPathComponent("models/tiny-rn")
     static let tinyViT = fixtures.appendingPathComponent("models/tiny-vit")
     static let customVocabulary = fixtures.appendingPathComponent("tokenizer/custom_vocab")
-    /// The debug `cocoon` binary (`swift build --build-tests` / `make test` build it).
-    static let cocoon = package.appendingPathComponent(".build/debug/cocoon")
+    /// The `cocoon` binary of the build the tests belong to: `swift build --build-tests` (and
+    /// `make test`) put it beside the test runner, whatever the configuration or scratch path.
+    static let cocoon = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        .deletingLastPathComponent().appendingPathComponent("cocoon")
 }
 
 /// A scratch directory removed on deinit.

@@ -65,9 +65,10 @@ final class AutogradFixtureTests: XCTestCase {
                 assertClose(grads[0], try s.ref.tensor("coop.\(variant).grad_ctx"), "\(label) grad")
                 // two SGD steps on the same batch
                 let sgd = SGD(count: context.count, momentum: 0.9, weightDecay: 5e-4)
-                sgd.step(parameters: context.data, gradients: grads[0].data, learningRate: 0.002)
+                let first = grads[0]
+                withExtendedLifetime(first) { sgd.step(parameters: context.data, gradients: first.data, learningRate: 0.002) }
                 let second = learner.lossAndGradients(images: s.images, labels: labels).gradients[0]
-                sgd.step(parameters: context.data, gradients: second.data, learningRate: 0.002)
+                withExtendedLifetime(second) { sgd.step(parameters: context.data, gradients: second.data, learningRate: 0.002) }
                 assertClose(context, try s.ref.tensor("coop.\(variant).ctx_after_2_steps"), "\(label) after 2 steps", relative: 1e-5)
             }
         }
