@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
         .testTarget(name: "SyntheticShapesTests", dependencies: ["SyntheticShapes", "Imaging", "Hashing", "Datasets", "CLIP", "Kernels"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing"]),
-        .testTarget(name: "DemoTests", dependencies: ["Demo"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "CLIP", "FeatureCache", "PromptLearning"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB"]),
     ],
     swiftLanguageModes: [.v5]

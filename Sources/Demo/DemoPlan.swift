@@ -36,9 +36,9 @@ public struct DemoPlan: Codable {
         var plan = DemoPlan.full
         plan.shots = [16]
         plan.augmentedViews = 1
-        plan.coop.epochs = 10
+        plan.coop.epochs = 8
         plan.cocoop.epochs = 2                // the first epoch is the warm-up at 1e-5
-        plan.cocoop.batchSize = 8
+        plan.baseToNewShots = 4
         plan.linearProbe = false
         return plan
     }()

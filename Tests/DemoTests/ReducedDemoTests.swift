@@ -1,10 +1,13 @@
+import CLIP
+import FeatureCache
 import Foundation
+import PromptLearning
 import XCTest
 @testable import Demo
 
 /// The embedded demo in miniature (the reduced plan: one shot count, few epochs) on the committed
-/// demo model: learned prompts must show the papers' story, and the numbers must not depend on
-/// anything but the seed.
+/// demo model: learned prompts must show the papers' story (and the learned context must sit near
+/// the word the hand prompt lacks), and the numbers must not depend on anything but the seed.
 final class ReducedDemoTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -12,8 +15,8 @@ final class ReducedDemoTests: XCTestCase {
     func testReducedDemoShowsThePapersStoryDeterministically() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("cocoon-demo-test-\(getpid())")
         defer { try? FileManager.default.removeItem(at: work) }
-        let model = ReducedDemoTests.repository.appendingPathComponent("demo/model")
-        let first = try DemoRunner(modelDirectory: model, workDirectory: work, plan: .reduced).run()
+        let modelURL = ReducedDemoTests.repository.appendingPathComponent("demo/model")
+        let first = try DemoRunner(modelDirectory: modelURL, workDirectory: work, plan: .reduced).run()
 
         let coop16 = try XCTUnwrap(first.fewShot.first { $0.shots == 16 })
         XCTAssertGreaterThanOrEqual(coop16.coop, first.zeroShot + 10,
@@ -26,11 +29,14 @@ final class ReducedDemoTests: XCTestCase {
         XCTAssertTrue(first.nearestWords.joined().contains { $0.token.hasPrefix("outline") },
                       "the learned context should sit near \"outline(d)\": \(first.nearestWords.map { $0.map(\.token) })")
 
-        // Same seed, same numbers: a second run reuses the images and the index and trains again.
-        let second = try DemoRunner(modelDirectory: model, workDirectory: work, plan: .reduced).run()
-        XCTAssertEqual(second.zeroShot, first.zeroShot)
-        XCTAssertEqual(second.fewShot.map(\.coop), first.fewShot.map(\.coop))
-        XCTAssertEqual(second.fewShot.map(\.coopLoss), first.fewShot.map(\.coopLoss))
-        XCTAssertEqual(second.baseToNew.map(\.new), first.baseToNew.map(\.new))
+        // Same seed, same numbers: the 16-shot CoOp run again from the same cache.
+        let model = try CLIPModel(directory: modelURL, loadImageTower: false)
+        let store = try FeatureStore(path: work.appendingPathComponent("store").path)
+        let cached = try CachedDataset(store: store, modelFingerprint: model.directory.fingerprint.hex, datasetName: first.plan.dataset)
+        let again = try Tuning.run(model: model, data: cached, request: TuningRequest(
+            method: .coop, shots: 16, seed: Int(first.plan.seed), classes: .all, hyperparameters: first.plan.coop,
+            checkpoint: work.appendingPathComponent("again.safetensors")))
+        XCTAssertEqual(again.test.accuracy, coop16.coop)
+        XCTAssertEqual(again.log.map(\.loss), coop16.coopLoss)
     }
 }
