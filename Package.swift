@@ -26,14 +26,14 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Hashing"]),
-        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets", "FeatureCache"], swiftSettings: fast),
+        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets", "FeatureCache", "Hashing"], swiftSettings: fast),
         .target(name: "CImageCodec",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
-        .target(name: "Imaging", dependencies: ["CImageCodec"], swiftSettings: fast),
+        .target(name: "Imaging", dependencies: ["CImageCodec", "Hashing"], swiftSettings: fast),
         .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing"], swiftSettings: fast),
         .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"],
                 swiftSettings: fast),
-        .target(name: "SyntheticShapes", dependencies: ["Imaging"], swiftSettings: fast),
+        .target(name: "SyntheticShapes", dependencies: ["Imaging", "Hashing"], swiftSettings: fast),
         .target(name: "Demo", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "SyntheticShapes"]),
 
         .executableTarget(name: "cocoon", dependencies: [

@@ -1,28 +1,16 @@
+import Hashing
+
 /// xoshiro256** (Blackman & Vigna), seeded by expanding one `UInt64` with SplitMix64.
 /// The random source of training views (`Preprocess.trainView`); deterministic per seed.
 public struct ViewRandom {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     public init(seed: UInt64) {
-        var state = seed
-        s0 = ViewRandom.splitMix64(&state)
-        s1 = ViewRandom.splitMix64(&state)
-        s2 = ViewRandom.splitMix64(&state)
-        s3 = ViewRandom.splitMix64(&state)
-    }
-
-    /// One SplitMix64 step: advances `state` by the golden-ratio increment and returns the mix.
-    static func splitMix64(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return mix64(state)
-    }
-
-    /// SplitMix64's finaliser: a bijective avalanche of 64 bits.
-    static func mix64(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        var expand = SplitMix64(state: seed)
+        s0 = expand.next()
+        s1 = expand.next()
+        s2 = expand.next()
+        s3 = expand.next()
     }
 
     public mutating func next() -> UInt64 {
@@ -78,6 +66,6 @@ public enum ViewSeed {
         let viewBits = UInt64(bitPattern: Int64(view))
         for shift in stride(from: 0, to: 64, by: 8) { feed(UInt8(truncatingIfNeeded: viewBits >> UInt64(shift))) }
         for byte in itemKey.utf8 { feed(byte) }
-        return ViewRandom.mix64(hash)
+        return SplitMix64.mix(hash)
     }
 }

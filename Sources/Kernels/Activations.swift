@@ -29,7 +29,7 @@ public enum QuickGELU {
 /// Rectified linear unit, elementwise, with its derivative (CoCoOp's Meta-Net; ResNet stages).
 public enum ReLU {
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = max(x[i], 0) }
+        Parallel.ranges(count) { r in for i in r { y[i] = max(x[i], 0) } }
     }
 
     /// dx[i] = dy[i] where the forward input was positive, else 0. `dx` may alias `dy`.

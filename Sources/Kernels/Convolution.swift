@@ -44,7 +44,7 @@ public enum Conv2D {
     static func im2col(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, shape s: Shape) {
         let Ho = s.outHeight, Wo = s.outWidth, H = s.height, W = s.width, k = s.kernel
         let n = s.batch * Ho * Wo
-        for c in 0..<s.inChannels {
+        Parallel.ranges(s.inChannels, work: s.columnCount) { channels in for c in channels {
             for ky in 0..<k {
                 for kx in 0..<k {
                     let row = cols + ((c * k + ky) * k + kx) * n
@@ -73,7 +73,7 @@ public enum Conv2D {
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -84,7 +84,7 @@ public enum AvgPool2D {
                                planes: Int, height: Int, width: Int, kernel k: Int) {
         let Ho = height / k, Wo = width / k
         let scale = 1 / Float(k * k)
-        for p in 0..<planes {
+        Parallel.ranges(planes, work: planes * height * width) { range in for p in range {
             let src = x + p * height * width, dst = out + p * Ho * Wo
             for oy in 0..<Ho {
                 for ox in 0..<Wo {
@@ -96,6 +96,6 @@ public enum AvgPool2D {
                     dst[oy * Wo + ox] = s * scale
                 }
             }
-        }
+        } }
     }
 }

@@ -20,8 +20,8 @@ public final class PromptTextEncoder {
     /// Fewest positions a length bucket gathers before a longer suffix opens the next one.
     public var bucketRows = 384
     /// Buffers reused from step to step (a `Step` is valid until the next `forward`).
-    let prefixWorkspace = TextWorkspace()
-    var suffixWorkspaces: [TextWorkspace] = []
+    let prefixWorkspace = BlockWorkspace()
+    var suffixWorkspaces: [BlockWorkspace] = []
 
     public init(encoder: TextTransformer, layout: PromptLayout, chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
         self.encoder = encoder; self.layout = layout; self.classes = layout.suffixes.count
@@ -189,7 +189,7 @@ public final class PromptTextEncoder {
             }
             eots.append(layout.suffixes[k].count - 1)
         }
-        while suffixWorkspaces.count <= index { suffixWorkspaces.append(TextWorkspace()) }
+        while suffixWorkspaces.count <= index { suffixWorkspaces.append(BlockWorkspace()) }
         return SuffixPass(encoder: encoder, prefix: prefix, firstGroup: chunk.firstGroup, groupSize: chunk.members.count,
                           embeddings: x.data, count: chunk.count, length: L, eots: eots,
                           keepActivations: keep, workspace: suffixWorkspaces[index])

@@ -1,22 +1,20 @@
+import Hashing
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// SplitMix64: the tuner's one source of randomness (context init, Meta-Net init, shuffling,
-/// view choice), deterministic from the run's seed and cheap to checkpoint (one word of state).
+/// The tuner's one source of randomness (context init, Meta-Net init, shuffling, view choice):
+/// SplitMix64, deterministic from the run's seed and cheap to checkpoint (one word of state).
 public struct TrainingRandom {
-    public private(set) var state: UInt64
+    private var generator: SplitMix64
+    /// The whole generator state (saved in prompt checkpoints).
+    public var state: UInt64 { generator.state }
 
-    public init(seed: UInt64) { state = seed }
-    public init(state: UInt64) { self.state = state }
+    public init(seed: UInt64) { generator = SplitMix64(state: seed) }
+    public init(state: UInt64) { generator = SplitMix64(state: state) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }

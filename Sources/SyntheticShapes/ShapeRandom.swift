@@ -1,13 +1,15 @@
+import Hashing
+
 /// The generator's own pseudo-random stream (SplitMix64): identical numbers on every machine, no
 /// platform RNG. Every rendered image gets its own stream keyed by (seed, stream tag, index), so
 /// images can be generated in any order or in parallel with the same bytes. Used by `ShapeScene`,
 /// `ShapeCaptioner` and the texture/noise code of `ShapeRenderer`.
 public struct ShapeRandom {
-    private var state: UInt64
+    private var generator: SplitMix64
 
     /// A stream from a raw 64-bit state.
     public init(state: UInt64) {
-        self.state = state
+        generator = SplitMix64(state: state)
     }
 
     /// The stream of image `index` of the image family `stream` (corpus, a dataset split, …) under `seed`.
@@ -15,17 +17,11 @@ public struct ShapeRandom {
         var key = ShapeRandom(state: seed)
         let a = key.next() ^ (stream &* 0xD1B5_4A32_D192_ED03)
         var mixed = ShapeRandom(state: a)
-        self.state = mixed.next() ^ (index &* 0x9E37_79B9_7F4A_7C15)
+        generator = SplitMix64(state: mixed.next() ^ (index &* 0x9E37_79B9_7F4A_7C15))
     }
 
     /// Next 64 random bits (SplitMix64).
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func unit() -> Double {

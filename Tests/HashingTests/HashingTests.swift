@@ -69,3 +69,14 @@ final class CRC32CHardwareTests: XCTestCase {
         XCTAssertEqual(check.withUnsafeBytes { CRC32C.hardwareChecksum($0.baseAddress!, count: 9) }, 0xE306_9283)
     }
 }
+
+/// SplitMix64 against its reference outputs (Vigna's splitmix64.c, seed 0).
+final class SplitMix64Tests: XCTestCase {
+    func testReferenceSequence() {
+        var g = SplitMix64(state: 0)
+        XCTAssertEqual(g.next(), 0xE220_A839_7B1D_CDAF)
+        XCTAssertEqual(g.next(), 0x6E78_9E6A_A1B9_65F4)
+        XCTAssertEqual(g.next(), 0x06C4_5D18_8009_454F)
+        XCTAssertEqual(SplitMix64.mix(0x9E37_79B9_7F4A_7C15), 0xE220_A839_7B1D_CDAF)
+    }
+}

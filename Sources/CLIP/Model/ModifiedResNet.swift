@@ -31,15 +31,27 @@ struct FoldedConv {
                      outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
     }
 
-    /// out[Cout, B, Ho, Wo] = conv(x)+bias, then ReLU when `relu`.
-    func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool) -> Tensor {
+    /// out[Cout, B, Ho, Wo] = conv(x)+bias, then ReLU when `relu`; `columns` holds the im2col matrix.
+    func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool, columns: ColumnBuffer) -> Tensor {
         let s = shape(batch: batch, height: height, width: width)
         let out = Tensor(uninitializedShape: [outChannels, batch, s.outHeight, s.outWidth])
-        let columns = s.columnCount > 0 ? Tensor(uninitializedShape: [s.columnCount]) : nil
-        Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, shape: s, columns: columns?.data)
+        Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, shape: s,
+                       columns: s.columnCount > 0 ? columns.pointer(capacity: s.columnCount) : nil)
         if relu { ReLU.forward(out.data, out.data, count: out.count) }
-        withExtendedLifetime(columns) {}
         return out
+    }
+}
+
+/// The im2col matrix of the network's convolutions, kept and grown across calls: at batch 32 it
+/// reaches hundreds of megabytes, which freshly mapped memory would page-fault on every call.
+final class ColumnBuffer {
+    private var storage: Tensor?
+
+    func pointer(capacity: Int) -> UnsafeMutablePointer<Float> {
+        if let storage, storage.count >= capacity { return storage.data }
+        let grown = Tensor(uninitializedShape: [capacity])
+        storage = grown
+        return grown.data
     }
 }
 
@@ -63,15 +75,15 @@ struct Bottleneck {
     }
 
     /// x: [Cin, B, H, W] → [4p, B, H/stride, W/stride]
-    func forward(_ x: Tensor, batch B: Int, height H: Int, width W: Int) -> Tensor {
-        var h = conv1.forward(x, batch: B, height: H, width: W, relu: true)
-        h = conv2.forward(h, batch: B, height: H, width: W, relu: true)
+    func forward(_ x: Tensor, batch B: Int, height H: Int, width W: Int, columns: ColumnBuffer) -> Tensor {
+        var h = conv1.forward(x, batch: B, height: H, width: W, relu: true, columns: columns)
+        h = conv2.forward(h, batch: B, height: H, width: W, relu: true, columns: columns)
         let Ho = H / stride, Wo = W / stride
         if stride > 1 { h = pool(h, planes: conv2.outChannels * B, height: H, width: W) }
-        let out = conv3.forward(h, batch: B, height: Ho, width: Wo, relu: false)
+        let out = conv3.forward(h, batch: B, height: Ho, width: Wo, relu: false, columns: columns)
         if let downsample {
             let source = stride > 1 ? pool(x, planes: conv1.inChannels * B, height: H, width: W) : x
-            let identity = downsample.forward(source, batch: B, height: Ho, width: Wo, relu: false)
+            let identity = downsample.forward(source, batch: B, height: Ho, width: Wo, relu: false, columns: columns)
             Elementwise.add(out.data, identity.data, count: out.count)
         } else {
             Elementwise.add(out.data, x.data, count: out.count)
@@ -101,6 +113,8 @@ public final class ModifiedResNet {
     let poolPositions: Tensor      // [(R/32)²+1, E]
     let qWeight: Tensor, qBias: Tensor, kWeight: Tensor, kBias: Tensor, vWeight: Tensor, vBias: Tensor  // [E, E], [E]
     let cWeight: Tensor, cBias: Tensor                                                                  // [D, E], [D]
+    /// im2col scratch reused by every convolution (one `encode` at a time per encoder).
+    let columns = ColumnBuffer()
 
     /// Channels entering the attention pool (32·width).
     public var poolChannels: Int { 32 * width }
@@ -150,10 +164,10 @@ public final class ModifiedResNet {
         var x = Tensor(uninitializedShape: [3, B, R, R])
         for b in 0..<B { for c in 0..<3 { (x.data + (c * B + b) * R * R).update(from: pixels + (b * 3 + c) * R * R, count: R * R) } }
         var H = R
-        x = stem[0].forward(x, batch: B, height: H, width: H, relu: true)
+        x = stem[0].forward(x, batch: B, height: H, width: H, relu: true, columns: columns)
         H = stem[0].shape(batch: B, height: H, width: H).outHeight
-        x = stem[1].forward(x, batch: B, height: H, width: H, relu: true)
-        x = stem[2].forward(x, batch: B, height: H, width: H, relu: true)
+        x = stem[1].forward(x, batch: B, height: H, width: H, relu: true, columns: columns)
+        x = stem[2].forward(x, batch: B, height: H, width: H, relu: true, columns: columns)
         let pooled = Tensor(uninitializedShape: [width, B, H / 2, H / 2])
         AvgPool2D.forward(pooled.data, x.data, planes: width * B, height: H, width: H, kernel: 2)
         x = pooled
@@ -161,7 +175,7 @@ public final class ModifiedResNet {
         trace?("image.stem", ModifiedResNet.toNCHW(x, batch: B))
         for (s, blocks) in stages.enumerated() {
             for (b, block) in blocks.enumerated() {
-                x = block.forward(x, batch: B, height: H, width: H)
+                x = block.forward(x, batch: B, height: H, width: H, columns: columns)
                 H /= block.stride
                 if let trace {
                     let nchw = ModifiedResNet.toNCHW(x, batch: B)

@@ -130,11 +130,11 @@ public final class BlockScratch {
     }
 }
 
-/// Activation and scratch buffers kept between passes, one set per pass shape (chunks of a step
-/// have at most two: full and remainder), so a training loop does not allocate (and page-fault)
-/// hundreds of megabytes every step. A pass borrowing from a workspace is valid until the next
-/// pass of the same shape borrows from it.
-public final class TextWorkspace {
+/// Activation and scratch buffers of residual blocks kept between passes (text passes, ViT
+/// batches), one set per pass shape, so a training loop or an indexing run does not allocate (and
+/// page-fault) hundreds of megabytes every step. A pass borrowing from a workspace is valid until
+/// the next pass of the same shape borrows from it.
+public final class BlockWorkspace {
     private var activations: [[Int]: [BlockActivations]] = [:]
     private var scratch: [[Int]: BlockScratch] = [:]
 

@@ -16,7 +16,7 @@ public final class PrefixPass {
 
     /// Runs `embeddings` (`[G, P, W]`, token embeddings without positions) through every layer.
     public init(encoder: TextTransformer, embeddings: UnsafePointer<Float>, groups: Int, length: Int,
-                workspace: TextWorkspace? = nil) {
+                workspace: BlockWorkspace? = nil) {
         self.encoder = encoder; self.groups = groups; self.length = length
         let W = encoder.width
         let shape = Attention.Shape(batch: groups, length: length, width: W, heads: encoder.heads, causal: true)
@@ -70,7 +70,7 @@ public final class SuffixPass {
     /// suffixes can run against its own groups only.
     public init(encoder: TextTransformer, prefix: PrefixPass? = nil, firstGroup: Int = 0, groupSize: Int? = nil,
                 embeddings: UnsafePointer<Float>, count: Int, length: Int, eots: [Int], keepActivations: Bool,
-                workspace: TextWorkspace? = nil) {
+                workspace: BlockWorkspace? = nil) {
         precondition(eots.count == count && eots.allSatisfy { $0 >= 0 && $0 < length }, "EOT outside the suffix")
         self.encoder = encoder; self.prefix = prefix; self.count = count; self.length = length; self.eots = eots
         let W = encoder.width, P = prefix?.length ?? 0

@@ -16,6 +16,8 @@ public final class VisionTransformer {
     let blocks: [ResidualBlock]
     let lnPostGamma: Tensor, lnPostBeta: Tensor
     let projection: Tensor           // [Wv, D]
+    /// Block buffers kept between batches of the same size (one `encode` at a time per encoder).
+    let workspace = BlockWorkspace()
 
     public var grid: Int { imageSize / patchSize }
     public var tokens: Int { grid * grid + 1 }
@@ -74,7 +76,7 @@ public final class VisionTransformer {
         LayerNorm.forward(x.data, x.data, gamma: lnPreGamma.data, beta: lnPreBeta.data, mean: nil, rstd: nil, rows: B * T, dim: W)
         trace?("image.ln_pre", x)
         let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false)
-        let scratch = BlockScratch(shape: shape)
+        let scratch = workspace.scratch(for: shape)
         for (i, block) in blocks.enumerated() {
             block.forward(x.data, shape: shape, scratch: scratch)
             trace?("image.block\(i).out", x)
