@@ -26,7 +26,7 @@ release: deps
 
 test: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	$(SWIFT) test $(TEST_FLAGS) --skip-build
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-swift-testing
 
 ## demo: the embedded demo end to end (synthetic data, index, zero-shot, CoOp, CoCoOp, report in demo-report/).
 demo: release

@@ -14,6 +14,17 @@ struct Query: ParsableCommand {
 }
 
 /// Opens an existing store (never creates one).
+/// What `query search` and `query classify` open: the store, the model's text tower, the dataset,
+/// the split and the model's extractor.
+func openModelQuery(store: String, model: String, dataset: String, split: String, ext: String?) throws
+    -> (FeatureStore, CLIPModel, (id: DatasetID, record: DatasetRecord), Split, (id: ExtractorID, record: ExtractorRecord)) {
+    let s = try openStore(store)
+    let m = try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: false)
+    let d = try StoreLookup.dataset(in: s, name: dataset)
+    let sp = try StoreLookup.split(split)
+    return (s, m, d, sp, try extractorForModel(m, store: s, ds: d.id, split: sp, ext: ext))
+}
+
 func openStore(_ path: String) throws -> FeatureStore {
     guard FileManager.default.fileExists(atPath: path) else { throw IndexingError("\(path): no such store; check the path or run `cocoon index`") }
     return try FeatureStore(path: path)
@@ -109,11 +120,7 @@ struct QuerySearch: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let s = try openStore(store)
-        let m = try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: false)
-        let d = try StoreLookup.dataset(in: s, name: dataset)
-        let sp = try StoreLookup.split(split)
-        let e = try extractorForModel(m, store: s, ds: d.id, split: sp, ext: ext)
+        let (s, m, d, sp, e) = try openModelQuery(store: store, model: model, dataset: dataset, split: split, ext: ext)
         let features = try CacheQueries.evalFeatures(store: s, ext: e.id, ds: d.id, split: sp)
         let query = try CacheQueries.textFeatures(model: m, prompts: [text])
         let hits = CacheQueries.search(features, query: query.data, top: top)
@@ -144,11 +151,7 @@ struct QueryClassify: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let s = try openStore(store)
-        let m = try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: false)
-        let d = try StoreLookup.dataset(in: s, name: dataset)
-        let sp = try StoreLookup.split(split)
-        let e = try extractorForModel(m, store: s, ds: d.id, split: sp, ext: ext)
+        let (s, m, d, sp, e) = try openModelQuery(store: store, model: model, dataset: dataset, split: split, ext: ext)
         let template = PromptTemplates.templates(for: d.record.name).zeroShot
         let prompts = d.record.classnames.map { PromptTemplates.prompt(template, classname: $0) }
         let text = try CacheQueries.textFeatures(model: m, prompts: prompts)
