@@ -32,7 +32,7 @@ public enum LearnerFactory {
         guard recipe.modelFingerprint == model.directory.fingerprint.hex else {
             throw PromptError.invalid("prompt was learned with model \(recipe.modelFingerprint.prefix(16)) but \(model.directory.url.path) is \(model.directory.fingerprint.shortID); use the same model")
         }
-        var h = recipe.hyperparameters
+        let h = recipe.hyperparameters
         guard let method = PromptMethod(rawValue: recipe.method) else {
             throw PromptError.invalid("unknown prompt method \"\(recipe.method)\" in the checkpoint")
         }
@@ -40,7 +40,6 @@ public enum LearnerFactory {
         if context.shape.count == 3 && context.shape[0] != classnames.count {
             throw PromptError.invalid("class-specific context was learned for \(context.shape[0]) classes, the target has \(classnames.count); class-specific prompts do not transfer")
         }
-        h.initPhrase = recipe.hyperparameters.initPhrase
         let layout = try layout(model: model, classnames: classnames, hyperparameters: h)
         var random = TrainingRandom(seed: 0)
         let learner: PromptLearner
