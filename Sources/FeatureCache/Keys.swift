@@ -1,6 +1,7 @@
-/// An extractor id: the first 8 bytes of SHA-256 over the extractor record's canonical JSON.
-/// Content-derived, so shards built on different machines agree without remapping.
-public struct ExtractorID: Hashable, Comparable, CustomStringConvertible {
+/// An 8-byte content id: the first 8 bytes of SHA-256 over a record's canonical JSON.
+/// Content-derived, so shards built on different machines agree without remapping. `Kind` only
+/// keeps extractor and dataset ids from being mixed up.
+public struct ContentID<Kind>: Hashable, Comparable, CustomStringConvertible {
     public let raw: UInt64
     public init(raw: UInt64) { self.raw = raw }
     /// Parses the 16-hex-digit spelling (`description`), e.g. from a command line.
@@ -12,18 +13,14 @@ public struct ExtractorID: Hashable, Comparable, CustomStringConvertible {
     public static func < (a: Self, b: Self) -> Bool { a.raw < b.raw }
 }
 
-/// A dataset id: the first 8 bytes of SHA-256 over the dataset record's canonical JSON.
-public struct DatasetID: Hashable, Comparable, CustomStringConvertible {
-    public let raw: UInt64
-    public init(raw: UInt64) { self.raw = raw }
-    /// Parses the 16-hex-digit spelling (`description`), e.g. from a command line.
-    public init?(hex: String) {
-        guard hex.utf8.count == 16, let raw = UInt64(hex, radix: 16) else { return nil }
-        self.raw = raw
-    }
-    public var description: String { hex64(raw) }
-    public static func < (a: Self, b: Self) -> Bool { a.raw < b.raw }
-}
+/// Tags of the two kinds of content id.
+public enum ExtractorKind {}
+public enum DatasetKind {}
+
+/// An extractor id (over the extractor record).
+public typealias ExtractorID = ContentID<ExtractorKind>
+/// A dataset id (over the dataset record).
+public typealias DatasetID = ContentID<DatasetKind>
 
 /// A dataset split; its raw value is the split byte of every key.
 public enum Split: UInt8, CaseIterable, CustomStringConvertible {

@@ -37,7 +37,7 @@ public final class CoCoOpLearner: PromptLearner {
     private func forward(images: Tensor) -> (meta: MetaNet.Activations, step: PromptTextEncoder.Step, text: Tensor, norms: [Float]) {
         let meta = metaNet.forward(images)
         let step = promptEncoder.forward(context: context, shifts: meta.output)
-        let text = step.features.copy()
+        let text = step.features              // normalised in place: backward does not read it
         let norms = Elementwise.normalizeRows(text.data, rows: text.shape[0], dim: text.shape[1])
         return (meta, step, text, norms)
     }

@@ -75,7 +75,7 @@ public final class CoOpLearner: PromptLearner {
     public func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor]) {
         let K = classes, B = labels.count, D = images.shape[1]
         let step = promptEncoder.forward(context: context)
-        let text = step.features.copy()                                              // [K, D]
+        let text = step.features            // [K, D], normalised in place: backward does not read it
         let norms = Elementwise.normalizeRows(text.data, rows: K, dim: D)
         let logits = CosineLoss.logits(images: images, text: text, scale: logitScale)  // [B, K]
         let (loss, correct) = CosineLoss.crossEntropy(logits.data, labels: labels, classes: K, gradient: true)
