@@ -1,5 +1,5 @@
 /// An 8-bit RGB image: the common currency of `Imaging` (decoder output, resize/crop input and
-/// output, `PNGEncoder` input; used by Indexing and SyntheticShapes).
+/// output, `ImageFileEncoder` input; used by Indexing and SyntheticShapes).
 /// `pixels` is RGB8 interleaved, row-major, no padding: channel `c` of pixel `(x, y)` is at
 /// `(y * width + x) * 3 + c`, so `pixels.count == width * height * 3`.
 public struct RGBImage: Equatable, Sendable {

@@ -4,14 +4,12 @@ import Glibc
 
 /// CLIP's activation `x·σ(1.702x)` (QuickGELU), elementwise, with its derivative.
 public enum QuickGELU {
-    /// y[i] = x[i]·σ(1.702·x[i]). `y` may alias `x`.
-    public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        Parallel.ranges(count) { r in
-            for i in r {
-                let v = x[i]
-                y[i] = v / (1 + expf(-1.702 * v))
-            }
-        }
+    /// x[r, c] += bias[c] (when given), then y = x·σ(1.702·x), for `[rows, cols]`: the linear
+    /// layer before it runs its GEMM without bias, so the bias costs no pass of its own, and `x`
+    /// keeps the pre-activation `backward` needs. `y` must not alias `x`.
+    public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                               bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
+        Elementwise.activate(y, x, bias: bias, rows: rows, cols: cols) { v in v / (1 + FastExp.exp(-1.702 * v)) }
     }
 
     /// dx[i] = dy[i]·σ(1.702x)·(1 + 1.702x·(1 − σ(1.702x))), from the saved input `x`. `dx` may alias `dy`.
@@ -19,7 +17,7 @@ public enum QuickGELU {
         Parallel.ranges(count) { r in
             for i in r {
                 let v = x[i]
-                let s = 1 / (1 + expf(-1.702 * v))
+                let s = 1 / (1 + FastExp.exp(-1.702 * v))
                 dx[i] = dy[i] * s * (1 + 1.702 * v * (1 - s))
             }
         }
@@ -38,6 +36,21 @@ public enum ReLU {
     }
 }
 
+extension Elementwise {
+    /// x[r, c] += bias[c] (when given), then y[r, c] = f(x[r, c]); rows split over the threads.
+    @inline(__always)
+    static func activate(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                      rows: Int, cols: Int, _ f: (Float) -> Float) {
+        Parallel.ranges(rows, work: rows * cols) { range in
+            for r in range {
+                let xr = x + r * cols, yr = y + r * cols
+                if let bias { for c in 0..<cols { xr[c] += bias[c] } }
+                for c in 0..<cols { yr[c] = f(xr[c]) }
+            }
+        }
+    }
+}
+
 /// Elementwise helpers shared by the layers (residual adds, scaling).
 public enum Elementwise {
     /// y[i] += x[i]
@@ -46,11 +59,19 @@ public enum Elementwise {
         for i in 0..<count { y[i] += x[i] }
     }
 
+    /// y[r, c] += x[r, c] + bias[c] for `[rows, cols]`: a residual add taking the bias of the
+    /// linear layer that produced `x`.
+    public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                           rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let yr = y + r * cols, xr = x + r * cols
+            for c in 0..<cols { yr[c] += xr[c] + bias[c] }
+        }
+    }
+
     /// Σ x[i]²
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var s: Float = 0
-        for i in 0..<count { s += x[i] * x[i] }
-        return s
+        Reduce.dot(x, x, count: count)
     }
 
     /// Rows of `x` (`[rows, dim]`) scaled to unit L2 norm in place (rows of zeros stay zero);
@@ -71,13 +92,10 @@ public enum Elementwise {
 
 /// Exact GELU `x·Φ(x)` (`nn.GELU`, open_clip models without QuickGELU), with its derivative.
 public enum GELU {
-    public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        Parallel.ranges(count) { r in
-            for i in r {
-                let v = x[i]
-                y[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752))
-            }
-        }
+    /// x[r, c] += bias[c] (when given), then y = x·Φ(x), as `QuickGELU.forward`.
+    public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                               bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
+        Elementwise.activate(y, x, bias: bias, rows: rows, cols: cols) { v in 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
     }
 
     /// dx[i] = dy[i]·(Φ(x) + x·φ(x)). `dx` may alias `dy`.
@@ -86,7 +104,7 @@ public enum GELU {
             for i in r {
                 let v = x[i]
                 let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
-                let pdf = expf(-0.5 * v * v) * 0.39894228040143268
+                let pdf = FastExp.exp(-0.5 * v * v) * 0.39894228040143268
                 dx[i] = dy[i] * (cdf + v * pdf)
             }
         }

@@ -59,7 +59,7 @@ public enum Attention {
                 if s.ownByLoops {
                     for i in 0..<T {
                         let visible = s.causal ? i + 1 : T
-                        for j in 0..<visible { p[i * Tk + j] = scale * dot(q + i * ld, k + j * ld, dh) }
+                        for j in 0..<visible { p[i * Tk + j] = scale * Reduce.dot(q + i * ld, k + j * ld, count: dh) }
                     }
                 } else {
                     GEMM.sgemm(transB: true, m: T, n: T, k: dh, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: p, ldc: Tk)
@@ -114,7 +114,7 @@ public enum Attention {
                 if s.ownByLoops {
                     for i in 0..<T {
                         let visible = s.causal ? i + 1 : T
-                        for j in 0..<visible { d[i * Tk + j] = dot(dO + i * W, v + j * ld, dh) }
+                        for j in 0..<visible { d[i * Tk + j] = Reduce.dot(dO + i * W, v + j * ld, count: dh) }
                         for j in visible..<T { d[i * Tk + j] = 0 }
                     }
                     // dV_own = P_ownᵀ · dO
@@ -187,13 +187,6 @@ public enum Attention {
         }
     }
 
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s: Float = 0
-        for i in 0..<n { s += a[i] * b[i] }
-        return s
-    }
-
     /// y += a·x
     @inline(__always)
     static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
@@ -208,11 +201,9 @@ public enum Attention {
         for r in 0..<rows {
             let row = p + r * cols
             let visible = causal ? ownStart + (r % period) + 1 : cols
-            var m = -Float.infinity
-            for j in 0..<visible { m = max(m, row[j]) }
-            var sum: Float = 0
-            for j in 0..<visible { let e = expf(row[j] - m); row[j] = e; sum += e }
-            let inv = 1 / sum
+            let m = Reduce.max(row, count: visible)
+            for j in 0..<visible { row[j] = FastExp.exp(row[j] - m) }
+            let inv = 1 / Reduce.sum(row, count: visible)
             for j in 0..<visible { row[j] *= inv }
             for j in visible..<cols { row[j] = 0 }
         }

@@ -11,12 +11,8 @@ public enum LayerNorm {
         let invDim = 1 / Float(dim)
         Parallel.ranges(rows, work: rows * dim) { range in for r in range {
             let xr = x + r * dim, yr = y + r * dim
-            var sum: Float = 0
-            for i in 0..<dim { sum += xr[i] }
-            let m = sum * invDim
-            var sq: Float = 0
-            for i in 0..<dim { let d = xr[i] - m; sq += d * d }
-            let s = 1 / (sq * invDim + epsilon).squareRoot()
+            let m = Reduce.sum(xr, count: dim) * invDim
+            let s = 1 / (Reduce.squaredDeviations(xr, from: m, count: dim) * invDim + epsilon).squareRoot()
             for i in 0..<dim { yr[i] = (xr[i] - m) * s * gamma[i] + beta[i] }
             mean?[r] = m
             rstd?[r] = s

@@ -1,8 +1,9 @@
+import CBLAS
 import Dispatch
 
-/// Splits elementwise and row-wise loops over the configured threads (`Threads.current`): the
-/// GEMMs already use every core, and single-threaded activation/normalisation passes between
-/// them would otherwise leave the other cores idle. Small loops run inline.
+/// Splits work over the configured threads (`Threads.current`). `ranges` splits elementwise and
+/// row-wise loops between GEMMs (which already use every core); `slices` runs independent slices
+/// of a batch whole, one thread each, with single-threaded GEMMs. Small loops run inline.
 public enum Parallel {
     /// Below this many elements of work a loop is not split.
     public static var minimumWork = 1 << 15
@@ -20,6 +21,28 @@ public enum Parallel {
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let start = t * per
             if start < count { body(start..<min(count, start + per)) }
+        }
+    }
+
+    /// Calls `body(lane, slice)` for `lanes` contiguous slices covering `0..<count` (sizes differ
+    /// by at most one), all at once, one thread per lane, with OpenBLAS single-threaded until they
+    /// return. Batched inference (the image encoders) runs this way: a lane never waits for
+    /// another between layers, whereas one multi-threaded GEMM per layer synchronises the BLAS
+    /// threads at every call and leaves them spinning through the serial steps in between.
+    /// Nothing else may call BLAS meanwhile; `body` sees `Threads.current == 1`.
+    public static func slices(_ count: Int, lanes requested: Int, _ body: (Int, Range<Int>) -> Void) {
+        let lanes = max(1, min(requested, count))
+        guard lanes > 1 else {
+            body(0, 0..<count)
+            return
+        }
+        let threads = Threads.current
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(threads)) }
+        let per = count / lanes, extra = count % lanes
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            let start = lane * per + min(lane, extra)
+            body(lane, start..<start + per + (lane < extra ? 1 : 0))
         }
     }
 }

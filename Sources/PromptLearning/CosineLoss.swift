@@ -13,8 +13,7 @@ public enum CosineLoss {
                                          norms: [Float], rows: Int, dim: Int) {
         for r in 0..<rows {
             let g = grad + r * dim, y = normalized + r * dim
-            var d: Float = 0
-            for i in 0..<dim { d += g[i] * y[i] }
+            let d = Reduce.dot(g, y, count: dim)
             let inv = norms[r] > 0 ? 1 / norms[r] : 0
             for i in 0..<dim { g[i] = (g[i] - y[i] * d) * inv }
         }

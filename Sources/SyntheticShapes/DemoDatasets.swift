@@ -115,7 +115,7 @@ public struct DemoDataset: Sendable {
             let (split, index, path) = jobs[j]
             let image = ShapeRenderer.render(scene(split: split, index: index, seed: seed, imageSize: imageSize))
             do {
-                try PNGEncoder.write(image, to: folder.appendingPathComponent(path))
+                try ImageFileEncoder.write(image, to: folder.appendingPathComponent(path))
             } catch {
                 lock.lock()
                 if failure == nil { failure = error }

@@ -8,21 +8,28 @@ import Kernels
 /// `cocoon bench encode`: images/s of the image encoder alone, and of decode + preprocess + encode
 /// from image files through the index pipeline (decode threads overlapping the encoder), with the
 /// achieved GFLOPS against this machine's sgemm. Without `--model`, real-size ViT-B/32 and RN50
-/// towers with synthetic weights. The files are PNGs (cocoon has no JPEG encoder).
+/// towers with synthetic weights. The files are 500x375 JPEGs (quality 90) unless `--format png`.
 struct BenchEncode: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "encode", abstract: "Image encoder images/s and GFLOPS, alone and from PNG files (build with -c release).")
+        commandName: "encode", abstract: "Image encoder images/s and GFLOPS, alone and from JPEG files (build with -c release).")
     @OptionGroup var options: BenchOptions
     @Option(help: "Model directory (default: synthetic ViT-B/32 and RN50).") var model: String?
     @Option(help: "Images per encoder batch.") var batch: Int = 32
     @Option(help: "Image files for the end-to-end run.") var images: Int = 64
     @Option(name: .customLong("decode-threads"), help: "Decode threads of the end-to-end run.") var decodeThreads: Int = 2
+    @Option(help: "File format of the end-to-end run: jpeg (quality 90) or png.") var format: String = "jpeg"
 
     func run() throws {
+        let fileFormat: ImageFileFormat
+        switch format.lowercased() {
+        case "jpeg", "jpg": fileFormat = .jpeg(quality: 90)
+        case "png": fileFormat = .png
+        default: throw ValidationError("--format \(format): use jpeg or png")
+        }
         let threads = Threads.configure(options.threads)
         let peak = measureSgemmGFLOPS()
-        print(String(format: "%d threads, sgemm peak %.1f GFLOPS; batch %d, %d decode threads, %d PNG files of 500x375",
-                     threads, peak, batch, decodeThreads, images))
+        print(String(format: "%d threads, sgemm peak %.1f GFLOPS; batch %d, %d decode threads, %d %@ files of 500x375",
+                     threads, peak, batch, decodeThreads, images, fileFormat.description))
         var towers: [(String, ImageEncoder)] = []
         if let model {
             let m = try CLIPModel(directory: URL(fileURLWithPath: model))
@@ -37,7 +44,7 @@ struct BenchEncode: ParsableCommand {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cocoon-bench-encode-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let files = try writeImages(count: images, to: directory)
+        let files = try writeImages(count: images, format: fileFormat, to: directory)
 
         for (name, encoder) in towers {
             let R = encoder.imageSize
@@ -75,8 +82,8 @@ struct BenchEncode: ParsableCommand {
         return Double(files.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    /// `count` 500x375 PNGs of smooth gradients with noise (photo-like sizes and entropy).
-    private func writeImages(count: Int, to directory: URL) throws -> [URL] {
+    /// `count` 500x375 images of smooth gradients with noise (photo-like sizes and entropy).
+    private func writeImages(count: Int, format: ImageFileFormat, to directory: URL) throws -> [URL] {
         let w = 500, h = 375
         var state: UInt64 = 42
         return try (0..<count).map { i in
@@ -91,8 +98,8 @@ struct BenchEncode: ParsableCommand {
                     pixels[o + 2] = UInt8(((x + y) * 127 / (w + h) + i * 5) & 255)
                 }
             }
-            let url = directory.appendingPathComponent(String(format: "%04d.png", i))
-            try PNGEncoder.write(RGBImage(width: w, height: h, pixels: pixels), to: url)
+            let url = directory.appendingPathComponent(String(format: "%04d.", i) + format.fileExtension)
+            try ImageFileEncoder.write(RGBImage(width: w, height: h, pixels: pixels), to: url, as: format)
             return url
         }
     }

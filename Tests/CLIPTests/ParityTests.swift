@@ -82,6 +82,12 @@ final class ParityTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(checked, 5)
         assertClose(features.data, try ref.tensor("image.features"), "\(name) image.features")
+        // the batch split into slices run at once (the untraced default), evenly and unevenly
+        XCTAssertGreaterThanOrEqual(pixels.shape[0], 2)
+        for lanes in [2, 3] {
+            let split = model.image!.encode(pixels: pixels.data, batch: pixels.shape[0], lanes: lanes)
+            assertClose(split.data, try ref.tensor("image.features"), "\(name) image.features, \(lanes) lanes")
+        }
     }
 
     func testViTTextTower() throws { try checkText("tiny-vit") }

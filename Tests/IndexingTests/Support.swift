@@ -47,7 +47,7 @@ enum TinyDataset {
             for (split, count) in [("train", trainPerClass), ("val", 1), ("test", 2)] {
                 for i in 0..<count {
                     let path = "img/\(split)_\(name)_\(i).png"
-                    try PNGEncoder.write(image(index: n, label: label), to: root.appendingPathComponent(path))
+                    try ImageFileEncoder.write(image(index: n, label: label), to: root.appendingPathComponent(path))
                     splits[split]!.append([path, label, name])
                     n += 1
                 }

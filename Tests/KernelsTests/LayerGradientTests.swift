@@ -48,10 +48,30 @@ final class LayerGradientTests: XCTestCase {
         var rng = SeededRandom(3)
         let x = rng.array(50, scale: 4), r = rng.array(50)
         let xt = tensor(x, [50]), rt = tensor(r, [50]), y = Tensor(shape: [50]), dx = Tensor(shape: [50])
-        QuickGELU.forward(y.data, xt.data, count: 50)
+        QuickGELU.forward(y.data, xt.data, rows: 1, cols: 50)
         XCTAssertLessThan(relativeError(y.toArray(), Ref.quickGELU(x)), 1e-6)
         QuickGELU.backward(dx.data, rt.data, xt.data, count: 50)
         XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(Ref.quickGELU($0), r) }), 1e-5)
+    }
+
+    func testActivationsAddTheBiasIntoTheirInput() {
+        var rng = SeededRandom(12)
+        let rows = 3, cols = 7
+        let x = rng.array(rows * cols, scale: 4), b = rng.array(cols, scale: 2)
+        let biased = (0..<rows * cols).map { x[$0] + b[$0 % cols] }
+        let bt = tensor(b, [cols])
+        for gelu in [false, true] {
+            let xt = tensor(x, [rows, cols]), y = Tensor(shape: [rows, cols])
+            if gelu { GELU.forward(y.data, xt.data, bias: bt.data, rows: rows, cols: cols) }
+            else { QuickGELU.forward(y.data, xt.data, bias: bt.data, rows: rows, cols: cols) }
+            XCTAssertLessThan(relativeError(xt.toArray(), biased), 1e-7, "the input keeps the pre-activation")
+            let expected = gelu ? biased.map { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) } : Ref.quickGELU(biased)
+            XCTAssertLessThan(relativeError(y.toArray(), expected), 1e-6)
+        }
+        let r = rng.array(rows * cols)
+        let y = tensor(x, [rows, cols]), rt = tensor(r, [rows, cols])
+        Elementwise.add(y.data, rt.data, bias: bt.data, rows: rows, cols: cols)
+        XCTAssertLessThan(relativeError(y.toArray(), (0..<rows * cols).map { x[$0] + r[$0] + b[$0 % cols] }), 1e-7)
     }
 
     func testReLUBackwardMasksNegativeInputs() {
@@ -102,7 +122,7 @@ final class GELUTests: XCTestCase {
         let x = rng.array(40, scale: 4), r = rng.array(40)
         let ref: ([Double]) -> [Double] = { $0.map { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) } }
         let xt = tensor(x, [40]), rt = tensor(r, [40]), y = Tensor(shape: [40]), dx = Tensor(shape: [40])
-        GELU.forward(y.data, xt.data, count: 40)
+        GELU.forward(y.data, xt.data, rows: 1, cols: 40)
         XCTAssertLessThan(relativeError(y.toArray(), ref(x)), 1e-6)
         GELU.backward(dx.data, rt.data, xt.data, count: 40)
         XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(ref($0), r) }), 1e-5)

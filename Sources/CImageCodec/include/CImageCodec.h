@@ -1,4 +1,4 @@
-// CImageCodec: JPEG/PNG decoding to RGB8 and PNG encoding, from and to memory buffers.
+// CImageCodec: JPEG/PNG decoding to RGB8 and JPEG/PNG encoding, from and to memory buffers.
 // libjpeg and libpng report fatal errors by longjmp, which Swift cannot catch; these
 // functions catch them and return a status code plus a one-line message instead.
 // Pixel conversions follow Pillow's `Image.open(f).convert("RGB")` (see each function).
@@ -48,6 +48,11 @@ cic_status cic_decode_png(const uint8_t *data, size_t size, uint64_t max_pixels,
 /// On success `*png` is malloc'd (`*png_size` bytes); release with cic_free.
 cic_status cic_encode_png(const uint8_t *rgb, int32_t width, int32_t height,
                           uint8_t **png, size_t *png_size, char message[CIC_MESSAGE_CAPACITY]);
+
+/// Encodes RGB8 pixels as a baseline JPEG (4:2:0 chroma, `quality` 1...100) in memory.
+/// On success `*jpeg` is malloc'd (`*jpeg_size` bytes); release with cic_free.
+cic_status cic_encode_jpeg(const uint8_t *rgb, int32_t width, int32_t height, int32_t quality,
+                           uint8_t **jpeg, size_t *jpeg_size, char message[CIC_MESSAGE_CAPACITY]);
 
 /// Frees a buffer returned by any cic_* function (NULL is allowed).
 void cic_free(void *buffer);

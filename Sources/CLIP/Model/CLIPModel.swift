@@ -18,11 +18,13 @@ public enum ImageEncoder {
         switch self { case .vit(let v): return v.flopsPerImage; case .resnet(let r): return r.flopsPerImage }
     }
 
-    /// Features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`.
-    public func encode(pixels: UnsafePointer<Float>, batch: Int, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+    /// Features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`, the batch split
+    /// into `lanes` slices run at once (default: one per thread).
+    public func encode(pixels: UnsafePointer<Float>, batch: Int, lanes: Int? = nil,
+                       trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         switch self {
-        case .vit(let v): return v.encode(pixels: pixels, batch: batch, trace: trace)
-        case .resnet(let r): return r.encode(pixels: pixels, batch: batch, trace: trace)
+        case .vit(let v): return v.encode(pixels: pixels, batch: batch, lanes: lanes, trace: trace)
+        case .resnet(let r): return r.encode(pixels: pixels, batch: batch, lanes: lanes, trace: trace)
         }
     }
 }

@@ -113,8 +113,8 @@ public final class ModifiedResNet {
     let poolPositions: Tensor      // [(R/32)²+1, E]
     let qWeight: Tensor, qBias: Tensor, kWeight: Tensor, kBias: Tensor, vWeight: Tensor, vBias: Tensor  // [E, E], [E]
     let cWeight: Tensor, cBias: Tensor                                                                  // [D, E], [D]
-    /// im2col scratch reused by every convolution (one `encode` at a time per encoder).
-    let columns = ColumnBuffer()
+    /// im2col scratch reused by every convolution, one per lane (one `encode` at a time per encoder).
+    private var laneColumns: [ColumnBuffer] = []
 
     /// Channels entering the attention pool (32·width).
     public var poolChannels: Int { 32 * width }
@@ -156,9 +156,26 @@ public final class ModifiedResNet {
         cBias = try weights.tensor("visual.attnpool.c_proj.bias", shape: [embedDim])
     }
 
-    /// Image features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`.
-    /// `trace` receives NCHW intermediates named as in the parity fixtures.
-    public func encode(pixels: UnsafePointer<Float>, batch B: Int, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+    /// Image features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`. The batch
+    /// runs as `lanes` independent slices at once (default: one per thread; see `Parallel.slices`).
+    /// `trace` receives NCHW intermediates named as in the parity fixtures, from a single lane.
+    public func encode(pixels: UnsafePointer<Float>, batch B: Int, lanes: Int? = nil,
+                       trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        let features = Tensor(shape: [B, embedDim])
+        let used = trace == nil ? max(1, min(lanes ?? Threads.current, B)) : 1
+        while laneColumns.count < used { laneColumns.append(ColumnBuffer()) }
+        let buffers = laneColumns, plane = 3 * imageSize * imageSize, D = embedDim
+        Parallel.slices(B, lanes: used) { lane, slice in
+            let part = encodeSlice(pixels: pixels + slice.lowerBound * plane, batch: slice.count,
+                                   columns: buffers[lane], trace: trace)
+            (features.data + slice.lowerBound * D).update(from: part.data, count: part.count)
+        }
+        return features
+    }
+
+    /// One lane of `encode`: features `[B, D]` of `B` images.
+    private func encodeSlice(pixels: UnsafePointer<Float>, batch B: Int, columns: ColumnBuffer,
+                             trace: ((String, Tensor) -> Void)?) -> Tensor {
         let R = imageSize
         // NCHW → CNHW
         var x = Tensor(uninitializedShape: [3, B, R, R])

@@ -46,18 +46,18 @@ public struct ResidualBlock {
         LayerNorm.forward(a.ln1, x, gamma: ln1Gamma.data, beta: ln1Beta.data, mean: a.mean1, rstd: a.rstd1, rows: rows, dim: W)
         Linear.forward(a.qkv, a.ln1, weight: inProjWeight.data, bias: inProjBias.data, rows: rows, inFeatures: W, outFeatures: 3 * W)
         Attention.forward(out: a.attn, probs: a.probs, qkv: a.qkv, prefixQKV: prefixQKV, shape: shape)
-        Linear.forward(scratch.residual, a.attn, weight: outProjWeight.data, bias: outProjBias.data, rows: rows, inFeatures: W, outFeatures: W)
-        Elementwise.add(x, scratch.residual, count: rows * W)
+        Linear.forward(scratch.residual, a.attn, weight: outProjWeight.data, bias: nil, rows: rows, inFeatures: W, outFeatures: W)
+        Elementwise.add(x, scratch.residual, bias: outProjBias.data, rows: rows, cols: W)
         if let cache { cache.middle.update(from: x, count: rows * W) }
         // MLP branch
         LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
-        Linear.forward(a.fc, a.ln2, weight: fcWeight.data, bias: fcBias.data, rows: rows, inFeatures: W, outFeatures: 4 * W)
-        switch activation {
-        case .quickGELU: QuickGELU.forward(a.act, a.fc, count: rows * 4 * W)
-        case .gelu: GELU.forward(a.act, a.fc, count: rows * 4 * W)
+        Linear.forward(a.fc, a.ln2, weight: fcWeight.data, bias: nil, rows: rows, inFeatures: W, outFeatures: 4 * W)
+        switch activation {   // adds c_fc's bias
+        case .quickGELU: QuickGELU.forward(a.act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
+        case .gelu: GELU.forward(a.act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
         }
-        Linear.forward(scratch.residual, a.act, weight: projWeight.data, bias: projBias.data, rows: rows, inFeatures: 4 * W, outFeatures: W)
-        Elementwise.add(x, scratch.residual, count: rows * W)
+        Linear.forward(scratch.residual, a.act, weight: projWeight.data, bias: nil, rows: rows, inFeatures: 4 * W, outFeatures: W)
+        Elementwise.add(x, scratch.residual, bias: projBias.data, rows: rows, cols: W)
     }
 
     /// Given dL/d(output) in `dx` (`[rows, W]`), overwrites it with dL/d(input).

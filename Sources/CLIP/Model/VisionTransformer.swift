@@ -16,8 +16,8 @@ public final class VisionTransformer {
     let blocks: [ResidualBlock]
     let lnPostGamma: Tensor, lnPostBeta: Tensor
     let projection: Tensor           // [Wv, D]
-    /// Block buffers kept between batches of the same size (one `encode` at a time per encoder).
-    let workspace = BlockWorkspace()
+    /// Block buffers kept between batches, one per lane (one `encode` at a time per encoder).
+    private var laneWorkspaces: [BlockWorkspace] = []
 
     public var grid: Int { imageSize / patchSize }
     public var tokens: Int { grid * grid + 1 }
@@ -42,9 +42,25 @@ public final class VisionTransformer {
         projection = try weights.tensor("visual.proj", shape: [width, embedDim])
     }
 
-    /// Image features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`.
-    /// `trace`, when given, receives named intermediates (for parity tests).
-    public func encode(pixels: UnsafePointer<Float>, batch B: Int, trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+    /// Image features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`. The batch
+    /// runs as `lanes` independent slices at once (default: one per thread; see `Parallel.slices`).
+    /// `trace`, when given, receives named intermediates (for parity tests) from a single lane.
+    public func encode(pixels: UnsafePointer<Float>, batch B: Int, lanes: Int? = nil,
+                       trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
+        let features = Tensor(shape: [B, embedDim])
+        let used = trace == nil ? max(1, min(lanes ?? Threads.current, B)) : 1
+        while laneWorkspaces.count < used { laneWorkspaces.append(BlockWorkspace()) }
+        let workspaces = laneWorkspaces, plane = 3 * imageSize * imageSize, D = embedDim
+        Parallel.slices(B, lanes: used) { lane, slice in
+            encodeSlice(pixels: pixels + slice.lowerBound * plane, batch: slice.count,
+                        into: features.data + slice.lowerBound * D, workspace: workspaces[lane], trace: trace)
+        }
+        return features
+    }
+
+    /// One lane of `encode`: features of `B` images written to `out` (`[B, D]`).
+    private func encodeSlice(pixels: UnsafePointer<Float>, batch B: Int, into out: UnsafeMutablePointer<Float>,
+                             workspace: BlockWorkspace, trace: ((String, Tensor) -> Void)?) {
         let W = width, P = patchSize, g = grid, T = tokens, R = imageSize, K = 3 * P * P
         // im2col of non-overlapping patches: patches[b·g² + py·g + px, (c·P + ky)·P + kx]
         let patches = Tensor(uninitializedShape: [B * g * g, K])
@@ -87,10 +103,7 @@ public final class VisionTransformer {
                               mean: nil, rstd: nil, rows: 1, dim: W)
         }
         trace?("image.ln_post", pooled)
-        let features = Tensor(shape: [B, embedDim])
-        GEMM.sgemm(m: B, n: embedDim, k: W, a: pooled.data, lda: W, b: projection.data, ldb: embedDim,
-                   c: features.data, ldc: embedDim)
-        return features
+        GEMM.sgemm(m: B, n: embedDim, k: W, a: pooled.data, lda: W, b: projection.data, ldb: embedDim, c: out, ldc: embedDim)
     }
 
     /// Multiply–adds of one image, for throughput reports.
