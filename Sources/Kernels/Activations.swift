@@ -6,7 +6,7 @@ import Glibc
 public enum QuickGELU {
     /// x[r, c] += bias[c] (when given), then y = x·σ(1.702·x), for `[rows, cols]`: the linear
     /// layer before it runs its GEMM without bias, so the bias costs no pass of its own, and `x`
-    /// keeps the pre-activation `backward` needs. `y` must not alias `x`.
+    /// keeps the pre-activation `backward` needs. With `y == x` (inference) it runs in place.
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
                                bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
         Elementwise.activate(y, x, bias: bias, rows: rows, cols: cols) { v in v / (1 + FastExp.exp(-1.702 * v)) }
@@ -38,14 +38,19 @@ public enum ReLU {
 
 extension Elementwise {
     /// x[r, c] += bias[c] (when given), then y[r, c] = f(x[r, c]); rows split over the threads.
+    /// With `y == x` it runs in place in one pass (x then holds the activation, not its input).
     @inline(__always)
     static func activate(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                      rows: Int, cols: Int, _ f: (Float) -> Float) {
+                         rows: Int, cols: Int, _ f: (Float) -> Float) {
         Parallel.ranges(rows, work: rows * cols) { range in
             for r in range {
                 let xr = x + r * cols, yr = y + r * cols
-                if let bias { for c in 0..<cols { xr[c] += bias[c] } }
-                for c in 0..<cols { yr[c] = f(xr[c]) }
+                if xr == yr {
+                    if let bias { for c in 0..<cols { xr[c] = f(xr[c] + bias[c]) } } else { for c in 0..<cols { xr[c] = f(xr[c]) } }
+                } else {
+                    if let bias { for c in 0..<cols { xr[c] += bias[c] } }
+                    for c in 0..<cols { yr[c] = f(xr[c]) }
+                }
             }
         }
     }

@@ -67,6 +67,10 @@ final class LayerGradientTests: XCTestCase {
             XCTAssertLessThan(relativeError(xt.toArray(), biased), 1e-7, "the input keeps the pre-activation")
             let expected = gelu ? biased.map { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) } : Ref.quickGELU(biased)
             XCTAssertLessThan(relativeError(y.toArray(), expected), 1e-6)
+            let inPlace = tensor(x, [rows, cols])   // the inference path: one buffer
+            if gelu { GELU.forward(inPlace.data, inPlace.data, bias: bt.data, rows: rows, cols: cols) }
+            else { QuickGELU.forward(inPlace.data, inPlace.data, bias: bt.data, rows: rows, cols: cols) }
+            XCTAssertEqual(inPlace.toArray(), y.toArray())
         }
         let r = rng.array(rows * cols)
         let y = tensor(x, [rows, cols]), rt = tensor(r, [rows, cols])

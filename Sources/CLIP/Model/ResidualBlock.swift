@@ -52,11 +52,12 @@ public struct ResidualBlock {
         // MLP branch
         LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
         Linear.forward(a.fc, a.ln2, weight: fcWeight.data, bias: nil, rows: rows, inFeatures: W, outFeatures: 4 * W)
+        let act = cache == nil ? a.fc : a.act   // inference keeps no pre-activation: in place, one pass
         switch activation {   // adds c_fc's bias
-        case .quickGELU: QuickGELU.forward(a.act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
-        case .gelu: GELU.forward(a.act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
+        case .quickGELU: QuickGELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
+        case .gelu: GELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
         }
-        Linear.forward(scratch.residual, a.act, weight: projWeight.data, bias: nil, rows: rows, inFeatures: 4 * W, outFeatures: W)
+        Linear.forward(scratch.residual, act, weight: projWeight.data, bias: nil, rows: rows, inFeatures: 4 * W, outFeatures: W)
         Elementwise.add(x, scratch.residual, bias: projBias.data, rows: rows, cols: W)
     }
 
