@@ -2,32 +2,54 @@
 import Glibc
 #endif
 
-/// CLIP's activation `x·σ(1.702x)` (QuickGELU), elementwise, with its derivative.
-public enum QuickGELU {
-    /// x[r, c] += bias[c] (when given), then y = x·σ(1.702·x), for `[rows, cols]`: the linear
-    /// layer before it runs its GEMM without bias, so the bias costs no pass of its own, and `x`
-    /// keeps the pre-activation `backward` needs. With `y == x` (inference) it runs in place.
+/// A smooth pointwise activation of the transformer MLPs: its value and derivative as
+/// straight-line code that `Elementwise.activate`/`activateBackward` inline into their loops.
+/// Each conforming type's `forward`/`backward` names itself concretely, so the generic loops are
+/// specialised inside this module (a generic entry point would be called across modules
+/// unspecialised, through the witness table, one call per element).
+public protocol SmoothActivation {
+    static func value(_ x: Float) -> Float
+    static func derivative(_ x: Float) -> Float
+}
+
+/// CLIP's activation `x·σ(1.702x)` (QuickGELU).
+public enum QuickGELU: SmoothActivation {
+    /// x[r, c] += bias[c] (when given), then y = f(x), for `[rows, cols]`: the linear layer before
+    /// it runs its GEMM without bias, so the bias costs no pass of its own, and `x` keeps the
+    /// pre-activation `backward` needs. With `y == x` (inference) it runs in place, in one pass.
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
                                bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
-        Elementwise.activate(y, x, bias: bias, rows: rows, cols: cols) { v in v / (1 + FastExp.exp(-1.702 * v)) }
+        Elementwise.activate(QuickGELU.self, y, x, bias: bias, rows: rows, cols: cols)
     }
 
-    /// dx[i] = dy[i]·σ(1.702x)·(1 + 1.702x·(1 − σ(1.702x))), from the saved input `x`. `dx` may alias `dy`.
+    /// dx[i] = dy[i]·f′(x[i]) from the saved input `x`. `dx` may alias `dy`.
     public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        Parallel.ranges(count) { r in
-            for i in r {
-                let v = x[i]
-                let s = 1 / (1 + FastExp.exp(-1.702 * v))
-                dx[i] = dy[i] * s * (1 + 1.702 * v * (1 - s))
-            }
-        }
+        Elementwise.activateBackward(QuickGELU.self, dx, dy, x, count: count)
+    }
+
+    @inline(__always)
+    public static func value(_ x: Float) -> Float { x / (1 + FastExp.exp(-1.702 * x)) }
+
+    /// σ(1.702x)·(1 + 1.702x·(1 − σ(1.702x)))
+    @inline(__always)
+    public static func derivative(_ x: Float) -> Float {
+        let s = 1 / (1 + FastExp.exp(-1.702 * x))
+        return s * (1 + 1.702 * x * (1 - s))
     }
 }
 
 /// Rectified linear unit, elementwise, with its derivative (CoCoOp's Meta-Net; ResNet stages).
 public enum ReLU {
+    /// y[i] = max(x[i], 0); `y` may alias `x` (the ResNet's case, which then runs as one pointer
+    /// so the loop vectorises without an overlap check).
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        Parallel.ranges(count) { r in for i in r { y[i] = max(x[i], 0) } }
+        Parallel.ranges(count) { r in
+            if UnsafePointer(y) == x {
+                for i in r { y[i] = y[i] > 0 ? y[i] : 0 }
+            } else {
+                for i in r { y[i] = x[i] > 0 ? x[i] : 0 }
+            }
+        }
     }
 
     /// dx[i] = dy[i] where the forward input was positive, else 0. `dx` may alias `dy`.
@@ -37,20 +59,33 @@ public enum ReLU {
 }
 
 extension Elementwise {
-    /// x[r, c] += bias[c] (when given), then y[r, c] = f(x[r, c]); rows split over the threads.
-    /// With `y == x` it runs in place in one pass (x then holds the activation, not its input).
+    /// x[r, c] += bias[c] (when given), then y[r, c] = F(x[r, c]); rows split over the threads.
+    /// With `y == x` one pointer runs the loop, so it vectorises without an overlap check.
     @inline(__always)
-    static func activate(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                         rows: Int, cols: Int, _ f: (Float) -> Float) {
+    static func activate<F: SmoothActivation>(_: F.Type, _ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                                               bias: UnsafePointer<Float>?, rows: Int, cols: Int) {
         Parallel.ranges(rows, work: rows * cols) { range in
             for r in range {
                 let xr = x + r * cols, yr = y + r * cols
                 if xr == yr {
-                    if let bias { for c in 0..<cols { xr[c] = f(xr[c] + bias[c]) } } else { for c in 0..<cols { xr[c] = f(xr[c]) } }
+                    if let bias { for c in 0..<cols { xr[c] = F.value(xr[c] + bias[c]) } } else { for c in 0..<cols { xr[c] = F.value(xr[c]) } }
                 } else {
                     if let bias { for c in 0..<cols { xr[c] += bias[c] } }
-                    for c in 0..<cols { yr[c] = f(xr[c]) }
+                    for c in 0..<cols { yr[c] = F.value(xr[c]) }
                 }
+            }
+        }
+    }
+
+    /// dx[i] = dy[i]·F′(x[i]), in place when `dx == dy` (the residual blocks' case).
+    @inline(__always)
+    static func activateBackward<F: SmoothActivation>(_: F.Type, _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
+                                                       _ x: UnsafePointer<Float>, count: Int) {
+        Parallel.ranges(count) { r in
+            if UnsafePointer(dx) == dy {
+                for i in r { dx[i] *= F.derivative(x[i]) }
+            } else {
+                for i in r { dx[i] = dy[i] * F.derivative(x[i]) }
             }
         }
     }
@@ -95,23 +130,27 @@ public enum Elementwise {
     }
 }
 
-/// Exact GELU `x·Φ(x)` (`nn.GELU`, open_clip models without QuickGELU), with its derivative.
-public enum GELU {
-    /// x[r, c] += bias[c] (when given), then y = x·Φ(x), as `QuickGELU.forward`.
+/// Exact GELU `x·Φ(x)` (`nn.GELU`, open_clip models without QuickGELU).
+public enum GELU: SmoothActivation {
+    /// x[r, c] += bias[c] (when given), then y = f(x), as `QuickGELU.forward`.
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
                                bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
-        Elementwise.activate(y, x, bias: bias, rows: rows, cols: cols) { v in 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+        Elementwise.activate(GELU.self, y, x, bias: bias, rows: rows, cols: cols)
     }
 
-    /// dx[i] = dy[i]·(Φ(x) + x·φ(x)). `dx` may alias `dy`.
+    /// dx[i] = dy[i]·f′(x[i]), as `QuickGELU.backward`.
     public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        Parallel.ranges(count) { r in
-            for i in r {
-                let v = x[i]
-                let cdf = 0.5 * (1 + erff(v * 0.70710678118654752))
-                let pdf = FastExp.exp(-0.5 * v * v) * 0.39894228040143268
-                dx[i] = dy[i] * (cdf + v * pdf)
-            }
-        }
+        Elementwise.activateBackward(GELU.self, dx, dy, x, count: count)
+    }
+
+    @inline(__always)
+    public static func value(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
+
+    /// Φ(x) + x·φ(x)
+    @inline(__always)
+    public static func derivative(_ x: Float) -> Float {
+        let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
+        let pdf = FastExp.exp(-0.5 * x * x) * 0.39894228040143268
+        return cdf + x * pdf
     }
 }
