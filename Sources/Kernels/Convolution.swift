@@ -59,10 +59,11 @@ public enum Conv2D {
                             }
                             let src = plane + iy * W
                             if s.stride == 1 {
-                                for ox in 0..<Wo {
-                                    let ix = ox + kx - s.padding
-                                    dst[ox] = (ix >= 0 && ix < W) ? src[ix] : 0
-                                }
+                                // ix = ox + kx − pad: zeros, one contiguous run of the input row, zeros
+                                let lo = min(max(0, s.padding - kx), Wo), hi = max(lo, min(Wo, W + s.padding - kx))
+                                dst.update(repeating: 0, count: lo)
+                                (dst + lo).update(from: src + lo + kx - s.padding, count: hi - lo)
+                                (dst + hi).update(repeating: 0, count: Wo - hi)
                             } else {
                                 for ox in 0..<Wo {
                                     let ix = ox * s.stride + kx - s.padding

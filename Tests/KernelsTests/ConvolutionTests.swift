@@ -33,6 +33,9 @@ final class ConvolutionTests: XCTestCase {
         check(Conv2D.Shape(batch: 2, inChannels: 3, height: 7, width: 5, outChannels: 4, kernel: 3, stride: 2, padding: 1), seed: 1)
         check(Conv2D.Shape(batch: 2, inChannels: 4, height: 6, width: 6, outChannels: 5, kernel: 3, stride: 1, padding: 1), seed: 2)
         check(Conv2D.Shape(batch: 3, inChannels: 6, height: 4, width: 4, outChannels: 2, kernel: 1), seed: 3)
+        // kernels wider than the image and no padding: rows that are all padding or all input
+        check(Conv2D.Shape(batch: 2, inChannels: 2, height: 3, width: 2, outChannels: 3, kernel: 5, stride: 1, padding: 2), seed: 4)
+        check(Conv2D.Shape(batch: 1, inChannels: 3, height: 5, width: 6, outChannels: 2, kernel: 3, stride: 1, padding: 0), seed: 5)
     }
 
     func testAveragePool() {
