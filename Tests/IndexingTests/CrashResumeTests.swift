@@ -10,7 +10,8 @@ final class CrashResumeTests: XCTestCase {
     func testKilledIndexerResumesToTheCleanResult() throws {
         let scratch = try Scratch("crash")
         let root = scratch.url.appendingPathComponent("toy")
-        let counts = try TinyDataset.write(to: root, trainPerClass: 6)
+        // enough items that encoding lasts several times the kill jitter (20 ms) on a fast build
+        let counts = try TinyDataset.write(to: root, trainPerClass: 24)
         let K = 3
         func arguments(_ store: String) -> [String] {
             ["index", "--model", Paths.tinyRN.path, "--dataset", "split-json", "--root", root.path, "--store", store,
@@ -46,6 +47,7 @@ final class CrashResumeTests: XCTestCase {
                     if chunk.isEmpty { break }
                     for byte in chunk where byte == 0x0A { lines.signal() }
                 }
+                for _ in 0..<3 { lines.signal() }   // the run ended: release a waiter at once
                 drained.signal()
             }
             if attempts % 2 == 1 {

@@ -114,7 +114,7 @@ public final class ModifiedResNet {
     let qWeight: Tensor, qBias: Tensor, kWeight: Tensor, kBias: Tensor, vWeight: Tensor, vBias: Tensor  // [E, E], [E]
     let cWeight: Tensor, cBias: Tensor                                                                  // [D, E], [D]
     /// im2col scratch reused by every convolution, one per lane (one `encode` at a time per encoder).
-    private var laneColumns: [ColumnBuffer] = []
+    private let laneScratch = LaneScratch { ColumnBuffer() }
 
     /// Channels entering the attention pool (32·width).
     public var poolChannels: Int { 32 * width }
@@ -161,16 +161,11 @@ public final class ModifiedResNet {
     /// `trace` receives NCHW intermediates named as in the parity fixtures, from a single lane.
     public func encode(pixels: UnsafePointer<Float>, batch B: Int, lanes: Int? = nil,
                        trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
-        let features = Tensor(shape: [B, embedDim])
-        let used = trace == nil ? max(1, min(lanes ?? Threads.current, B)) : 1
-        while laneColumns.count < used { laneColumns.append(ColumnBuffer()) }
-        let buffers = laneColumns, plane = 3 * imageSize * imageSize, D = embedDim
-        Parallel.slices(B, lanes: used) { lane, slice in
-            let part = encodeSlice(pixels: pixels + slice.lowerBound * plane, batch: slice.count,
-                                   columns: buffers[lane], trace: trace)
-            (features.data + slice.lowerBound * D).update(from: part.data, count: part.count)
+        laneScratch.encode(pixels: pixels, batch: B, imageSize: imageSize, embedDim: embedDim, lanes: lanes,
+                           tracing: trace != nil) { slice, count, out, columns in
+            let part = encodeSlice(pixels: slice, batch: count, columns: columns, trace: trace)
+            out.update(from: part.data, count: part.count)
         }
-        return features
     }
 
     /// One lane of `encode`: features `[B, D]` of `B` images.

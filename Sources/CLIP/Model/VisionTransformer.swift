@@ -17,7 +17,7 @@ public final class VisionTransformer {
     let lnPostGamma: Tensor, lnPostBeta: Tensor
     let projection: Tensor           // [Wv, D]
     /// Block buffers kept between batches, one per lane (one `encode` at a time per encoder).
-    private var laneWorkspaces: [BlockWorkspace] = []
+    private let laneScratch = LaneScratch { BlockWorkspace() }
 
     public var grid: Int { imageSize / patchSize }
     public var tokens: Int { grid * grid + 1 }
@@ -47,15 +47,10 @@ public final class VisionTransformer {
     /// `trace`, when given, receives named intermediates (for parity tests) from a single lane.
     public func encode(pixels: UnsafePointer<Float>, batch B: Int, lanes: Int? = nil,
                        trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
-        let features = Tensor(shape: [B, embedDim])
-        let used = trace == nil ? max(1, min(lanes ?? Threads.current, B)) : 1
-        while laneWorkspaces.count < used { laneWorkspaces.append(BlockWorkspace()) }
-        let workspaces = laneWorkspaces, plane = 3 * imageSize * imageSize, D = embedDim
-        Parallel.slices(B, lanes: used) { lane, slice in
-            encodeSlice(pixels: pixels + slice.lowerBound * plane, batch: slice.count,
-                        into: features.data + slice.lowerBound * D, workspace: workspaces[lane], trace: trace)
+        laneScratch.encode(pixels: pixels, batch: B, imageSize: imageSize, embedDim: embedDim, lanes: lanes,
+                           tracing: trace != nil) { slice, count, out, workspace in
+            encodeSlice(pixels: slice, batch: count, into: out, workspace: workspace, trace: trace)
         }
-        return features
     }
 
     /// One lane of `encode`: features of `B` images written to `out` (`[B, D]`).

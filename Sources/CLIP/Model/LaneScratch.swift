@@ -1,0 +1,25 @@
+import Kernels
+
+/// The batch split of an image encoder: one scratch buffer per lane (`Parallel.slices`), kept
+/// between batches, and the slicing of pixels and features. Used by `VisionTransformer` and
+/// `ModifiedResNet`; one `encode` at a time per encoder.
+final class LaneScratch<Buffer> {
+    private var buffers: [Buffer] = []
+    private let make: () -> Buffer
+
+    init(_ make: @escaping () -> Buffer) { self.make = make }
+
+    /// Features `[B, D]` of pixels `[B, 3, R, R]`: `encodeSlice(pixels, count, features, buffer)`
+    /// runs on `lanes` slices at once (default: one per thread), or on one when `tracing`.
+    func encode(pixels: UnsafePointer<Float>, batch B: Int, imageSize R: Int, embedDim D: Int, lanes: Int?, tracing: Bool,
+                _ encodeSlice: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Buffer) -> Void) -> Tensor {
+        let features = Tensor(shape: [B, D])
+        let used = tracing ? 1 : max(1, min(lanes ?? Threads.current, B))
+        while buffers.count < used { buffers.append(make()) }
+        let kept = buffers, plane = 3 * R * R
+        Parallel.slices(B, lanes: used) { lane, slice in
+            encodeSlice(pixels + slice.lowerBound * plane, slice.count, features.data + slice.lowerBound * D, kept[lane])
+        }
+        return features
+    }
+}
