@@ -32,9 +32,9 @@ test: deps
 demo: release
 	.build/release/cocoon demo --model demo/model --work demo-out --report demo-report
 
-## parity-full: real-size random ViT-B/32 and RN50 against open_clip (needs torch: pip install -r tools/requirements.txt).
+## parity-full: real-size random ViT-B/32, ViT-B/16, ViT-L/14, RN50, RN101 against open_clip (needs torch: pip install -r tools/requirements.txt).
 parity-full: release
-	python3 tools/parity_full.py --bin .build/release/cocoon --models vit-b-32,rn50,vit-b-16,rn101
+	python3 tools/parity_full.py --bin .build/release/cocoon --models vit-b-32,rn50,vit-b-16,rn101,vit-l-14
 
 ## bench: the release-build throughput figures (sgemm, text tower, tuner step, store, encoders).
 bench: release

@@ -38,6 +38,7 @@ OPEN_CLIP_NAMES = {
     "vit-b-16": "ViT-B-16-quickgelu",
     "rn50": "RN50-quickgelu",
     "rn101": "RN101-quickgelu",
+    "vit-l-14": "ViT-L-14-quickgelu",
 }
 MODEL_SEED = 4242
 DEFAULT_TOLERANCE = 2e-4  # max |Δ| on unnormalised features
