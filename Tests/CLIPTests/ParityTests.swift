@@ -54,6 +54,10 @@ final class ParityTests: XCTestCase {
         // the inference path, cut after each chunk's last EOT, one prompt at a time and all together
         let all = model.text.encode(tokens: rows)
         assertClose(all.data, try ref.tensor("text.features"), "text.features")
+        for lanes in [1, 2, 3] {   // rows split into slices run at once, evenly and unevenly
+            let split = model.text.encode(tokens: rows, lanes: lanes)
+            assertClose(split.data, try ref.tensor("text.features"), "text.features, \(lanes) lanes")
+        }
         let single = model.text.encode(tokens: [rows[0]])
         let expected = try ref.tensor("text.features")
         let firstRow = Tensor(shape: [1, single.count], values: Array(expected.toArray().prefix(single.count)))

@@ -52,26 +52,35 @@ public final class TextTransformer {
     /// Text features (`[N, D]`, not normalised) of `N` token rows of `contextLength` ids.
     /// Each chunk runs only up to its last EOT (DESIGN idea 1): later positions cannot influence
     /// earlier ones under the causal mask, and pooling reads the EOT row. `length` forces a fixed
-    /// run length (≥ every EOT + 1), used to prove the truncation exact.
-    public func encode(tokens: [[Int32]], length: Int? = nil) -> Tensor {
-        let n = tokens.count, W = width
+    /// run length (≥ every EOT + 1), used to prove the truncation exact. The rows run as `lanes`
+    /// independent slices at once (default: one per thread; see `Parallel.slices`).
+    public func encode(tokens: [[Int32]], length: Int? = nil, lanes: Int? = nil) -> Tensor {
+        let n = tokens.count
         let features = Tensor(shape: [n, embedDim])
-        var start = 0
-        while start < n {
-            let rows = Array(tokens[start..<min(n, start + chunkSize)])
-            let eots = rows.map(TextTransformer.eotIndex)
-            let T = length ?? (eots.max()! + 1)
-            let x = Tensor(shape: [rows.count, T, W])                           // [B, T, W]
-            for (b, row) in rows.enumerated() {
-                precondition(row.count == contextLength, "token rows must have \(contextLength) ids")
-                embedTokens(row[0..<T], into: x.data + b * T * W)
+        Parallel.slices(n, lanes: lanes ?? Threads.current) { _, slice in
+            var start = slice.lowerBound
+            while start < slice.upperBound {
+                let end = min(slice.upperBound, start + chunkSize)
+                encodeChunk(tokens[start..<end], length: length, into: features.data + start * embedDim)
+                start = end
             }
-            let pass = SuffixPass(encoder: self, embeddings: x.data, count: rows.count, length: T, eots: eots,
-                                  keepActivations: false)
-            (features.data + start * embedDim).update(from: pass.features.data, count: rows.count * embedDim)
-            start += rows.count
         }
         return features
+    }
+
+    /// Features `[rows, D]` of one chunk of token rows, written to `out`.
+    private func encodeChunk(_ rows: ArraySlice<[Int32]>, length: Int?, into out: UnsafeMutablePointer<Float>) {
+        let W = width
+        let eots = rows.map(TextTransformer.eotIndex)
+        let T = length ?? (eots.max()! + 1)
+        let x = Tensor(shape: [rows.count, T, W])                           // [B, T, W]
+        for (b, row) in rows.enumerated() {
+            precondition(row.count == contextLength, "token rows must have \(contextLength) ids")
+            embedTokens(row[0..<T], into: x.data + b * T * W)
+        }
+        let pass = SuffixPass(encoder: self, embeddings: x.data, count: rows.count, length: T, eots: eots,
+                              keepActivations: false)
+        out.update(from: pass.features.data, count: rows.count * embedDim)
     }
 
     /// x[b, t] += positional_embedding[offset + t] for t < length.
