@@ -70,6 +70,21 @@ final class ParityTests: XCTestCase {
         return out
     }
 
+    /// An image's features are bit-identical in every slot of a batch, for any lane count (a
+    /// resumed or merged index run stores the same bits as an uninterrupted one).
+    private func checkSlotIndependence(_ encoder: ImageEncoder, file: StaticString = #filePath, line: UInt = #line) throws {
+        let R = encoder.imageSize, plane = 3 * R * R, D = encoder.embedDim, B = 4
+        let pixels = Tensor(uninitializedShape: [B, 3, R, R]), rotated = Tensor(uninitializedShape: [B, 3, R, R])
+        for i in 0..<pixels.count { pixels[i] = Float((i * 7919) % 255) / 127.5 - 1 }
+        for b in 0..<B { (rotated.data + (b + 1) % B * plane).update(from: pixels.data + b * plane, count: plane) }
+        for lanes in [1, 2, 3, 4] {
+            let a = encoder.encode(pixels: pixels.data, batch: B, lanes: lanes)
+            let r = encoder.encode(pixels: rotated.data, batch: B, lanes: lanes)
+            let moved = (0..<B * D).filter { a[$0].bitPattern != r[(($0 / D + 1) % B) * D + $0 % D].bitPattern }.count
+            XCTAssertEqual(moved, 0, "\(lanes) lanes: features changed with the slot", file: file, line: line)
+        }
+    }
+
     private func checkImage(_ name: String) throws {
         let model = try CLIPModel(directory: ParityTests.fixtures.appendingPathComponent(name))
         let ref = try reference(name)
@@ -86,12 +101,13 @@ final class ParityTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(checked, 5)
         assertClose(features.data, try ref.tensor("image.features"), "\(name) image.features")
-        // the batch split into slices run at once (the untraced default), evenly and unevenly
+        // the batch split into slices run at once (the untraced default)
         XCTAssertGreaterThanOrEqual(pixels.shape[0], 2)
         for lanes in [2, 3] {
             let split = model.image!.encode(pixels: pixels.data, batch: pixels.shape[0], lanes: lanes)
             assertClose(split.data, try ref.tensor("image.features"), "\(name) image.features, \(lanes) lanes")
         }
+        try checkSlotIndependence(model.image!)
     }
 
     func testViTTextTower() throws { try checkText("tiny-vit") }
