@@ -19,9 +19,12 @@ public final class PromptTextEncoder {
     let rowEmbeddings: [Int32: Tensor]   // fixed tokens' embeddings, [W] each
     /// Fewest positions a length bucket gathers before a longer suffix opens the next one.
     public var bucketRows = 384
-    /// Buffers reused from step to step (a `Step` is valid until the next `forward`).
+    /// Buffers reused from step to step (a `Step` is valid until the next `forward`): the prefix's,
+    /// each chunk's when all activations are kept, and the one-layer scratch of passes that keep
+    /// nothing (over the budget, where backward recomputes each chunk into fresh buffers).
     let prefixWorkspace = BlockWorkspace()
     var suffixWorkspaces: [BlockWorkspace] = []
+    let passWorkspace = BlockWorkspace()
 
     public init(encoder: TextTransformer, layout: PromptLayout, chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
         self.encoder = encoder; self.layout = layout; self.classes = layout.suffixes.count
@@ -92,7 +95,9 @@ public final class PromptTextEncoder {
             let dContext = Tensor(shape: context.shape)
             let dShifts = shifts.map { _ in Tensor(shape: [groups, W]) }
             for (c, chunk) in chunks.enumerated() {
-                let pass = keptPasses?[c] ?? o.suffixPass(chunk, index: c, context: context, shifts: shifts, prefix: prefixPass, keep: true)
+                // recomputed: fresh buffers, freed after this chunk, so peak memory stays one chunk's
+                let pass = keptPasses?[c] ?? o.suffixPass(chunk, context: context, shifts: shifts, prefix: prefixPass,
+                                                          keep: true, workspace: nil)
                 let dChunk = Tensor(uninitializedShape: [chunk.count, D])
                 for (i, (g, k)) in o.sequences(chunk).enumerated() {
                     (dChunk.data + i * D).update(from: dFeatures.data + (g * K + k) * D, count: D)
@@ -133,7 +138,8 @@ public final class PromptTextEncoder {
         let features = Tensor(uninitializedShape: [G * K, D])
         var kept: [SuffixPass] = []
         for (c, chunk) in chunks.enumerated() {
-            let pass = suffixPass(chunk, index: c, context: context, shifts: shifts, prefix: prefixPass, keep: keep)
+            let pass = suffixPass(chunk, context: context, shifts: shifts, prefix: prefixPass, keep: keep,
+                                  workspace: keep ? keptWorkspace(c) : passWorkspace)
             for (i, (g, k)) in sequences(chunk).enumerated() {
                 (features.data + (g * K + k) * D).update(from: pass.features.data + i * D, count: D)
             }
@@ -178,8 +184,15 @@ public final class PromptTextEncoder {
         (0..<chunk.groups).flatMap { gi in chunk.members.map { (chunk.firstGroup + gi, $0) } }
     }
 
+    /// The buffers chunk `index` keeps its activations in when every pass is kept (reused by the next step).
+    private func keptWorkspace(_ index: Int) -> BlockWorkspace {
+        while suffixWorkspaces.count <= index { suffixWorkspaces.append(BlockWorkspace()) }
+        return suffixWorkspaces[index]
+    }
+
     /// Builds and runs the suffixes of one chunk.
-    func suffixPass(_ chunk: Chunk, index: Int, context: Tensor, shifts: Tensor?, prefix: PrefixPass, keep: Bool) -> SuffixPass {
+    func suffixPass(_ chunk: Chunk, context: Tensor, shifts: Tensor?, prefix: PrefixPass, keep: Bool,
+                    workspace: BlockWorkspace?) -> SuffixPass {
         let W = encoder.width, L = chunk.length
         let x = Tensor(shape: [chunk.count, L, W])          // rows after a shorter suffix's EOT stay 0: never attended
         var eots: [Int] = []
@@ -189,10 +202,9 @@ public final class PromptTextEncoder {
             }
             eots.append(layout.suffixes[k].count - 1)
         }
-        while suffixWorkspaces.count <= index { suffixWorkspaces.append(BlockWorkspace()) }
         return SuffixPass(encoder: encoder, prefix: prefix, firstGroup: chunk.firstGroup, groupSize: chunk.members.count,
                           embeddings: x.data, count: chunk.count, length: L, eots: eots,
-                          keepActivations: keep, workspace: suffixWorkspaces[index])
+                          keepActivations: keep, workspace: workspace)
     }
 
     private func contextOffset(classIndex k: Int, context m: Int) -> Int {
