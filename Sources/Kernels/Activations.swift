@@ -69,8 +69,9 @@ extension Elementwise {
                 let xr = x + r * cols, yr = y + r * cols
                 if xr == yr {
                     if let bias { for c in 0..<cols { xr[c] = F.value(xr[c] + bias[c]) } } else { for c in 0..<cols { xr[c] = F.value(xr[c]) } }
+                } else if let bias {
+                    for c in 0..<cols { let v = xr[c] + bias[c]; xr[c] = v; yr[c] = F.value(v) }
                 } else {
-                    if let bias { for c in 0..<cols { xr[c] += bias[c] } }
                     for c in 0..<cols { yr[c] = F.value(xr[c]) }
                 }
             }

@@ -138,8 +138,7 @@ public enum Attention {
             // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P))   (masked entries have P = 0)
             for r in 0..<rows {
                 let pr = ph + r * Tk, dr = dp + r * Tk
-                var total: Float = 0
-                for j in 0..<Tk { total += pr[j] * dr[j] }
+                let total = Reduce.dot(pr, dr, count: Tk)
                 for j in 0..<Tk { dr[j] = scale * pr[j] * (dr[j] - total) }
             }
             // dQ = dS_prefix · Kp + dS_own · K;  dK = dS_ownᵀ · Q;  dKp += dS_prefixᵀ · Q

@@ -6,7 +6,7 @@ import Dispatch
 /// of a batch whole, one thread each, with single-threaded GEMMs. Small loops run inline.
 public enum Parallel {
     /// Below this many elements of work a loop is not split.
-    public static var minimumWork = 1 << 15
+    public static let minimumWork = 1 << 15
 
     /// Calls `body(range)` on disjoint ranges covering `0..<count`; `work` is the total cost in
     /// elements (default `count`) used to decide whether splitting pays.

@@ -163,14 +163,13 @@ public final class ModifiedResNet {
                        trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         laneScratch.encode(pixels: pixels, batch: B, imageSize: imageSize, embedDim: embedDim, lanes: lanes,
                            tracing: trace != nil) { slice, count, out, columns in
-            let part = encodeSlice(pixels: slice, batch: count, columns: columns, trace: trace)
-            out.update(from: part.data, count: part.count)
+            encodeSlice(pixels: slice, batch: count, into: out, columns: columns, trace: trace)
         }
     }
 
-    /// One lane of `encode`: features `[B, D]` of `B` images.
-    private func encodeSlice(pixels: UnsafePointer<Float>, batch B: Int, columns: ColumnBuffer,
-                             trace: ((String, Tensor) -> Void)?) -> Tensor {
+    /// One lane of `encode`: features of `B` images written to `out` (`[B, D]`).
+    private func encodeSlice(pixels: UnsafePointer<Float>, batch B: Int, into out: UnsafeMutablePointer<Float>,
+                             columns: ColumnBuffer, trace: ((String, Tensor) -> Void)?) {
         let R = imageSize
         // NCHW → CNHW
         var x = Tensor(uninitializedShape: [3, B, R, R])
@@ -196,11 +195,13 @@ public final class ModifiedResNet {
                 }
             }
         }
-        return attentionPool(x, batch: B, spatial: H * H, trace: trace)
+        attentionPool(x, batch: B, spatial: H * H, into: out, trace: trace)
     }
 
     /// AttentionPool2d: tokens = [mean; x_1 … x_HW] + positions; the mean token queries all tokens.
-    private func attentionPool(_ x: Tensor, batch B: Int, spatial S: Int, trace: ((String, Tensor) -> Void)?) -> Tensor {
+    /// Writes the features `[B, D]` to `out`.
+    private func attentionPool(_ x: Tensor, batch B: Int, spatial S: Int, into out: UnsafeMutablePointer<Float>,
+                               trace: ((String, Tensor) -> Void)?) {
         let E = poolChannels, T = S + 1, dh = E / heads
         let tokens = Tensor(shape: [B, T, E])                              // [B, HW+1, E]
         for c in 0..<E {
@@ -233,9 +234,7 @@ public final class ModifiedResNet {
                            c: attended.data + b * E + h * dh, ldc: E)
             }
         }
-        let features = Tensor(shape: [B, embedDim])
-        Linear.forward(features.data, attended.data, weight: cWeight.data, bias: cBias.data, rows: B, inFeatures: E, outFeatures: embedDim)
-        return features
+        Linear.forward(out, attended.data, weight: cWeight.data, bias: cBias.data, rows: B, inFeatures: E, outFeatures: embedDim)
     }
 
     /// [C, B, H, W] → [B, C, H, W] (for traces and tests).

@@ -90,14 +90,12 @@ public struct ResidualBlock {
 /// The activations one block keeps for its backward pass (one instance per layer and chunk).
 /// Owned by the text encoder's training path; sized for `rows = B·T` positions.
 public final class BlockActivations {
-    public let shape: Attention.Shape
     let storage: Tensor
     let input, ln1, mean1, rstd1, qkv, probs, attn, middle, ln2, mean2, rstd2, fc, act: UnsafeMutablePointer<Float>
     /// The layer's q/k/v projections `[rows, 3W]`: a shared prefix hands them to its suffixes.
     public var projections: UnsafeMutablePointer<Float> { qkv }
 
     public init(shape: Attention.Shape) {
-        self.shape = shape
         let W = shape.width, rows = shape.batch * shape.length
         let sizes = [rows * W, rows * W, rows, rows, rows * 3 * W, shape.probabilityCount, rows * W, rows * W,
                      rows * W, rows, rows, rows * 4 * W, rows * 4 * W]
@@ -113,7 +111,6 @@ public final class BlockActivations {
 /// Reusable buffers for one block call (`rows = B·T` positions): the inference path keeps its
 /// activations here instead of in a `BlockActivations`, and backward uses the gradient buffers.
 public final class BlockScratch {
-    public let shape: Attention.Shape
     let asActivations: BlockActivations
     let residual: UnsafeMutablePointer<Float>   // [rows, W]
     let wide: UnsafeMutablePointer<Float>       // [rows, 4W]
@@ -121,7 +118,6 @@ public final class BlockScratch {
     private let storage: Tensor
 
     public init(shape: Attention.Shape) {
-        self.shape = shape
         let W = shape.width, rows = shape.batch * shape.length
         asActivations = BlockActivations(shape: shape)
         storage = Tensor(uninitializedShape: [rows * 8 * W])

@@ -56,7 +56,7 @@ public final class TextTransformer {
     /// independent slices at once (default: one per thread; see `Parallel.slices`).
     public func encode(tokens: [[Int32]], length: Int? = nil, lanes: Int? = nil) -> Tensor {
         let n = tokens.count
-        let features = Tensor(shape: [n, embedDim])
+        let features = Tensor(uninitializedShape: [n, embedDim])   // every chunk writes its rows
         Parallel.slices(n, lanes: lanes ?? Threads.current) { _, slice in
             var start = slice.lowerBound
             while start < slice.upperBound {
@@ -73,7 +73,7 @@ public final class TextTransformer {
         let W = width
         let eots = rows.map(TextTransformer.eotIndex)
         let T = length ?? (eots.max()! + 1)
-        let x = Tensor(shape: [rows.count, T, W])                           // [B, T, W]
+        let x = Tensor(uninitializedShape: [rows.count, T, W])              // [B, T, W], every row embedded below
         for (b, row) in rows.enumerated() {
             precondition(row.count == contextLength, "token rows must have \(contextLength) ids")
             embedTokens(row[0..<T], into: x.data + b * T * W)
