@@ -51,18 +51,18 @@ public final class DemoRunner {
         let model = try CLIPModel(directory: modelDirectory, loadImageTower: false)
         let store = try FeatureStore(path: storePath)
         let cached = try CachedDataset(store: store, modelFingerprint: model.directory.fingerprint.hex, datasetName: spec.name)
-        let all = try cached.task(shots: nil, seed: Int(plan.seed), classes: .all)
+        let all = try cached.evaluation(.test, classes: .all)
 
         // baselines on all classes
         let template = cached.dataset.templates.zeroShot
         let zeroShot = try timed("zero-shot") {
             EvaluationResult(classifier: try ZeroShotClassifier(model: model, classnames: all.classnames, templates: [template]),
-                             data: all.test)
+                             data: all.features)
         }
         let ensembleTemplates = cached.dataset.templates.ensemble
         let ensemble = try timed("ensemble") {
             EvaluationResult(classifier: try ZeroShotClassifier(model: model, classnames: all.classnames, templates: ensembleTemplates),
-                             data: all.test)
+                             data: all.features)
         }
         log(String(format: "zero-shot \"%@\": %.1f%%   prompt ensemble (%d templates): %.1f%%",
                    template, zeroShot.accuracy, ensembleTemplates.count, ensemble.accuracy))
@@ -90,10 +90,11 @@ public final class DemoRunner {
         }
 
         // base-to-new: train on the base half of the classes (the first half of the shapes), test on both halves
-        let base = try cached.task(shots: nil, seed: Int(plan.seed), classes: .base)
-        let new = try cached.task(shots: nil, seed: Int(plan.seed), classes: .new)
-        func zeroShotOn(_ t: TaskData) throws -> Double {
-            EvaluationResult(classifier: try ZeroShotClassifier(model: model, classnames: t.classnames, templates: [template]), data: t.test).accuracy
+        let base = try cached.evaluation(.test, classes: .base)
+        let new = try cached.evaluation(.test, classes: .new)
+        func zeroShotOn(_ t: (classnames: [String], features: FeatureSet)) throws -> Double {
+            EvaluationResult(classifier: try ZeroShotClassifier(model: model, classnames: t.classnames, templates: [template]),
+                             data: t.features).accuracy
         }
         var rows = [row("zero-shot CLIP", try zeroShotOn(base), try zeroShotOn(new))]
         var cocoopLoss: [Double] = []
@@ -113,7 +114,7 @@ public final class DemoRunner {
             let checkpoint = try PromptCheckpoint.read(from: url)
             return try NearestWords.search(context: checkpoint.tensor("ctx")!, model: model, top: plan.nearestWords)
         } ?? []
-        return DemoResults(plan: plan, classes: all.classnames.count, testImages: all.test.count, zeroShot: zeroShot.accuracy,
+        return DemoResults(plan: plan, classes: all.classnames.count, testImages: all.features.count, zeroShot: zeroShot.accuracy,
                            zeroShotTemplate: template, ensemble: ensemble.accuracy, ensembleTemplates: ensembleTemplates.count,
                            fewShot: fewShot, baseToNew: rows, cocoopLoss: cocoopLoss, nearestWords: words, seconds: seconds)
     }

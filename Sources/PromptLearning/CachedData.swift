@@ -101,6 +101,19 @@ public final class CachedDataset {
                         test: try features(.test, data.test))
     }
 
+    /// Class names and the features of one evaluation split (`.val` or `.test`) after the
+    /// `classes` half. Reads only that split, where `task` reads all three (augmented training
+    /// views included).
+    public func evaluation(_ split: Split, classes: ClassSubset) throws -> (classnames: [String], features: FeatureSet) {
+        precondition(split != .train, "evaluation reads val or test")
+        let data = try dataset.subsampleClasses(classes)
+        let items = split == .val ? data.val : data.test
+        if items.isEmpty && split == .val {
+            throw PromptError.invalid("\(store.path): \(record.name) has no val split; evaluate on test")
+        }
+        return (data.classnames, try features(split, items))
+    }
+
     /// Normalised rows of `items` (labels as given) from `split`; items without features are skipped.
     public func features(_ split: Split, _ items: [DatasetItem]) throws -> FeatureSet {
         let ids = itemIDs[split]!

@@ -89,9 +89,10 @@ public enum Tuning {
         let test = EvaluationResult(classifier: trainer.learner, data: task.test)
         var newClasses: EvaluationResult?
         if r.classes == .base {
-            let new = try data.task(shots: nil, seed: r.seed, classes: .new)
+            let new = try data.evaluation(.test, classes: .new)
             let saved = try PromptCheckpoint.read(from: r.checkpoint)
-            newClasses = EvaluationResult(classifier: try LearnerFactory.load(saved, model: model, classnames: new.classnames), data: new.test)
+            newClasses = EvaluationResult(classifier: try LearnerFactory.load(saved, model: model, classnames: new.classnames),
+                                          data: new.features)
         }
         let outcome = TuningOutcome(method: r.method.rawValue, dataset: task.datasetName, shots: r.shots, seed: r.seed,
                                     classes: r.classes.rawValue, classCount: task.classnames.count, trainItems: task.train.count,

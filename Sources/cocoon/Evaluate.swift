@@ -1,4 +1,5 @@
 import ArgumentParser
+import FeatureCache
 import Foundation
 import PromptLearning
 
@@ -15,17 +16,15 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let checkpoint = try PromptCheckpoint.read(from: URL(fileURLWithPath: prompt))
         let (model, data) = try task.open()
-        let taskData = try data.task(shots: nil, seed: 1, classes: try task.classSubset)
-        let learner = try LearnerFactory.load(checkpoint, model: model, classnames: taskData.classnames)
-        guard let features = split == "test" ? taskData.test : split == "val" ? taskData.val : nil else {
-            throw ValidationError("--split must be test or val (and the dataset must have it)")
-        }
+        guard let which = ["test": Split.test, "val": .val][split] else { throw ValidationError("--split must be test or val") }
+        let (classnames, features) = try data.evaluation(which, classes: try task.classSubset)
+        let learner = try LearnerFactory.load(checkpoint, model: model, classnames: classnames)
         let result = EvaluationResult(classifier: learner, data: features)
         if json {
             try printJSON(["prompt": prompt, "dataset": data.record.name, "classes": task.classes, "split": split,
                            "result": try jsonObject(result)])
         } else {
-            print("\(checkpoint.recipe.method) prompt from \(checkpoint.recipe.dataset) on \(data.record.name) \(split) (\(task.classes) classes: \(taskData.classnames.count)): " + describe(result))
+            print("\(checkpoint.recipe.method) prompt from \(checkpoint.recipe.dataset) on \(data.record.name) \(split) (\(task.classes) classes: \(classnames.count)): " + describe(result))
         }
     }
 }
@@ -40,14 +39,14 @@ struct ZeroShot: ParsableCommand {
 
     func run() throws {
         let (model, data) = try task.open()
-        let taskData = try data.task(shots: nil, seed: 1, classes: try task.classSubset)
+        let (classnames, test) = try data.evaluation(.test, classes: try task.classSubset)
         let templates = template.map { [$0] } ?? (ensemble ? data.dataset.templates.ensemble : [data.dataset.templates.zeroShot])
-        let classifier = try ZeroShotClassifier(model: model, classnames: taskData.classnames, templates: templates)
-        let result = EvaluationResult(classifier: classifier, data: taskData.test)
+        let classifier = try ZeroShotClassifier(model: model, classnames: classnames, templates: templates)
+        let result = EvaluationResult(classifier: classifier, data: test)
         if json {
             try printJSON(["dataset": data.record.name, "classes": task.classes, "templates": templates, "result": try jsonObject(result)])
         } else {
-            print("zero-shot \(ensemble ? "ensemble of \(templates.count) templates" : "\"\(templates[0])\"") on \(data.record.name) test (\(task.classes) classes: \(taskData.classnames.count)): " + describe(result))
+            print("zero-shot \(ensemble ? "ensemble of \(templates.count) templates" : "\"\(templates[0])\"") on \(data.record.name) test (\(task.classes) classes: \(classnames.count)): " + describe(result))
         }
     }
 }
