@@ -57,15 +57,10 @@ public struct ViewRandom {
 /// so any worker can rebuild any view. Used by Indexing.
 public enum ViewSeed {
     public static func make(seed: UInt64, itemKey: String, view: Int) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a 64 offset basis
-        func feed(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3  // FNV-1a 64 prime
-        }
-        for shift in stride(from: 0, to: 64, by: 8) { feed(UInt8(truncatingIfNeeded: seed >> UInt64(shift))) }
-        let viewBits = UInt64(bitPattern: Int64(view))
-        for shift in stride(from: 0, to: 64, by: 8) { feed(UInt8(truncatingIfNeeded: viewBits >> UInt64(shift))) }
-        for byte in itemKey.utf8 { feed(byte) }
-        return SplitMix64.mix(hash)
+        var hash = FNV1a64()
+        hash.feedLittleEndian(seed)
+        hash.feedLittleEndian(UInt64(bitPattern: Int64(view)))
+        hash.feed(itemKey.utf8)
+        return SplitMix64.mix(hash.value)
     }
 }

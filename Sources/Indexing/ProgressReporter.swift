@@ -23,7 +23,7 @@ public final class ProgressReporter {
     }
 
     /// Seconds since the reporter was made.
-    public var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     /// Reports `done` units (of `total`); `detail` adds run-specific figures.
     public func update(done: Int, detail: String = "", force: Bool = false) {

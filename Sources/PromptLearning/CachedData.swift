@@ -45,7 +45,6 @@ public struct TaskData {
 public final class CachedDataset {
     public let store: FeatureStore
     public let ext: ExtractorID
-    public let extractor: ExtractorRecord
     public let ds: DatasetID
     public let record: DatasetRecord
     /// The dataset rebuilt from the store's item records (paths relative to the image root).
@@ -61,7 +60,6 @@ public final class CachedDataset {
             throw PromptError.invalid("\(store.path): no features of this model (fingerprint \(modelFingerprint.prefix(16))); run `cocoon index --model … --store \(store.path)` first")
         }
         ext = chosen.id
-        extractor = chosen.record
         let lower = datasetName.lowercased()
         let known = try store.datasets()
         guard let found = known.first(where: { $0.record.name.lowercased() == lower }) else {

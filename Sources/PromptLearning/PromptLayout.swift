@@ -30,10 +30,6 @@ public struct PromptLayout {
     /// The init phrase's token ids (one per context vector) when initialised from a phrase.
     public let initTokens: [Int32]?
 
-    /// Longest suffix: suffixes are padded to it (rows after a suffix's EOT are ignored).
-    public var suffixLength: Int { suffixes.map(\.count).max() ?? 0 }
-    public var eots: [Int] { suffixes.map { $0.count - 1 } }
-
     /// - Parameters:
     ///   - contextLength: M; ignored when `initPhrase` is given (M = its word count, as the official code).
     public init(tokenizer: BPETokenizer, classnames: [String], contextLength: Int, position: ClassTokenPosition,

@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import Imaging
 
 /// One class of a downstream dataset: its name and the scene attributes it fixes (nil = random).
@@ -6,7 +7,6 @@ public struct DemoClass: Sendable, Equatable {
     public let name: String
     public let shape: ShapeKind?
     public let color: ShapeColor?
-    public let background: BackgroundTexture?
 }
 
 /// A downstream dataset of the demo in CoOp's split-JSON layout (read by `Datasets` as
@@ -35,7 +35,7 @@ public struct DemoDataset: Sendable {
     /// Colour × shape classes ("red circle", …), shape-major: label = shape · 8 + colour, so the
     /// first half of the labels (CoOp's base classes) are the first half of the shapes.
     public static let colorShapeClasses: [DemoClass] = ShapeKind.allCases.flatMap { shape in
-        ShapeColor.allCases.map { DemoClass(name: "\($0.name) \(shape.name)", shape: shape, color: $0, background: nil) }
+        ShapeColor.allCases.map { DemoClass(name: "\($0.name) \(shape.name)", shape: shape, color: $0) }
     }
 
     /// The demo's datasets: "colored-shapes" (two-tone, the demo domain: 64 colour×shape classes,
@@ -47,7 +47,7 @@ public struct DemoDataset: Sendable {
         DemoDataset(name: "colored-shapes", classes: colorShapeClasses, style: .twoTone, perClass: (20, 4, 20),
                     outline: ShapeScene.OutlineWidth(minimum: 1.0, fractionLow: 0.04, fractionHigh: 0.06)),
         DemoDataset(name: "plain-shapes", classes: colorShapeClasses, style: .plain, perClass: (20, 4, 20)),
-        DemoDataset(name: "shapes", classes: ShapeKind.allCases.map { DemoClass(name: $0.name, shape: $0, color: nil, background: nil) },
+        DemoDataset(name: "shapes", classes: ShapeKind.allCases.map { DemoClass(name: $0.name, shape: $0, color: nil) },
                     style: .plain, perClass: (32, 8, 50)),
     ]
 
@@ -79,17 +79,15 @@ public struct DemoDataset: Sendable {
     public func scene(split: String, index: Int, seed: UInt64, imageSize: Int = 64) -> ShapeScene {
         let c = classes[index / count(split)]
         var random = ShapeRandom(seed: seed, stream: Self.streamTag(name, split), index: UInt64(index))
-        return ShapeScene.sample(&random, imageSize: imageSize, shape: c.shape, color: c.color, style: style, background: c.background,
+        return ShapeScene.sample(&random, imageSize: imageSize, shape: c.shape, color: c.color, style: style,
                                  outline: outline)
     }
 
     /// FNV-1a of "name/split": the stream tag of a dataset split.
     static func streamTag(_ name: String, _ split: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in "\(name)/\(split)".utf8 {
-            h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        return h
+        var hash = FNV1a64()
+        hash.feed("\(name)/\(split)".utf8)
+        return hash.value
     }
 
     /// `split.json` bytes: {"train": [[path, label, classname], …], "val": …, "test": …}, one item per line.

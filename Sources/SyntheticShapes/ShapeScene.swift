@@ -61,12 +61,11 @@ public struct ShapeScene: Sendable {
         return nil
     }
 
-    /// Draws a scene. `shape`, `color`, `style` and `background` are sampled uniformly (style from
-    /// `styleMix`: probabilities of plain, dark, two-tone) unless fixed by the caller.
+    /// Draws a scene. `shape`, `color` and `background` are sampled uniformly and `style` as plain,
+    /// dark, two-tone with probabilities 0.66, 0.12, 0.22, unless fixed by the caller.
     public static func sample(_ random: inout ShapeRandom, imageSize: Int = 64,
                               shape fixedShape: ShapeKind? = nil, color fixedColor: ShapeColor? = nil,
                               style fixedStyle: ShapeStyle? = nil, background fixedBackground: BackgroundTexture? = nil,
-                              styleMix: (plain: Double, dark: Double, twoTone: Double) = (0.66, 0.12, 0.22),
                               outline: OutlineWidth = .pretraining) -> ShapeScene {
         let shape = fixedShape ?? random.pick(ShapeKind.allCases)
         let color = fixedColor ?? random.pick(ShapeColor.allCases)
@@ -74,8 +73,8 @@ public struct ShapeScene: Sendable {
         if let fixedStyle {
             style = fixedStyle
         } else {
-            let u = random.unit() * (styleMix.plain + styleMix.dark + styleMix.twoTone)
-            style = u < styleMix.plain ? .plain : (u < styleMix.plain + styleMix.dark ? .dark : .twoTone)
+            let u = random.unit()
+            style = u < 0.66 ? .plain : (u < 0.66 + 0.12 ? .dark : .twoTone)
         }
         let background = fixedBackground ?? random.pick(BackgroundTexture.allCases)
         let others = ShapeColor.allCases.filter { $0 != color }

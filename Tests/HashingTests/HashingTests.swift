@@ -70,6 +70,21 @@ final class CRC32CHardwareTests: XCTestCase {
     }
 }
 
+/// FNV-1a 64 against the published test vectors.
+final class FNV1a64Tests: XCTestCase {
+    func testKnownAnswers() {
+        for (text, expected) in [("", 0xCBF2_9CE4_8422_2325), ("a", 0xAF63_DC4C_8601_EC8C), ("foobar", 0x8594_4171_F739_67E8)] as [(String, UInt64)] {
+            var hash = FNV1a64()
+            hash.feed(text.utf8)
+            XCTAssertEqual(hash.value, expected, text)
+        }
+        var bytes = FNV1a64(), word = FNV1a64()
+        bytes.feed([0x01, 0x02, 0, 0, 0, 0, 0, 0x80])
+        word.feedLittleEndian(0x8000_0000_0000_0201)
+        XCTAssertEqual(word.value, bytes.value)
+    }
+}
+
 /// SplitMix64 against its reference outputs (Vigna's splitmix64.c, seed 0).
 final class SplitMix64Tests: XCTestCase {
     func testReferenceSequence() {
