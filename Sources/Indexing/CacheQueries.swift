@@ -42,13 +42,6 @@ public enum CacheQueries {
         return out
     }
 
-    /// L2-normalised text features `[prompts, D]` of `prompts` (tokenizer + text tower).
-    public static func textFeatures(model: CLIPModel, prompts: [String]) throws -> Tensor {
-        let features = model.text.encode(tokens: try model.tokenize(prompts))
-        Elementwise.normalizeRows(features.data, rows: prompts.count, dim: model.text.embedDim)
-        return features
-    }
-
     /// Argmax over classes of `features · textᵀ` (one GEMM, [N, D]·[D, K]) against the labels.
     public static func classify(_ features: EvalFeatures, text: Tensor) -> ZeroShotResult {
         let N = features.count, D = features.dim, K = text.shape[0]

@@ -1,4 +1,5 @@
 import CLIP
+import Datasets
 import Kernels
 
 /// Zero-shot CLIP with hand-crafted prompts (`ZeroshotCLIP`) and prompt ensembling
@@ -15,9 +16,7 @@ public final class ZeroShotClassifier: Classifier {
         weights = Tensor(shape: [K, D])
         logitScale = model.logitScale
         for template in templates {
-            let prompts = classnames.map { template.replacingOccurrences(of: "{}", with: $0.replacingOccurrences(of: "_", with: " ")) }
-            let features = model.text.encode(tokens: try model.tokenize(prompts))
-            Elementwise.normalizeRows(features.data, rows: K, dim: D)
+            let features = try model.textFeatures(classnames.map { PromptTemplates.prompt(template, classname: $0) })
             Elementwise.add(weights.data, features.data, count: K * D)
         }
         Elementwise.normalizeRows(weights.data, rows: K, dim: D)

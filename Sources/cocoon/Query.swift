@@ -122,7 +122,7 @@ struct QuerySearch: ParsableCommand {
     func run() throws {
         let (s, m, d, sp, e) = try openModelQuery(store: store, model: model, dataset: dataset, split: split, ext: ext)
         let features = try CacheQueries.evalFeatures(store: s, ext: e.id, ds: d.id, split: sp)
-        let query = try CacheQueries.textFeatures(model: m, prompts: [text])
+        let query = try m.textFeatures([text])
         let hits = CacheQueries.search(features, query: query.data, top: top)
         let items = try s.items(ds: d.id, split: sp)
         let rows = hits.map { hit -> [String: Any] in
@@ -154,7 +154,7 @@ struct QueryClassify: ParsableCommand {
         let (s, m, d, sp, e) = try openModelQuery(store: store, model: model, dataset: dataset, split: split, ext: ext)
         let template = PromptTemplates.templates(for: d.record.name).zeroShot
         let prompts = d.record.classnames.map { PromptTemplates.prompt(template, classname: $0) }
-        let text = try CacheQueries.textFeatures(model: m, prompts: prompts)
+        let text = try m.textFeatures(prompts)
         let features = try CacheQueries.evalFeatures(store: s, ext: e.id, ds: d.id, split: sp)
         guard features.count > 0 else {
             throw IndexingError("\(s.path): no \(sp) features of \(d.record.name) for this model; index the split first")

@@ -87,7 +87,7 @@ final class EmbedQueryTests: XCTestCase {
         XCTAssertEqual(features.count, counts.test)
         let prompts = TinyDataset.classnames.map { PromptTemplates.prompt("a photo of a {}.", classname: $0) }
         XCTAssertEqual(prompts[0], "a photo of a red circle.")
-        let text = try CacheQueries.textFeatures(model: model, prompts: prompts)
+        let text = try model.textFeatures(prompts)
         let result = CacheQueries.classify(features, text: text)
         var correct = 0
         var scores: [[Float]] = []
@@ -107,7 +107,7 @@ final class EmbedQueryTests: XCTestCase {
         XCTAssertEqual(json["total"] as? Int, counts.test)
 
         // Search: the top 3 are the 3 highest cosines, best first.
-        let query = try CacheQueries.textFeatures(model: model, prompts: ["photo of the cat"])
+        let query = try model.textFeatures(["photo of the cat"])
         let hits = CacheQueries.search(features, query: query.data, top: 3)
         let cosines = (0..<features.count).map { i in (0..<64).reduce(Float(0)) { $0 + features.values[i * 64 + $1] * query[$1] } }
         let order = cosines.indices.sorted { cosines[$0] > cosines[$1] }

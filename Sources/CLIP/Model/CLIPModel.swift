@@ -79,6 +79,14 @@ public final class CLIPModel {
     public func tokenize(_ texts: [String]) throws -> [[Int32]] {
         try requireTokenizer().tokenize(texts, contextLength: text.contextLength)
     }
+
+    /// L2-normalised text features `[texts, D]` (tokenizer + text tower): what zero-shot
+    /// classification and text→image search compare image features with.
+    public func textFeatures(_ texts: [String]) throws -> Tensor {
+        let features = text.encode(tokens: try tokenize(texts))
+        Elementwise.normalizeRows(features.data, rows: texts.count, dim: text.embedDim)
+        return features
+    }
 }
 
 #if canImport(Glibc)
