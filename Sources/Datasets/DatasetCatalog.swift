@@ -30,6 +30,13 @@ public enum DatasetCatalog {
         throw DatasetError("unknown dataset '\(name)'; known: \(names.joined(separator: ", ")) (case-insensitive; aliases such as dtd, pets, imagenet-a)")
     }
 
+    /// Whether a dataset stored as `stored` is the one asked for as `requested`: the same name up
+    /// to case, or `requested`'s canonical name ("oxford_pets" finds "OxfordPets"). The rule of
+    /// every feature-store lookup by name (queries and the tuner).
+    public static func storedName(_ stored: String, matches requested: String) -> Bool {
+        stored.lowercased() == requested.lowercased() || stored == (try? canonicalName(requested))
+    }
+
     /// Reads a dataset. A missing `split_zhou_<Name>.json` is regenerated like CoOp with a fresh
     /// `random.seed(1)` state (see `load(name:root:random:)`).
     public static func load(name: String, root: URL) throws -> Dataset {

@@ -33,8 +33,7 @@ public enum StoreLookup {
     /// narrowed by `id` when several versions are stored.
     public static func dataset(in store: FeatureStore, name: String, id: String? = nil) throws -> (id: DatasetID, record: DatasetRecord) {
         let all = try store.datasets()
-        let canonical = try? DatasetCatalog.canonicalName(name)
-        var candidates = all.filter { $0.record.name == name || $0.record.name.lowercased() == name.lowercased() || $0.record.name == canonical }
+        var candidates = all.filter { DatasetCatalog.storedName($0.record.name, matches: name) }
         if let id {
             guard let wanted = DatasetID(hex: id) else { throw IndexingError("--ds '\(id)': expected 16 hex digits (see `cocoon query stats`)") }
             candidates = candidates.filter { $0.id == wanted }

@@ -60,9 +60,8 @@ public final class CachedDataset {
             throw PromptError.invalid("\(store.path): no features of this model (fingerprint \(modelFingerprint.prefix(16))); run `cocoon index --model … --store \(store.path)` first")
         }
         ext = chosen.id
-        let lower = datasetName.lowercased()
         let known = try store.datasets()
-        guard let found = known.first(where: { $0.record.name.lowercased() == lower }) else {
+        guard let found = known.first(where: { DatasetCatalog.storedName($0.record.name, matches: datasetName) }) else {
             let names = known.map(\.record.name).sorted().joined(separator: ", ")
             throw PromptError.invalid("\(store.path): no dataset \"\(datasetName)\" (indexed: \(names.isEmpty ? "none" : names)); run `cocoon index --dataset \(datasetName) …`")
         }

@@ -81,6 +81,14 @@ final class DatasetRulesTests: XCTestCase {
                        "a photo of a person doing Apply Eye Makeup.")
     }
 
+    func testStoredNamesMatchAnySpellingOfTheDataset() {
+        XCTAssertTrue(DatasetCatalog.storedName("OxfordPets", matches: "oxford_pets"))
+        XCTAssertTrue(DatasetCatalog.storedName("DescribableTextures", matches: "dtd"))
+        XCTAssertTrue(DatasetCatalog.storedName("colored-shapes", matches: "Colored-Shapes"))
+        XCTAssertFalse(DatasetCatalog.storedName("OxfordPets", matches: "Caltech101"))
+        XCTAssertFalse(DatasetCatalog.storedName("colored-shapes", matches: "plain-shapes"))
+    }
+
     func testCatalogNamesAndErrors() throws {
         XCTAssertEqual(try DatasetCatalog.canonicalName("DTD"), "DescribableTextures")
         XCTAssertEqual(try DatasetCatalog.canonicalName("imagenet-a"), "ImageNetA")
