@@ -27,7 +27,7 @@ final class BadInputTests: XCTestCase {
         let scratch = try Scratch("bad")
         let root = scratch.url.appendingPathComponent("toy")
         try writeDatasetWithBadFiles(root)
-        let summary = try Indexer(settings: tinySettings(root: root, store: scratch.path("store")), showsProgress: false).run()
+        let summary = try runIndexer(tinySettings(root: root, store: scratch.path("store")))
         let train = summary.splits[0]
         XCTAssertEqual(train.failures.map(\.item), [5, 6, 7])
         XCTAssertEqual(train.failures.map(\.path), ["img/corrupt.png", "img/truncated.png", "img/missing.png"])
@@ -49,7 +49,7 @@ final class BadInputTests: XCTestCase {
         try writeDatasetWithBadFiles(root)
         var settings = tinySettings(root: root, store: scratch.path("store"))
         settings.strict = true
-        let message = assertOneLineError("\(root.path)/img/corrupt.png: ") { _ = try Indexer(settings: settings, showsProgress: false).run() }
+        let message = assertOneLineError("\(root.path)/img/corrupt.png: ") { try runIndexer(settings) }
         XCTAssertTrue(message.contains("--strict: stopped at train item 5"), message)
         let store = try FeatureStore(path: scratch.path("store"))
         let groups = try store.stats().groups
@@ -64,7 +64,7 @@ final class BadInputTests: XCTestCase {
         let root = scratch.url.appendingPathComponent("toy")
         try TinyDataset.write(to: root)
         let path = scratch.path("store")
-        _ = try Indexer(settings: tinySettings(root: root, store: path), showsProgress: false).run()
+        try runIndexer(tinySettings(root: root, store: path))
         let before = try StoreDump(path: path)
         XCTAssertEqual(before.featureCount, 21)
 
@@ -73,12 +73,12 @@ final class BadInputTests: XCTestCase {
         try TinyDataset.write(to: broken)
         try Data("{\"train\": [[\"img/a.png\", 0".utf8).write(to: broken.appendingPathComponent("split.json"))
         assertOneLineError("split.json: not valid JSON") {
-            _ = try Indexer(settings: tinySettings(root: broken, store: path), showsProgress: false).run()
+            try runIndexer(tinySettings(root: broken, store: path))
         }
         // Unknown dataset name.
         var unknown = tinySettings(root: root, store: path)
         unknown.datasetName = "NoSuchSet"
-        assertOneLineError("unknown dataset 'NoSuchSet'") { _ = try Indexer(settings: unknown, showsProgress: false).run() }
+        assertOneLineError("unknown dataset 'NoSuchSet'") { try runIndexer(unknown) }
         // Same model name, different weights: one byte of the last tensor changed.
         let changed = scratch.url.appendingPathComponent("models/tiny-rn")
         try FileManager.default.createDirectory(at: changed, withIntermediateDirectories: true)
@@ -89,18 +89,18 @@ final class BadInputTests: XCTestCase {
         weights[weights.count - 2] ^= 0x01
         try weights.write(to: changed.appendingPathComponent("model.safetensors"))
         assertOneLineError("model name 'tiny-rn' is registered with fingerprint") {
-            _ = try Indexer(settings: tinySettings(model: changed, root: root, store: path), showsProgress: false).run()
+            try runIndexer(tinySettings(model: changed, root: root, store: path))
         }
         // Bad options.
         var options = tinySettings(root: root, store: path)
         options.viewScope = .fewShot(shots: 4, seeds: [1])
-        assertOneLineError("needs --views K > 0") { _ = try Indexer(settings: options, showsProgress: false).run() }
+        assertOneLineError("needs --views K > 0") { try runIndexer(options) }
         assertSameStore(try StoreDump(path: path), before)
 
         // The renamed model is accepted under another name, as a second extractor.
         var renamed = tinySettings(model: changed, root: root, store: path)
         renamed.modelName = "tiny-rn-edited"
-        _ = try Indexer(settings: renamed, showsProgress: false).run()
+        try runIndexer(renamed)
         XCTAssertEqual(try StoreDump(path: path).extractors.count, 2)
     }
 
@@ -109,13 +109,13 @@ final class BadInputTests: XCTestCase {
         let root = scratch.url.appendingPathComponent("toy")
         try TinyDataset.write(to: root)
         let path = scratch.path("store")
-        _ = try Indexer(settings: tinySettings(root: root, store: path), showsProgress: false).run()
+        try runIndexer(tinySettings(root: root, store: path))
         rawLMDBPut(path: path, db: "meta", key: "schema",
                    value: #"{"creator":"cocoon 9","endian":"little (values), big (keys)","key_version":1,"schema":2,"value_version":1}"#)
         let data = URL(fileURLWithPath: path).appendingPathComponent("data.mdb")
         let bytes = try Data(contentsOf: data)
         assertOneLineError("schema version 2, this cocoon reads version 1") {
-            _ = try Indexer(settings: tinySettings(root: root, store: path), showsProgress: false).run()
+            try runIndexer(tinySettings(root: root, store: path))
         }
         XCTAssertEqual(try Data(contentsOf: data), bytes)
     }
@@ -126,13 +126,13 @@ final class BadInputTests: XCTestCase {
         let root = scratch.url.appendingPathComponent("toy")
         try TinyDataset.write(to: root)
         let path = scratch.path("store")
-        _ = try Indexer(settings: tinySettings(root: root, store: path), showsProgress: false).run()
+        try runIndexer(tinySettings(root: root, store: path))
         let before = try StoreDump(path: path)
         let holder = try IndexerLock(storePath: path)
         var other = tinySettings(root: root, store: path, views: 1)
         other.modelName = "another"
         assertOneLineError("another cocoon index (pid \(getpid())) is writing to this store") {
-            _ = try Indexer(settings: other, showsProgress: false).run()
+            try runIndexer(other)
         }
         let cli = try runCocoon(["index", "--model", Paths.tinyRN.path, "--dataset", "split-json", "--root", root.path,
                                  "--store", path, "--views", "1"])

@@ -78,7 +78,7 @@ final class EmbedQueryTests: XCTestCase {
         let path = scratch.path("store")
         var settings = tinySettings(model: modelDir, root: root, store: path, views: 2)
         settings.viewScope = try ViewScope(parsing: "fewshot:2:1")
-        let summary = try Indexer(settings: settings, showsProgress: false).run()
+        let summary = try runIndexer(settings)
         let store = try FeatureStore(path: path)
         let model = try CLIPModel(directory: modelDir, loadImageTower: false)
 

@@ -16,12 +16,12 @@ final class ShardMergeTests: XCTestCase {
             s.viewScope = try ViewScope(parsing: "fewshot:2:1")
             return s
         }
-        _ = try Indexer(settings: try settings("single"), showsProgress: false).run()
+        try runIndexer(try settings("single"))
         var itemsPerShard: [Int] = []
         for i in 0..<2 {
             var s = try settings("shard\(i)")
             s.shard = try ShardSelector(index: i, count: 2)
-            let summary = try Indexer(settings: s, showsProgress: false).run()
+            let summary = try runIndexer(s)
             itemsPerShard.append(summary.splits.map(\.items).reduce(0, +))
         }
         XCTAssertEqual(itemsPerShard.reduce(0, +), 21)
@@ -43,7 +43,7 @@ final class ShardMergeTests: XCTestCase {
         let scratch = try Scratch("verify")
         let root = scratch.url.appendingPathComponent("toy")
         try TinyDataset.write(to: root)
-        _ = try Indexer(settings: tinySettings(root: root, store: scratch.path("store")), showsProgress: false).run()
+        try runIndexer(tinySettings(root: root, store: scratch.path("store")))
         let store = try FeatureStore(path: scratch.path("store"))
         XCTAssertTrue(try SourceFileCheck.run(store: store, root: root).ok)
         let edited = root.appendingPathComponent("img/train_red_circle_1.png")

@@ -75,6 +75,12 @@ enum TinyDataset {
     }
 }
 
+/// Runs the indexer in-process without a progress bar.
+@discardableResult
+func runIndexer(_ settings: IndexSettings) throws -> IndexSummary {
+    try Indexer(settings: settings, showsProgress: false).run()
+}
+
 /// Settings for indexing `root` (a TinyDataset) with `model` into `store`, small batches and commits.
 func tinySettings(model: URL = Paths.tinyRN, root: URL, store: String, views: Int = 0) -> IndexSettings {
     var s = IndexSettings(modelDirectory: model, datasetName: "split-json", dataRoot: root, storePath: store)
