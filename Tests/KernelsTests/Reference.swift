@@ -1,17 +1,12 @@
 import Foundation
+import Hashing
 @testable import Kernels
 
 /// Float64 reference implementations and finite differences for the kernel tests.
 struct SeededRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var bits: SplitMix64
+    init(_ seed: UInt64) { bits = SplitMix64(state: seed &+ 0x9E37_79B9_7F4A_7C15) }
+    mutating func next() -> UInt64 { bits.next() }
     /// Uniform in [-1, 1).
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) * 2 - 1 }
     mutating func array(_ n: Int, scale: Double = 1) -> [Double] { (0..<n).map { _ in uniform() * scale } }
