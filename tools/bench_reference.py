@@ -1,4 +1,5 @@
-"""PyTorch reference figures of /work/shared/spec/reference-bench.md, measured side by side.
+"""PyTorch reference figures (fp32, 2 threads, random weights) that README's performance table
+compares cocoon against, measured side by side on the same machine.
 
 Cases (comma list for --cases; each runs in its own subprocess so its peak RSS is its own):
   sgemm            torch.mm fp32 2048x2048x2048, GFLOPS

@@ -7,7 +7,7 @@ transformer, context 77, QuickGELU) trained contrastively on the synthetic shape
 `cocoon synth --corpus N` renders (the Swift renderer is the only renderer: this script reads its
 `images.u8` / `captions.txt`). Its own byte-level BPE vocabulary is learned on the captions plus
 the downstream prompt words and written in the standard `vocab.json` + `merges.txt` layout.
-Recipe and measurements: /work/shared/notes/demo-pretraining.md (round 2).
+Recipe and measurements: demo/model/README.md; the sizing lessons: docs/DESIGN.md "Demo model".
 
     cocoon synth --out /tmp/synth --corpus 240000 --threads 2
     python3 tools/train_demo_clip.py train --corpus /tmp/synth/corpus --out demo/model --datasets /tmp/synth

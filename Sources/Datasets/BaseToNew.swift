@@ -1,6 +1,6 @@
 import Foundation
 
-/// Which half of the classes to keep (`DATASET.SUBSAMPLE_CLASSES`, coop.md §3).
+/// Which half of the classes to keep (CoOp's `DATASET.SUBSAMPLE_CLASSES`: all, base or new).
 public enum ClassSubset: String, CaseIterable, Sendable {
     case all, base, new
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The eleven CoOp datasets read from `split_zhou_<Name>.json` (and FGVCAircraft, read from its
-/// official lists): folder names, image dirs and split-file names of coop.md §1. `root` is CoOp's
+/// official lists): the folder names, image dirs and split-file names CoOp's dataset readers use. `root` is CoOp's
 /// `$DATA` (the folder holding `oxford_pets/`, `dtd/`, …).
 enum CoOpLayouts {
     typealias Splits = (train: [DatasetItem], val: [DatasetItem], test: [DatasetItem])

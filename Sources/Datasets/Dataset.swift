@@ -17,7 +17,7 @@ public struct Dataset: Sendable {
     public let train: [DatasetItem]
     public let val: [DatasetItem]
     public let test: [DatasetItem]
-    /// Zero-shot and ensembling templates (coop.md §6).
+    /// Zero-shot and ensembling templates (CoOp's `zsclip.py`).
     public let templates: DatasetTemplates
     /// Whether few-shot sampling also draws from `val` (min(N, 4) per class); false for ImageNet.
     public let fewShotSamplesVal: Bool

@@ -13,7 +13,7 @@ public struct FewShotSubset: Equatable, Sendable {
     }
 }
 
-/// Dassl's `generate_fewshot_dataset` as CoOp calls it (coop.md §2): items grouped by label in order
+/// Dassl's `generate_fewshot_dataset` as CoOp calls it: items grouped by label in order
 /// of first appearance; a class with ≥ N items gets `random.sample(items, N)`, a smaller class keeps
 /// all its items (no repeats); train with N shots first, then val with min(N, 4).
 ///

@@ -1,6 +1,6 @@
 import Foundation
 
-/// ImageNet and its four test-only variants (coop.md §1). All read `classnames.txt` (lines
+/// ImageNet and its four test-only variants, in CoOp's folder layout. All read `classnames.txt` (lines
 /// "<wnid> <name with spaces>") from the dataset folder. Files inside a class folder are listed in
 /// sorted order; CoOp uses unsorted `os.listdir`, so its ImageNet few-shot draws depend on the
 /// filesystem and are reproduced exactly only through `tools/export_fewshot.py`.

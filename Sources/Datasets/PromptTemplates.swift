@@ -1,4 +1,4 @@
-/// A dataset's hand-crafted prompts (coop.md §6): the single zero-shot template of CoOp's
+/// A dataset's hand-crafted prompts: the single zero-shot template of CoOp's
 /// `zsclip.py` (`CUSTOM_TEMPLATES`) and the ensembling list of `ZeroshotCLIP2`. Templates contain
 /// one "{}" for the class name. Used by zero-shot evaluation and prompt ensembling.
 public struct DatasetTemplates: Equatable, Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// CoOp's split generation, used only when a dataset's `split_zhou_<Name>.json` is missing
-/// (coop.md §1 "How the JSONs were made"). Draws come from `CPythonRandom` with CPython's
+/// (the per-class shuffle and split rules CoOp's readers apply then). Draws come from `CPythonRandom` with CPython's
 /// `random.shuffle`, so with the same seed and the same listing order the split equals CoOp's.
 /// Two deliberate differences: image files are listed in sorted order (CoOp uses unsorted
 /// `os.listdir`, so its split depends on the filesystem), and nothing is written back to disk.

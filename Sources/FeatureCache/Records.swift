@@ -7,7 +7,7 @@ import Hashing
 public struct ExtractorRecord: Equatable {
     /// User-visible model name (model directory name or `--name`); indexed in `models`.
     public var modelName: String
-    /// Hex SHA-256 of the weight bytes plus the preprocessing config (DESIGN.md "Model directory").
+    /// Hex SHA-256 of the weight bytes plus the preprocessing config (docs/DESIGN.md "Fingerprint").
     public var modelFingerprint: String
     public var architecture: String
     public var embedDim: Int

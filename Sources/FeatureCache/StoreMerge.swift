@@ -11,9 +11,10 @@ public struct MergeReport {
 }
 
 extension FeatureStore {
-    /// Copies every model, extractor, dataset, item, subset, feature and failure of `source` (a
-    /// shard store) into this store. Refuses, before writing anything, when a model name maps to
-    /// different fingerprints in the two stores; refuses any key present in both with different
+    /// Copies every model, extractor, dataset, item, subset, feature, failure and numerics record
+    /// of `source` (a shard store) into this store. Refuses, before writing anything, when a model
+    /// name maps to different fingerprints in the two stores or an extractor's features were
+    /// computed with other BLAS kernels (`NumericsRecord`); refuses any key present in both with different
     /// bytes, and any corrupt source feature. Job records are per shard and are not copied.
     /// Takes this store's indexer lock. Commits every 4,096 entries (replayed if the map grows).
     @discardableResult
@@ -25,9 +26,9 @@ extension FeatureStore {
 
         var report = MergeReport()
         var batch = MergeBatch()
-        for db in [SubDB.models, .extractors, .datasets, .items, .subsets, .feat, .failures] {
+        for db in [SubDB.models, .extractors, .datasets, .items, .subsets, .feat, .failures, .meta] {
             try source.environment.read { t in
-                try t.forEach(db, prefix: []) { k, v in
+                try t.forEach(db, prefix: db == .meta ? NumericsRecord.prefix : []) { k, v in
                     if db == .feat, let problem = FeatureValue.problem(v) {
                         throw StoreError("\(source.path): \(problem) in feat key \(hexString(k)); run `cocoon store verify` on the shard and re-index it before merging")
                     }
@@ -58,6 +59,9 @@ extension FeatureStore {
             }
             if let existing = try extractor(id), existing != record {
                 throw StoreError("\(path): cannot merge \(source.path): extractor id \(id) names different records in the two stores; re-index the shard")
+            }
+            if let here = try numerics(id), let there = try source.numerics(id), here != there {
+                throw StoreError("\(path): cannot merge \(source.path): extractor \(id)'s features were computed with \(here.summary) here but \(there.summary) in the shard, so their bits differ; re-index the shard with OPENBLAS_CORETYPE=\(here.kernels)")
             }
         }
     }

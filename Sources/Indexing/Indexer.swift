@@ -36,6 +36,7 @@ public final class Indexer {
                                                  augmentedViews: settings.augmentedViews, scope: settings.viewScope,
                                                  seed: settings.seed)
         let ext = try store.registerExtractor(record)
+        try store.recordNumerics(NumericsRecord(library: OpenBLASCore.library, kernels: OpenBLASCore.current), for: ext)
         let datasetRecord = try DatasetRegistration.register(dataset, in: store, threads: settings.decodeThreads)
         let ds = datasetRecord.id
         let (augmented, subsets) = try recordSubsets(dataset, store: store, ds: ds)

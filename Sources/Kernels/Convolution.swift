@@ -21,9 +21,10 @@ public enum Conv2D {
     }
 
     /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias. `columns` needs `shape.columnCount` floats.
+    /// With `samplePadding` every image's outputs are the bits it gets alone (`SampleInvariantGEMM`).
     public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               shape s: Shape, columns: UnsafeMutablePointer<Float>?) {
+                               shape s: Shape, columns: UnsafeMutablePointer<Float>?, samplePadding: SamplePadding? = nil) {
         let n = s.batch * s.outHeight * s.outWidth
         let kdim = s.inChannels * s.kernel * s.kernel
         var source = x
@@ -37,7 +38,12 @@ public enum Conv2D {
             for c in 0..<s.outChannels { (out + c * n).update(repeating: bias[c], count: n) }
             beta = 1
         }
-        GEMM.sgemm(m: s.outChannels, n: n, k: kdim, a: weight, lda: kdim, b: source, ldb: n, beta: beta, c: out, ldc: n)
+        if let samplePadding {
+            SampleInvariantGEMM.columns(m: s.outChannels, k: kdim, a: weight, b: source, c: out, samples: s.batch,
+                                        columnsPerSample: s.outHeight * s.outWidth, accumulate: beta != 0, padding: samplePadding)
+        } else {
+            GEMM.sgemm(m: s.outChannels, n: n, k: kdim, a: weight, lda: kdim, b: source, ldb: n, beta: beta, c: out, ldc: n)
+        }
     }
 
     /// cols[(c·k + ky)·k + kx, (b·Ho + oy)·Wo + ox] = x[c, b, oy·stride + ky − pad, ox·stride + kx − pad] (0 outside).

@@ -10,6 +10,11 @@ public enum OpenBLASCore {
     /// The kernel family OpenBLAS chose at load time.
     public static var current: String { String(cString: openblas_get_corename()) }
 
+    /// The library and version, e.g. "OpenBLAS 0.3.21" (the first two words of its build config).
+    public static var library: String {
+        String(cString: openblas_get_config()).split(separator: " ").prefix(2).joined(separator: " ")
+    }
+
     /// The core type to force, given what OpenBLAS chose and the CPU's `/proc/cpuinfo` flags; nil
     /// when its own choice is already the best this build can do for the CPU.
     public static func better(than chosen: String, cpuFlags: Set<String>) -> String? {

@@ -29,16 +29,17 @@ public enum Parallel {
     /// return. Batched inference (the image encoders) runs this way: a lane never waits for
     /// another between layers, whereas one multi-threaded GEMM per layer synchronises the BLAS
     /// threads at every call and leaves them spinning through the serial steps in between.
-    /// Nothing else may call BLAS meanwhile; `body` sees `Threads.current == 1`.
+    /// Nothing else may call BLAS meanwhile; `body` sees `Threads.current == 1`, with one lane
+    /// too, so a sample's products never depend on how many lanes ran (`SampleInvariantGEMM`).
     public static func slices(_ count: Int, lanes requested: Int, _ body: (Int, Range<Int>) -> Void) {
         let lanes = max(1, min(requested, count))
+        let threads = Threads.current
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(threads)) }
         guard lanes > 1 else {
             body(0, 0..<count)
             return
         }
-        let threads = Threads.current
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(threads)) }
         let per = count / lanes, extra = count % lanes
         DispatchQueue.concurrentPerform(iterations: lanes) { lane in
             let start = lane * per + min(lane, extra)

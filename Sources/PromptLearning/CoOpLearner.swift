@@ -27,7 +27,8 @@ public protocol PromptLearner: Classifier {
 
 /// CoOp (Zhou et al., IJCV): M learned context vectors shared by all classes or one set per class,
 /// the class name at the end, middle or front; logits = scale · cos(image, text(prompt_k)).
-/// One text pass per step over all K prompts (DESIGN idea 5), since text features do not depend on the batch.
+/// One text pass per step over all K prompts (docs/DESIGN.md "One text pass per step"), since text
+/// features do not depend on the batch.
 public final class CoOpLearner: PromptLearner {
     public let promptEncoder: PromptTextEncoder
     /// `[M, W]`, or `[K, M, W]` when class-specific.

@@ -1,5 +1,5 @@
-/// Every training default of cocoon in one table (CoOp/CoCoOp papers' official configs,
-/// spec/coop.md §4). The CLI, the trainer and the checkpoints read them from here only.
+/// Every training default of cocoon in one table (the official CoOp/CoCoOp configs; provenance in
+/// docs/DESIGN.md "Hyperparameter defaults"). The CLI, the trainer and the checkpoints read them from here only.
 public struct Hyperparameters: Codable, Equatable {
     public var learningRate: Double
     public var momentum: Double

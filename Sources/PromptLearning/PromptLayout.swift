@@ -13,8 +13,8 @@ public enum PromptRow: Equatable {
 }
 
 /// The row-by-row recipe of every class prompt, split into a prefix shared by all classes and a
-/// per-class suffix (DESIGN idea 4), assembled exactly as the official PromptLearner does
-/// (spec/coop.md §5): tokenise `"<prefix words> <name>."`, keep SOS, put context where the prefix
+/// per-class suffix (docs/DESIGN.md "Shared prefix"), assembled exactly as the official PromptLearner
+/// does (docs/DESIGN.md "Prompt assembly"): tokenise `"<prefix words> <name>."`, keep SOS, put context where the prefix
 /// words were, and for `middle`/`front` move the name's tokens. Built once per class set; the
 /// CoOp and CoCoOp learners read it every step.
 public struct PromptLayout {

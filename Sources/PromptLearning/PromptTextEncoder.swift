@@ -3,11 +3,12 @@ import Kernels
 
 /// Text features of every class prompt built from learned context vectors, and their gradient
 /// back to the context: the frozen text transformer run with the shared prefix once per group
-/// (DESIGN idea 4), every suffix cut near its EOT — suffixes are bucketed by length, one pass per
-/// bucket, so little padding remains (idea 1, beyond it) — activation gradients only (idea 2), and, when
-/// the activations of all passes would exceed `memoryBudget`, passes of bounded size whose
-/// activations are recomputed for backward (idea 6: peak memory independent of K). Groups are
-/// CoCoOp's images: group g uses `ctx + shift_g` (G = 1 and no shift for CoOp).
+/// (docs/DESIGN.md "Shared prefix"), every suffix cut near its EOT — suffixes are bucketed by length,
+/// one pass per bucket, so little padding remains ("EOT cut") — activation gradients only ("Activation
+/// gradients only"), and, when the activations of all passes would exceed `memoryBudget`, passes of
+/// bounded size whose activations are recomputed for backward ("Memory budget": peak memory
+/// independent of K). Groups are CoCoOp's images ("CoCoOp prefix groups"): group g uses
+/// `ctx + shift_g` (G = 1 and no shift for CoOp).
 public final class PromptTextEncoder {
     public let encoder: TextTransformer
     public let layout: PromptLayout

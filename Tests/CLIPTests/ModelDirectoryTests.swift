@@ -88,7 +88,7 @@ final class ModelDirectoryTests: XCTestCase {
         XCTAssertEqual(model.weights.entry("transformer.resblocks.0.attn.in_proj_weight")?.storedDType, .bf16)
     }
 
-    // MARK: Layout of the published models (spec/clip.md §6 counts)
+    // MARK: Layout of the published models (tensor and parameter counts of the OpenAI checkpoints)
 
     func testExpectedTensorsOfPublishedArchitecturesMatchSpecCounts() {
         func text() -> TextTowerArchitecture { TextTowerArchitecture(width: 512, heads: 8, layers: 12, contextLength: 77, vocabularySize: 49408) }

@@ -70,18 +70,28 @@ final class ParityTests: XCTestCase {
         return out
     }
 
-    /// An image's features are bit-identical in every slot of a batch, for any lane count (a
-    /// resumed or merged index run stores the same bits as an uninterrupted one).
+    /// An image's features are bit-identical to its features alone, in every slot of a batch of
+    /// 4 or 5, for any lane count (a resumed, sharded or merged index run stores the same bits as
+    /// an uninterrupted one), whichever OpenBLAS kernel family runs (`KernelFamilyTests`).
     private func checkSlotIndependence(_ encoder: ImageEncoder, file: StaticString = #filePath, line: UInt = #line) throws {
-        let R = encoder.imageSize, plane = 3 * R * R, D = encoder.embedDim, B = 4
-        let pixels = Tensor(uninitializedShape: [B, 3, R, R]), rotated = Tensor(uninitializedShape: [B, 3, R, R])
-        for i in 0..<pixels.count { pixels[i] = Float((i * 7919) % 255) / 127.5 - 1 }
-        for b in 0..<B { (rotated.data + (b + 1) % B * plane).update(from: pixels.data + b * plane, count: plane) }
-        for lanes in [1, 2, 3, 4] {
-            let a = encoder.encode(pixels: pixels.data, batch: B, lanes: lanes)
-            let r = encoder.encode(pixels: rotated.data, batch: B, lanes: lanes)
-            let moved = (0..<B * D).filter { a[$0].bitPattern != r[(($0 / D + 1) % B) * D + $0 % D].bitPattern }.count
-            XCTAssertEqual(moved, 0, "\(lanes) lanes: features changed with the slot", file: file, line: line)
+        let R = encoder.imageSize, plane = 3 * R * R, D = encoder.embedDim
+        for B in [4, 5] {
+            let pixels = Tensor(uninitializedShape: [B, 3, R, R]), rotated = Tensor(uninitializedShape: [B, 3, R, R])
+            for i in 0..<pixels.count { pixels[i] = Float((i * 7919) % 255) / 127.5 - 1 }
+            for b in 0..<B { (rotated.data + (b + 1) % B * plane).update(from: pixels.data + b * plane, count: plane) }
+            let alone = Tensor(uninitializedShape: [B, D])
+            for b in 0..<B {
+                let single = encoder.encode(pixels: pixels.data + b * plane, batch: 1, lanes: nil)
+                withExtendedLifetime(single) { (alone.data + b * D).update(from: single.data, count: D) }
+            }
+            for lanes in [1, 2, 3, 4] {
+                let a = encoder.encode(pixels: pixels.data, batch: B, lanes: lanes)
+                let r = encoder.encode(pixels: rotated.data, batch: B, lanes: lanes)
+                let moved = (0..<B * D).filter { a[$0].bitPattern != r[(($0 / D + 1) % B) * D + $0 % D].bitPattern }.count
+                XCTAssertEqual(moved, 0, "batch \(B), \(lanes) lanes: features changed with the slot", file: file, line: line)
+                let batched = (0..<B * D).filter { a[$0].bitPattern != alone[$0].bitPattern }.count
+                XCTAssertEqual(batched, 0, "batch \(B), \(lanes) lanes: features differ from the image alone", file: file, line: line)
+            }
         }
     }
 

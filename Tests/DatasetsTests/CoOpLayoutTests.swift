@@ -1,7 +1,7 @@
 import XCTest
 @testable import Datasets
 
-/// Every CoOp layout read from a fake tree of empty files (coop.md §1 table).
+/// Every CoOp layout read from a fake tree of empty files (CoOp's folder, image-dir and split-file names).
 final class CoOpLayoutTests: XCTestCase {
     /// (catalog name, canonical name, folder, image dir relative to the dataset folder, class names as stored, a sample path).
     private let splitJSONDatasets: [(String, String, String, String, [String], String)] = [

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Datasets
 
-/// Few-shot sampling (coop.md §2) against Dassl's semantics run in CPython, plus the exported-pickle path.
+/// Few-shot sampling against Dassl's `generate_fewshot_dataset` semantics run in CPython, plus the exported-pickle path.
 final class FewShotTests: XCTestCase {
     private func fixtureDataset() throws -> (Dataset, [[String: Any]]) {
         let fixture = try Fixtures.json("fewshot.json")

@@ -94,9 +94,11 @@ final class EmbedQueryTests: XCTestCase {
         for i in 0..<features.count {
             let row = (0..<3).map { k in (0..<64).reduce(Float(0)) { $0 + features.values[i * 64 + $1] * text[k * 64 + $1] } }
             scores.append(row)
-            let best = row.indices.max { row[$0] < row[$1] }!
-            XCTAssertEqual(result.predictions[i], best)
-            if best == Int(features.labels[i]) { correct += 1 }
+            // The GEMM and this loop sum in different orders (the order depends on the BLAS kernel
+            // family), so only a near-tie may pick another class.
+            let best = row.indices.max { row[$0] < row[$1] }!, chosen = result.predictions[i]
+            XCTAssertLessThanOrEqual(row[best] - row[chosen], 1e-5 * max(1, abs(row[best])), "item \(i)")
+            if chosen == Int(features.labels[i]) { correct += 1 }
         }
         XCTAssertEqual(result.correct, correct)
         XCTAssertEqual(result.total, counts.test)

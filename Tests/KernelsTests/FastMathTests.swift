@@ -55,7 +55,7 @@ final class FastMathTests: XCTestCase {
                 sizes[2 * lane + 1] = Threads.current
                 for i in slice { seen[i] += 1 }
             }
-            if used > 1 { XCTAssertEqual((0..<used).map { sizes[2 * $0 + 1] }, Array(repeating: 1, count: used), "single-threaded GEMMs in lanes") }
+            XCTAssertEqual((0..<used).map { sizes[2 * $0 + 1] }, Array(repeating: 1, count: used), "single-threaded GEMMs in lanes")
             XCTAssertEqual((0..<count).map { seen[$0] }, Array(repeating: 1, count: count), "\(count) over \(lanes)")
             let laneSizes = (0..<used).map { sizes[2 * $0] }
             XCTAssertLessThanOrEqual(laneSizes.max()! - laneSizes.min()!, 1)

@@ -1,7 +1,7 @@
 import Foundation
 
 extension CLIPArchitecture {
-    /// The architecture `clip.build_model` infers from a state dict (spec/clip.md §6), read off the
+    /// The architecture `clip.build_model` infers from a state dict (docs/DESIGN.md "Architecture inference"), read off the
     /// OpenAI-named shapes in `weights`. Heads are width/64 (text, ViT) and width·32/64 (ResNet);
     /// a config file may override them (`ModelConfigFile`). Activation is QuickGELU, as for OpenAI models.
     public init(inferringFrom weights: CLIPWeights) throws {

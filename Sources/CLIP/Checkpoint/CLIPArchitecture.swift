@@ -1,4 +1,4 @@
-/// The sizes of a CLIP model: what `clip.build_model` infers from a state dict (spec/clip.md §6), or
+/// The sizes of a CLIP model: what `clip.build_model` infers from a state dict (docs/DESIGN.md "Architecture inference"), or
 /// what a model's config states. Built by `CLIPModelDirectory`; the encoders are shaped from it.
 public struct CLIPArchitecture: Equatable, Sendable {
     /// Joint embedding size D (`text_projection` is [W, D]).

@@ -2,7 +2,7 @@ import Foundation
 import Hashing
 import Kernels
 
-/// A CLIP model directory (DESIGN.md "Model directory"), loaded without Python: the weights file
+/// A CLIP model directory (docs/DESIGN.md "Model directory"), loaded without Python: the weights file
 /// (`model.safetensors` or `open_clip_model.safetensors`, any naming, F32/F16/BF16), its architecture
 /// (inferred from shapes as `clip.build_model` does; `open_clip_config.json` or HF `config.json`
 /// override heads/activation and must agree on sizes), preprocessing, tokenizer files, and the

@@ -1,4 +1,4 @@
-/// One tensor a CLIP state dict of a given architecture holds (OpenAI naming, spec/clip.md §6).
+/// One tensor a CLIP state dict of a given architecture holds (OpenAI key names; docs/DESIGN.md "Key names").
 public struct ExpectedTensor: Equatable, Sendable {
     public let name: String
     public let shape: [Int]

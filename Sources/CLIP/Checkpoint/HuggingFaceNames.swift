@@ -1,6 +1,6 @@
 import Kernels
 
-/// Hugging Face `CLIPModel` key names → OpenAI names (spec/clip.md §6). Used by `CLIPModelDirectory`
+/// Hugging Face `CLIPModel` key names → OpenAI names (docs/DESIGN.md "Key names"). Used by `CLIPModelDirectory`
 /// to build the `CLIPWeights` table of a HF checkpoint:
 ///
 ///     text_model.embeddings.token_embedding.weight     → token_embedding.weight

@@ -7,7 +7,7 @@ public struct PreprocessConfig: Equatable, Sendable {
     public var mean: [Float]
     public var std: [Float]
 
-    /// OpenAI CLIP's normalisation (spec/clip.md §4).
+    /// OpenAI CLIP's normalisation: the per-channel mean and std of `clip._transform` (RGB order).
     public static let clipMean: [Float] = [0.48145466, 0.4578275, 0.40821073]
     public static let clipStd: [Float] = [0.26862954, 0.26130258, 0.27577711]
 

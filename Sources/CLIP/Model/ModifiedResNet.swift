@@ -31,28 +31,25 @@ struct FoldedConv {
                      outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
     }
 
-    /// out[Cout, B, Ho, Wo] = conv(x)+bias, then ReLU when `relu`; `columns` holds the im2col matrix.
-    func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool, columns: ColumnBuffer) -> Tensor {
+    /// out[Cout, B, Ho, Wo] = conv(x)+bias, then ReLU when `relu`; every image's outputs are the
+    /// bits it gets alone. `scratch` holds the im2col matrix and the aligned copies.
+    func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool, scratch: ConvolutionScratch) -> Tensor {
         let s = shape(batch: batch, height: height, width: width)
         let out = Tensor(uninitializedShape: [outChannels, batch, s.outHeight, s.outWidth])
         Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, shape: s,
-                       columns: s.columnCount > 0 ? columns.pointer(capacity: s.columnCount) : nil)
+                       columns: s.columnCount > 0 ? scratch.columns.pointer(capacity: s.columnCount) : nil,
+                       samplePadding: scratch.padding)
         if relu { ReLU.forward(out.data, out.data, count: out.count) }
         return out
     }
 }
 
-/// The im2col matrix of the network's convolutions, kept and grown across calls: at batch 32 it
-/// reaches hundreds of megabytes, which freshly mapped memory would page-fault on every call.
-final class ColumnBuffer {
-    private var storage: Tensor?
-
-    func pointer(capacity: Int) -> UnsafeMutablePointer<Float> {
-        if let storage, storage.count >= capacity { return storage.data }
-        let grown = Tensor(uninitializedShape: [capacity])
-        storage = grown
-        return grown.data
-    }
+/// One lane's convolution buffers, kept between batches: the im2col matrix (at batch 32 it
+/// reaches hundreds of megabytes, which freshly mapped memory would page-fault on every call) and
+/// the aligned copies that keep each image's bits independent of its slot (`SampleInvariantGEMM`).
+final class ConvolutionScratch {
+    let columns = GrowableBuffer()
+    let padding = SamplePadding()
 }
 
 /// CLIP's anti-aliased Bottleneck: 1×1 → 3×3 → AvgPool(stride) → 1×1 (×4), identity or
@@ -75,15 +72,15 @@ struct Bottleneck {
     }
 
     /// x: [Cin, B, H, W] → [4p, B, H/stride, W/stride]
-    func forward(_ x: Tensor, batch B: Int, height H: Int, width W: Int, columns: ColumnBuffer) -> Tensor {
-        var h = conv1.forward(x, batch: B, height: H, width: W, relu: true, columns: columns)
-        h = conv2.forward(h, batch: B, height: H, width: W, relu: true, columns: columns)
+    func forward(_ x: Tensor, batch B: Int, height H: Int, width W: Int, scratch: ConvolutionScratch) -> Tensor {
+        var h = conv1.forward(x, batch: B, height: H, width: W, relu: true, scratch: scratch)
+        h = conv2.forward(h, batch: B, height: H, width: W, relu: true, scratch: scratch)
         let Ho = H / stride, Wo = W / stride
         if stride > 1 { h = pool(h, planes: conv2.outChannels * B, height: H, width: W) }
-        let out = conv3.forward(h, batch: B, height: Ho, width: Wo, relu: false, columns: columns)
+        let out = conv3.forward(h, batch: B, height: Ho, width: Wo, relu: false, scratch: scratch)
         if let downsample {
             let source = stride > 1 ? pool(x, planes: conv1.inChannels * B, height: H, width: W) : x
-            let identity = downsample.forward(source, batch: B, height: Ho, width: Wo, relu: false, columns: columns)
+            let identity = downsample.forward(source, batch: B, height: Ho, width: Wo, relu: false, scratch: scratch)
             Elementwise.add(out.data, identity.data, count: out.count)
         } else {
             Elementwise.add(out.data, x.data, count: out.count)
@@ -113,8 +110,8 @@ public final class ModifiedResNet {
     let poolPositions: Tensor      // [(R/32)²+1, E]
     let qWeight: Tensor, qBias: Tensor, kWeight: Tensor, kBias: Tensor, vWeight: Tensor, vBias: Tensor  // [E, E], [E]
     let cWeight: Tensor, cBias: Tensor                                                                  // [D, E], [D]
-    /// im2col scratch reused by every convolution, one per lane (one `encode` at a time per encoder).
-    private let laneScratch = LaneScratch { ColumnBuffer() }
+    /// Convolution buffers reused by every layer, one set per lane (one `encode` at a time per encoder).
+    private let laneScratch = LaneScratch { ConvolutionScratch() }
 
     /// Channels entering the attention pool (32·width).
     public var poolChannels: Int { 32 * width }
@@ -162,23 +159,23 @@ public final class ModifiedResNet {
     public func encode(pixels: UnsafePointer<Float>, batch B: Int, lanes: Int? = nil,
                        trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         laneScratch.encode(pixels: pixels, batch: B, imageSize: imageSize, embedDim: embedDim, lanes: lanes,
-                           tracing: trace != nil) { slice, count, out, columns in
-            encodeSlice(pixels: slice, batch: count, into: out, columns: columns, trace: trace)
+                           tracing: trace != nil) { slice, count, out, scratch in
+            encodeSlice(pixels: slice, batch: count, into: out, scratch: scratch, trace: trace)
         }
     }
 
     /// One lane of `encode`: features of `B` images written to `out` (`[B, D]`).
     private func encodeSlice(pixels: UnsafePointer<Float>, batch B: Int, into out: UnsafeMutablePointer<Float>,
-                             columns: ColumnBuffer, trace: ((String, Tensor) -> Void)?) {
+                             scratch: ConvolutionScratch, trace: ((String, Tensor) -> Void)?) {
         let R = imageSize
         // NCHW → CNHW
         var x = Tensor(uninitializedShape: [3, B, R, R])
         for b in 0..<B { for c in 0..<3 { (x.data + (c * B + b) * R * R).update(from: pixels + (b * 3 + c) * R * R, count: R * R) } }
         var H = R
-        x = stem[0].forward(x, batch: B, height: H, width: H, relu: true, columns: columns)
+        x = stem[0].forward(x, batch: B, height: H, width: H, relu: true, scratch: scratch)
         H = stem[0].shape(batch: B, height: H, width: H).outHeight
-        x = stem[1].forward(x, batch: B, height: H, width: H, relu: true, columns: columns)
-        x = stem[2].forward(x, batch: B, height: H, width: H, relu: true, columns: columns)
+        x = stem[1].forward(x, batch: B, height: H, width: H, relu: true, scratch: scratch)
+        x = stem[2].forward(x, batch: B, height: H, width: H, relu: true, scratch: scratch)
         let pooled = Tensor(uninitializedShape: [width, B, H / 2, H / 2])
         AvgPool2D.forward(pooled.data, x.data, planes: width * B, height: H, width: H, kernel: 2)
         x = pooled
@@ -186,7 +183,7 @@ public final class ModifiedResNet {
         trace?("image.stem", ModifiedResNet.toNCHW(x, batch: B))
         for (s, blocks) in stages.enumerated() {
             for (b, block) in blocks.enumerated() {
-                x = block.forward(x, batch: B, height: H, width: H, columns: columns)
+                x = block.forward(x, batch: B, height: H, width: H, scratch: scratch)
                 H /= block.stride
                 if let trace {
                     let nchw = ModifiedResNet.toNCHW(x, batch: B)
@@ -195,13 +192,13 @@ public final class ModifiedResNet {
                 }
             }
         }
-        attentionPool(x, batch: B, spatial: H * H, into: out, trace: trace)
+        attentionPool(x, batch: B, spatial: H * H, into: out, padding: scratch.padding, trace: trace)
     }
 
     /// AttentionPool2d: tokens = [mean; x_1 … x_HW] + positions; the mean token queries all tokens.
     /// Writes the features `[B, D]` to `out`.
     private func attentionPool(_ x: Tensor, batch B: Int, spatial S: Int, into out: UnsafeMutablePointer<Float>,
-                               trace: ((String, Tensor) -> Void)?) {
+                               padding: SamplePadding, trace: ((String, Tensor) -> Void)?) {
         let E = poolChannels, T = S + 1, dh = E / heads
         let tokens = Tensor(shape: [B, T, E])                              // [B, HW+1, E]
         for c in 0..<E {
@@ -217,11 +214,14 @@ public final class ModifiedResNet {
         for b in 0..<B { Elementwise.add(tokens.data + b * T * E, poolPositions.data, count: T * E) }
         trace?("image.attnpool.tokens", tokens)
         let keys = Tensor(shape: [B * T, E]), values = Tensor(shape: [B * T, E])
-        Linear.forward(keys.data, tokens.data, weight: kWeight.data, bias: kBias.data, rows: B * T, inFeatures: E, outFeatures: E)
-        Linear.forward(values.data, tokens.data, weight: vWeight.data, bias: vBias.data, rows: B * T, inFeatures: E, outFeatures: E)
+        SampleInvariantGEMM.linear(keys.data, tokens.data, weight: kWeight.data, bias: kBias.data, samples: B, rowsPerSample: T,
+                                   inFeatures: E, outFeatures: E, padding: padding)
+        SampleInvariantGEMM.linear(values.data, tokens.data, weight: vWeight.data, bias: vBias.data, samples: B, rowsPerSample: T,
+                                   inFeatures: E, outFeatures: E, padding: padding)
         let query = Tensor(shape: [B, E]), first = Tensor(shape: [B, E])
         for b in 0..<B { (first.data + b * E).update(from: tokens.data + b * T * E, count: E) }
-        Linear.forward(query.data, first.data, weight: qWeight.data, bias: qBias.data, rows: B, inFeatures: E, outFeatures: E)
+        SampleInvariantGEMM.linear(query.data, first.data, weight: qWeight.data, bias: qBias.data, samples: B, rowsPerSample: 1,
+                                   inFeatures: E, outFeatures: E, padding: padding)
         let attended = Tensor(shape: [B, E]), scores = Tensor(shape: [T])
         let scale = 1 / Float(dh).squareRoot()
         for b in 0..<B {
@@ -234,7 +234,8 @@ public final class ModifiedResNet {
                            c: attended.data + b * E + h * dh, ldc: E)
             }
         }
-        Linear.forward(out, attended.data, weight: cWeight.data, bias: cBias.data, rows: B, inFeatures: E, outFeatures: embedDim)
+        SampleInvariantGEMM.linear(out, attended.data, weight: cWeight.data, bias: cBias.data, samples: B, rowsPerSample: 1,
+                                   inFeatures: E, outFeatures: embedDim, padding: padding)
     }
 
     /// [C, B, H, W] → [B, C, H, W] (for traces and tests).

@@ -36,28 +36,42 @@ public struct ResidualBlock {
 
     /// Runs the block on `x` (`[rows, W]`, rows = B·T) in place. With a non-nil `cache` every
     /// activation `backward` needs is kept there; `prefixQKV` is the shared prefix of this layer.
+    /// `sampleInvariant` gives every sequence the bits it gets alone (`SampleInvariantGEMM`;
+    /// single-threaded BLAS), as the image encoders need.
     public func forward(_ x: UnsafeMutablePointer<Float>, shape: Attention.Shape,
                         prefixQKV: UnsafePointer<Float>? = nil, cache: BlockActivations? = nil,
-                        scratch: BlockScratch) {
+                        scratch: BlockScratch, sampleInvariant: Bool = false) {
         let W = width, rows = shape.batch * shape.length
         let a = cache ?? scratch.asActivations
+        let padding = sampleInvariant ? scratch.padding : nil
+        // y[rows, out] = x · weightᵀ (+ bias), per sequence when `padding` is set
+        func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: Tensor, _ bias: Tensor?,
+                    _ inFeatures: Int, _ outFeatures: Int) {
+            if let padding {
+                SampleInvariantGEMM.linear(y, x, weight: weight.data, bias: bias?.data, samples: shape.batch,
+                                           rowsPerSample: shape.length, inFeatures: inFeatures, outFeatures: outFeatures,
+                                           padding: padding)
+            } else {
+                Linear.forward(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+            }
+        }
         if let cache { cache.input.update(from: x, count: rows * W) }
         // attention branch
         LayerNorm.forward(a.ln1, x, gamma: ln1Gamma.data, beta: ln1Beta.data, mean: a.mean1, rstd: a.rstd1, rows: rows, dim: W)
-        Linear.forward(a.qkv, a.ln1, weight: inProjWeight.data, bias: inProjBias.data, rows: rows, inFeatures: W, outFeatures: 3 * W)
+        linear(a.qkv, a.ln1, inProjWeight, inProjBias, W, 3 * W)
         Attention.forward(out: a.attn, probs: a.probs, qkv: a.qkv, prefixQKV: prefixQKV, shape: shape)
-        Linear.forward(scratch.residual, a.attn, weight: outProjWeight.data, bias: nil, rows: rows, inFeatures: W, outFeatures: W)
+        linear(scratch.residual, a.attn, outProjWeight, nil, W, W)
         Elementwise.add(x, scratch.residual, bias: outProjBias.data, rows: rows, cols: W)
         if let cache { cache.middle.update(from: x, count: rows * W) }
         // MLP branch
         LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
-        Linear.forward(a.fc, a.ln2, weight: fcWeight.data, bias: nil, rows: rows, inFeatures: W, outFeatures: 4 * W)
+        linear(a.fc, a.ln2, fcWeight, nil, W, 4 * W)
         let act = cache == nil ? a.fc : a.act   // inference keeps no pre-activation: in place, one pass
         switch activation {   // adds c_fc's bias
         case .quickGELU: QuickGELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
         case .gelu: GELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
         }
-        Linear.forward(scratch.residual, act, weight: projWeight.data, bias: nil, rows: rows, inFeatures: 4 * W, outFeatures: W)
+        linear(scratch.residual, act, projWeight, nil, 4 * W, W)
         Elementwise.add(x, scratch.residual, bias: projBias.data, rows: rows, cols: W)
     }
 
@@ -115,6 +129,7 @@ public final class BlockScratch {
     let residual: UnsafeMutablePointer<Float>   // [rows, W]
     let wide: UnsafeMutablePointer<Float>       // [rows, 4W]
     let qkvGrad: UnsafeMutablePointer<Float>    // [rows, 3W]
+    let padding = SamplePadding()                // aligned copies of sample-invariant passes
     private let storage: Tensor
 
     public init(shape: Attention.Shape) {

@@ -50,7 +50,7 @@ public final class TextTransformer {
     }
 
     /// Text features (`[N, D]`, not normalised) of `N` token rows of `contextLength` ids.
-    /// Each chunk runs only up to its last EOT (DESIGN idea 1): later positions cannot influence
+    /// Each chunk runs only up to its last EOT (docs/DESIGN.md "EOT cut"): later positions cannot influence
     /// earlier ones under the causal mask, and pooling reads the EOT row. `length` forces a fixed
     /// run length (≥ every EOT + 1), used to prove the truncation exact. The rows run as `lanes`
     /// independent slices at once (default: one per thread; see `Parallel.slices`).

@@ -73,8 +73,9 @@ public final class VisionTransformer {
             }
         }
         let embedded = Tensor(uninitializedShape: [B * g * g, W])                       // [B·g², W]
-        Linear.forward(embedded.data, patches.data, weight: patchWeight.data, bias: nil,
-                       rows: B * g * g, inFeatures: K, outFeatures: W)
+        let scratch = workspace.scratch(for: Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false))
+        SampleInvariantGEMM.linear(embedded.data, patches.data, weight: patchWeight.data, bias: nil, samples: B,
+                                   rowsPerSample: g * g, inFeatures: K, outFeatures: W, padding: scratch.padding)
         if let trace { embedded.reshape([B, g * g, W]); trace("image.patch_embed", embedded) }
         let x = Tensor(uninitializedShape: [B, T, W])                                   // [B, g²+1, W]
         for b in 0..<B {
@@ -87,9 +88,8 @@ public final class VisionTransformer {
         LayerNorm.forward(x.data, x.data, gamma: lnPreGamma.data, beta: lnPreBeta.data, mean: nil, rstd: nil, rows: B * T, dim: W)
         trace?("image.ln_pre", x)
         let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false)
-        let scratch = workspace.scratch(for: shape)
         for (i, block) in blocks.enumerated() {
-            block.forward(x.data, shape: shape, scratch: scratch)
+            block.forward(x.data, shape: shape, scratch: scratch, sampleInvariant: true)
             trace?("image.block\(i).out", x)
         }
         let pooled = Tensor(shape: [B, W])
@@ -98,7 +98,10 @@ public final class VisionTransformer {
                               mean: nil, rstd: nil, rows: 1, dim: W)
         }
         trace?("image.ln_post", pooled)
-        GEMM.sgemm(m: B, n: embedDim, k: W, a: pooled.data, lda: W, b: projection.data, ldb: embedDim, c: out, ldc: embedDim)
+        for b in 0..<B {   // one row per call: the same product shape whatever the batch (`SampleInvariantGEMM`)
+            GEMM.sgemm(m: 1, n: embedDim, k: W, a: pooled.data + b * W, lda: W, b: projection.data, ldb: embedDim,
+                       c: out + b * embedDim, ldc: embedDim)
+        }
     }
 
     /// Multiply–adds of one image, for throughput reports.
