@@ -3,7 +3,9 @@
 // Module graph and responsibilities: see README.md ("Architecture").
 import PackageDescription
 
-/// Release builds of the numerical targets drop bounds/overflow checks in hot loops.
+/// Release builds of the kernel targets drop bounds/overflow checks in their hot loops. Only
+/// those: every target that parses files, JSON, LMDB values or user text keeps its checks (and
+/// its `precondition`s), which measured within noise of unchecked builds (README, "Performance").
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
@@ -24,16 +26,15 @@ let package = Package(
         .target(name: "CHashingSupport"),
         .target(name: "Hashing", dependencies: ["CHashingSupport"], swiftSettings: fast),
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
-        .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"], swiftSettings: fast),
+        .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"]),
         .target(name: "Datasets", dependencies: ["Hashing"]),
-        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets", "FeatureCache", "Hashing"], swiftSettings: fast),
+        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets", "FeatureCache", "Hashing"]),
         .target(name: "CImageCodec",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
-        .target(name: "Imaging", dependencies: ["CImageCodec", "Hashing"], swiftSettings: fast),
-        .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing"], swiftSettings: fast),
-        .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"],
-                swiftSettings: fast),
-        .target(name: "SyntheticShapes", dependencies: ["Imaging", "Hashing"], swiftSettings: fast),
+        .target(name: "Imaging", dependencies: ["CImageCodec", "Hashing"]),
+        .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing"]),
+        .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"]),
+        .target(name: "SyntheticShapes", dependencies: ["Imaging", "Hashing"]),
         .target(name: "Demo", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "SyntheticShapes"]),
 
         .executableTarget(name: "cocoon", dependencies: [

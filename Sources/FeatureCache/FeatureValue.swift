@@ -105,15 +105,18 @@ enum FeatureValue {
     /// the decoded values, so the result has unit norm exactly up to f32 rounding).
     static func decode(_ v: UnsafeRawBufferPointer, dim: Int, dtype: FeatureDType, normalize: Bool,
                        into out: UnsafeMutablePointer<Float>) {
+        precondition(v.count >= headerSize + dim * dtype.bytes, "feature value shorter than its header says")
         let payload = v.baseAddress! + headerSize
+        // Wrapping offsets (`&*`): the precondition bounds them, and checked ones keep this hot
+        // loop from vectorising (store rescans measured 30% slower).
         switch dtype {
         case .f16:
             for i in 0..<dim {
-                out[i] = HalfFloat.float(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                out[i] = HalfFloat.float(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: 2 &* i, as: UInt16.self)))
             }
         case .f32:
             for i in 0..<dim {
-                out[i] = Float(bitPattern: UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                out[i] = Float(bitPattern: UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: 4 &* i, as: UInt32.self)))
             }
         }
         if normalize {

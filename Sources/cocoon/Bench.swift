@@ -47,7 +47,7 @@ struct BenchGEMM: ParsableCommand {
     @Option(help: "Matrix size.") var size: Int = 2048
 
     func run() throws {
-        let threads = Threads.configure(options.threads)
+        let threads = configureCompute(threads: options.threads)
         let g = measureSgemmGFLOPS(size: size, repeats: options.repeats)
         print(String(format: "sgemm %d³, %d threads: %.1f GFLOPS", size, threads, g))
     }

@@ -26,7 +26,7 @@ struct BenchEncode: ParsableCommand {
         case "png": fileFormat = .png
         default: throw ValidationError("--format \(format): use jpeg or png")
         }
-        let threads = Threads.configure(options.threads)
+        let threads = configureCompute(threads: options.threads)
         let peak = measureSgemmGFLOPS()
         print(String(format: "%d threads, sgemm peak %.1f GFLOPS; batch %d, %d decode threads, %d %@ files of 500x375",
                      threads, peak, batch, decodeThreads, images, fileFormat.description))

@@ -15,7 +15,7 @@ struct BenchText: ParsableCommand {
     @Option(help: "Layers.") var layers: Int = 12
 
     func run() throws {
-        let threads = Threads.configure(options.threads)
+        let threads = configureCompute(threads: options.threads)
         let peak = measureSgemmGFLOPS()
         let encoder = try TextTransformer(weights: SyntheticWeights(), width: width, heads: width / 64, layers: layers,
                                           contextLength: 77, vocabularySize: 49408, embedDim: 512)

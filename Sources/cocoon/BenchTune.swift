@@ -17,7 +17,7 @@ struct BenchTune: ParsableCommand {
 
     func run() throws {
         if let only { return try runCase(only) }
-        let threads = Threads.configure(options.threads)
+        let threads = configureCompute(threads: options.threads)
         print(String(format: "sgemm peak %.1f GFLOPS, %d threads", measureSgemmGFLOPS(), threads))
         fflush(stdout)
         for c in cases.split(separator: ",") {
@@ -35,7 +35,7 @@ struct BenchTune: ParsableCommand {
         guard parts.count == 2, let method = PromptMethod(rawValue: String(parts[0])), let K = Int(parts[1]) else {
             throw ValidationError("case \(spec): expected coop:K or cocoop:K")
         }
-        _ = Threads.configure(options.threads)
+        _ = Threads.configure(options.threads)   // the parent printed any kernel advice
         let encoder = try TextTransformer(weights: SyntheticWeights(), width: 512, heads: 8, layers: 12,
                                           contextLength: 77, vocabularySize: 49408, embedDim: 512)
         var random = TrainingRandom(seed: 1)

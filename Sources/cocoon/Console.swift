@@ -1,4 +1,17 @@
 import Foundation
+import Kernels
+
+/// Sets the BLAS thread count for a command that computes (`Threads.configure`) and prints, once
+/// on stderr, `OpenBLASCore.advice` when the loaded kernels are weaker than the CPU supports.
+@discardableResult
+func configureCompute(threads requested: Int?) -> Int {
+    let environment = ProcessInfo.processInfo.environment
+    if let advice = OpenBLASCore.advice(loaded: OpenBLASCore.current, pinned: environment["OPENBLAS_CORETYPE"],
+                                        cpuFlags: OpenBLASCore.cpuFlags()) {
+        FileHandle.standardError.write(Data((advice + "\n").utf8))
+    }
+    return Threads.configure(requested)
+}
 
 /// Prints a JSON-serialisable value (sorted keys, pretty).
 func printJSON(_ value: Any) throws {

@@ -14,7 +14,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
 
     func run() throws {
-        _ = Threads.configure(threads)
+        configureCompute(threads: threads)
         let start = Date()
         let runner = DemoRunner(modelDirectory: URL(fileURLWithPath: model), workDirectory: URL(fileURLWithPath: work),
                                 plan: reduced ? .reduced : .full)

@@ -19,7 +19,7 @@ struct Embed: ParsableCommand {
 
     func run() throws {
         guard !texts.isEmpty || !images.isEmpty else { throw IndexingError("embed: pass at least one --text or --image") }
-        _ = Threads.configure(threads)
+        configureCompute(threads: threads)
         let m = try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: !images.isEmpty)
         var rows: [(input: String, vector: [Float])] = []
         if !texts.isEmpty {

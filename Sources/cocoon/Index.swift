@@ -30,7 +30,7 @@ struct Index: ParsableCommand {
     @Option(name: .customLong("progress-every"), help: .hidden) var progressEvery: Double = 5
 
     func run() throws {
-        _ = Threads.configure(threads)
+        configureCompute(threads: threads)
         var settings = IndexSettings(modelDirectory: URL(fileURLWithPath: model), datasetName: dataset,
                                      dataRoot: URL(fileURLWithPath: root), storePath: store)
         settings.splits = try splits.split(separator: ",").map { try StoreLookup.split(String($0)) }

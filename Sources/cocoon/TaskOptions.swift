@@ -26,7 +26,7 @@ struct TaskOptions: ParsableArguments {
 
     /// Opens the model (text tower only) and the cached dataset.
     func open() throws -> (model: CLIPModel, data: CachedDataset) {
-        _ = Threads.configure(threads)
+        configureCompute(threads: threads)
         let model = try CLIPModelLoader.textOnly(model)
         let store = try FeatureStore(path: store)
         let data = try CachedDataset(store: store, modelFingerprint: model.directory.fingerprint.hex,

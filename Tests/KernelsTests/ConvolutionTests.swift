@@ -58,4 +58,20 @@ final class OpenBLASCoreTests: XCTestCase {
         XCTAssertNil(OpenBLASCore.better(than: "SkylakeX", cpuFlags: avx512.union(["avx512_bf16"])))
         XCTAssertFalse(OpenBLASCore.current.isEmpty)
     }
+
+    /// A pinned family weaker than the CPU's best gets one line naming both and the fix; the best
+    /// (or a CPU without AVX) gets none.
+    func testAdvisesWhenPinnedKernelsAreWeakerThanTheCPU() throws {
+        let zen5: Set<String> = ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd", "avx512_bf16"]
+        let advice = try XCTUnwrap(OpenBLASCore.advice(loaded: "Haswell", pinned: "Haswell", cpuFlags: zen5))
+        XCTAssertTrue(advice.hasPrefix("note: OPENBLAS_CORETYPE=Haswell loads OpenBLAS's Haswell kernels, but this CPU runs its Cooperlake kernels"), advice)
+        XCTAssertTrue(advice.contains("unset OPENBLAS_CORETYPE (or set it to Cooperlake)"), advice)
+        XCTAssertFalse(advice.contains("\n"))
+        let kept = try XCTUnwrap(OpenBLASCore.advice(loaded: "Prescott", pinned: nil, cpuFlags: ["avx", "avx2", "fma"]))
+        XCTAssertTrue(kept.contains("COCOON_KEEP_OPENBLAS_CORE keeps OpenBLAS's Prescott kernels") && kept.contains("its Haswell kernels"), kept)
+        XCTAssertNil(OpenBLASCore.advice(loaded: "Cooperlake", pinned: "Cooperlake", cpuFlags: zen5))
+        XCTAssertNil(OpenBLASCore.advice(loaded: "SkylakeX", pinned: "SkylakeX", cpuFlags: zen5), "the same sgemm kernels")
+        XCTAssertNil(OpenBLASCore.advice(loaded: "Zen", pinned: nil, cpuFlags: ["avx", "avx2", "fma"]))
+        XCTAssertNil(OpenBLASCore.advice(loaded: "Prescott", pinned: nil, cpuFlags: ["sse3"]))
+    }
 }
