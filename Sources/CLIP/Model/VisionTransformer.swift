@@ -73,7 +73,8 @@ public final class VisionTransformer {
             }
         }
         let embedded = Tensor(uninitializedShape: [B * g * g, W])                       // [B·g², W]
-        let scratch = workspace.scratch(for: Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false))
+        let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false)
+        let scratch = workspace.scratch(for: shape)
         SampleInvariantGEMM.linear(embedded.data, patches.data, weight: patchWeight.data, bias: nil, samples: B,
                                    rowsPerSample: g * g, inFeatures: K, outFeatures: W, padding: scratch.padding)
         if let trace { embedded.reshape([B, g * g, W]); trace("image.patch_embed", embedded) }
@@ -87,7 +88,6 @@ public final class VisionTransformer {
         trace?("image.x0", x)
         LayerNorm.forward(x.data, x.data, gamma: lnPreGamma.data, beta: lnPreBeta.data, mean: nil, rstd: nil, rows: B * T, dim: W)
         trace?("image.ln_pre", x)
-        let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false)
         for (i, block) in blocks.enumerated() {
             block.forward(x.data, shape: shape, scratch: scratch, sampleInvariant: true)
             trace?("image.block\(i).out", x)
