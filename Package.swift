@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "CImageCodec",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodec", "Hashing"]),
-        .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing"]),
+        .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing", "Datasets"]),
         .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"]),
         .target(name: "SyntheticShapes", dependencies: ["Imaging", "Hashing"]),
         .target(name: "Demo", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "SyntheticShapes"]),

@@ -84,3 +84,8 @@ extension Dataset {
         try subset(FewShotSampler.load(json: json), source: json.lastPathComponent)
     }
 }
+
+/// The store's name of a few-shot subset: `<N>shot-s<seed>` (cache-schema/SCHEMA.md §5.3), recorded by the indexer and read by the tuner.
+public enum FewShotSubsetName {
+    public static func make(shots: Int, seed: Int) -> String { "\(shots)shot-s\(seed)" }
+}

@@ -50,7 +50,7 @@ public final class DemoRunner {
         }
         let model = try CLIPModel(directory: modelDirectory, loadImageTower: false)
         let store = try FeatureStore(path: storePath)
-        let cached = try CachedDataset(store: store, modelFingerprint: model.directory.fingerprint.hex, datasetName: spec.name)
+        let cached = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex), datasetName: spec.name)
         let all = try cached.evaluation(.test, classes: .all)
 
         // baselines on all classes

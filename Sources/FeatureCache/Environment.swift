@@ -3,10 +3,10 @@ import Foundation
 
 /// The named sub-databases of a schema-v1 store (layout: cache-schema/SCHEMA.md).
 enum SubDB: Int, CaseIterable {
-    case meta, models, extractors, datasets, items, subsets, feat, failures, jobs
+    case meta, models, extractors, datasets, items, subsets, feat, failures, jobs, recipes
     /// The sub-database name in the LMDB main database.
     var name: String {
-        ["meta", "models", "extractors", "datasets", "items", "subsets", "feat", "failures", "jobs"][rawValue]
+        ["meta", "models", "extractors", "datasets", "items", "subsets", "feat", "failures", "jobs", "recipes"][rawValue]
     }
 }
 

@@ -3,13 +3,13 @@ import Foundation
 import Hashing
 
 /// Features of one extractor × dataset × split read into one contiguous Float32 buffer, rows in
-/// key order (item, then view). When every item has all its views, `values` is
-/// [items, viewsPerItem, dim]. The tuner and `cocoon query export` consume it.
+/// key order (item, then view 0, then the chosen recipe's views 1…K). When every item has all
+/// its views, `values` is [items, 1 + K, dim]. The tuner and `cocoon query export` consume it.
 public struct FeatureScan {
     public internal(set) var dim: Int
     /// Number of rows (features).
     public internal(set) var rows: Int
-    /// Item id and view of each row. [rows]
+    /// Item id and view of each row (0: the eval view; 1…K: views of the scanned recipe). [rows]
     public var items: [UInt32]
     public var views: [UInt16]
     /// Class label of each row's item (from `items`). [rows]
@@ -32,12 +32,13 @@ public struct FeatureScan {
 
 extension FeatureStore {
     /// Reads the features of (ext, ds, split) — all items, or only `items` (sorted ascending, e.g.
-    /// a few-shot subset) — in one read transaction, decoding straight into the output buffer.
+    /// a few-shot subset) — in one read transaction, decoding straight into the output buffer:
+    /// view 0 of each item, then the views of `recipe` when given (other recipes are skipped).
     /// `normalized`: L2-normalise each row. `verifyChecksums`: check each value's CRC-32C.
-    public func scan(ext: ExtractorID, ds: DatasetID, split: Split, items subset: [UInt32]? = nil,
+    public func scan(ext: ExtractorID, ds: DatasetID, split: Split, items subset: [UInt32]? = nil, recipe: RecipeID? = nil,
                      normalized: Bool = false, verifyChecksums: Bool = true) throws -> FeatureScan {
         var result = FeatureScan()
-        try scan(ext: ext, ds: ds, split: split, items: subset, normalized: normalized,
+        try scan(ext: ext, ds: ds, split: split, items: subset, recipe: recipe, normalized: normalized,
                  verifyChecksums: verifyChecksums, into: &result)
         return result
     }
@@ -45,15 +46,16 @@ extension FeatureStore {
     /// The same scan into `result`, reusing its buffers when they are large enough: repeated
     /// scans (epochs, evaluation) then touch no fresh memory, whose first-touch page faults cost
     /// more than decoding.
-    public func scan(ext: ExtractorID, ds: DatasetID, split: Split, items subset: [UInt32]? = nil,
+    public func scan(ext: ExtractorID, ds: DatasetID, split: Split, items subset: [UInt32]? = nil, recipe: RecipeID? = nil,
                      normalized: Bool = false, verifyChecksums: Bool = true, into result: inout FeatureScan) throws {
         let group = StoreKey.group(ext, ds, split)
+        let wanted = recipe ?? .eval
         try environment.read { t in
             let labelOf = try labels(t, ds: ds, split: split)
             // Pass 1 counts rows (keys only) and learns dim; pass 2 decodes into the exact buffer.
             var rows = 0
             var dim = -1
-            try walk(t, group: group, subset: subset) { _, v in
+            try walk(t, group: group, subset: subset, recipe: wanted) { _, v in
                 guard let h = FeatureValue.header(v) else { return }
                 if dim < 0 { dim = h.dim }
                 rows += 1
@@ -76,7 +78,7 @@ extension FeatureStore {
             defer { result.items = items; result.views = views; result.labels = labels }
             try result.values.withUnsafeMutableBufferPointer { buffer in
                 guard let out = buffer.baseAddress else { return }
-                try walk(t, group: group, subset: subset) { k, v in
+                try walk(t, group: group, subset: subset, recipe: wanted) { k, v in
                     if let problem = FeatureValue.problem(v, checkCRC: verifyChecksums) {
                         throw StoreError("\(path): \(problem) in feat key \(hexString(k)); run `cocoon store verify` and re-index the item")
                     }
@@ -84,9 +86,9 @@ extension FeatureStore {
                     guard h.dim == dim, row < rows else {
                         throw StoreError("\(path): feat key \(hexString(k)) has dim \(h.dim), others \(dim); the store mixes extractors under one id, re-index")
                     }
-                    let item = StoreKey.readBE(k, at: 18, as: UInt32.self)
+                    let item = StoreKey.readBE(k, at: StoreKey.itemOffset, as: UInt32.self)
                     items[row] = item
-                    views[row] = StoreKey.readBE(k, at: 22, as: UInt16.self)
+                    views[row] = StoreKey.readBE(k, at: StoreKey.viewOffset, as: UInt16.self)
                     labels[row] = Int(item) < labelOf.count ? labelOf[Int(item)] : -1
                     FeatureValue.decode(v, dim: dim, dtype: h.dtype, normalize: normalized, into: out + row * dim)
                     row += 1
@@ -125,23 +127,23 @@ extension FeatureStore {
         return out
     }
 
-    /// Visits the `feat` entries of `group` (24-byte keys), all or those of the `subset` items.
-    private func walk(_ t: Transaction, group: [UInt8], subset: [UInt32]?,
+    /// Visits the `feat` entries of `group`, all or those of the `subset` items: view 0 and the
+    /// views of `recipe` (view 0 alone when `recipe` is `.eval`).
+    private func walk(_ t: Transaction, group: [UInt8], subset: [UInt32]?, recipe: RecipeID,
                       _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        func visit(_ k: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) throws {
+            guard k.count == StoreKey.featureLength else { return }
+            let r = RecipeID(raw: StoreKey.readBE(k, at: StoreKey.recipeOffset, as: UInt32.self))
+            if r == .eval || r == recipe { try body(k, v) }
+        }
         guard let subset else {
-            try t.forEach(.feat, prefix: group) { k, v in
-                if k.count == StoreKey.featureLength { try body(k, v) }
-                return true
-            }
+            try t.forEach(.feat, prefix: group) { k, v in try visit(k, v); return true }
             return
         }
         for item in subset {
             var prefix = group
             StoreKey.appendBE(item, to: &prefix)
-            try t.forEach(.feat, prefix: prefix) { k, v in
-                if k.count == StoreKey.featureLength { try body(k, v) }
-                return true
-            }
+            try t.forEach(.feat, prefix: prefix) { k, v in try visit(k, v); return true }
         }
     }
 }

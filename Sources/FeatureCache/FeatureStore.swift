@@ -2,7 +2,7 @@ import Foundation
 import Hashing
 
 /// A cocoon feature store: one LMDB directory holding features of any number of extractors
-/// (backbone + preprocessing + augmentation) and datasets, with their records. `cocoon index`
+/// (backbone + eval preprocessing), augmentation recipes and datasets, with their records. `cocoon index`
 /// writes through `writer(…)`, the tuner reads through `scan(…)`, `cocoon query`/`store` use the
 /// rest. Many `FeatureStore` values on one path share one environment (see `EnvironmentRegistry`).
 public final class FeatureStore {
@@ -80,6 +80,60 @@ public final class FeatureStore {
             try t.forEach(.extractors, prefix: []) { k, v in
                 let id = ExtractorID(raw: StoreKey.readBE(k, at: 0, as: UInt64.self))
                 out.append((id, try ExtractorRecord(json: try parse(Array(v), "extractors/\(id)"), what: "\(path) extractors/\(id)")))
+                return true
+            }
+            return out
+        }
+    }
+
+    // MARK: recipes
+
+    /// Records `record` (idempotent) and returns its id.
+    @discardableResult
+    public func registerRecipe(_ record: RecipeRecord) throws -> RecipeID {
+        let id = record.id
+        try environment.write { t in
+            if let bytes = try t.get(.recipes, StoreKey.recipe(id)) {
+                let stored = try RecipeRecord(json: try parse(bytes, "recipes/\(id)"), what: "\(path) recipes/\(id)")
+                guard stored == record else {
+                    throw StoreError("\(path): recipe id \(id) names another recipe here (\(stored.policy), seed \(stored.seed)); choose another --seed")
+                }
+                return
+            }
+            try t.put(.recipes, StoreKey.recipe(id), record.json.canonical)
+        }
+        return id
+    }
+
+    public func recipe(_ id: RecipeID) throws -> RecipeRecord? {
+        try environment.read { t in
+            guard let bytes = try t.get(.recipes, StoreKey.recipe(id)) else { return nil }
+            return try RecipeRecord(json: try parse(bytes, "recipes/\(id)"), what: "\(path) recipes/\(id)")
+        }
+    }
+
+    /// Every recipe with its id, in id order.
+    public func recipes() throws -> [(id: RecipeID, record: RecipeRecord)] {
+        try environment.read { t in
+            var out: [(RecipeID, RecipeRecord)] = []
+            try t.forEach(.recipes, prefix: []) { k, v in
+                let id = RecipeID(raw: StoreKey.readBE(k, at: 0, as: UInt32.self))
+                out.append((id, try RecipeRecord(json: try parse(Array(v), "recipes/\(id)"), what: "\(path) recipes/\(id)")))
+                return true
+            }
+            return out
+        }
+    }
+
+    /// The views stored for each item of (ext, ds, split), from one walk over the keys: what an
+    /// indexing run skips, and how the lookup learns which recipes a split has.
+    public func storedViews(ext: ExtractorID, ds: DatasetID, split: Split) throws -> [UInt32: [ViewKey]] {
+        try environment.read { t in
+            var out: [UInt32: [ViewKey]] = [:]
+            try t.forEach(.feat, prefix: StoreKey.group(ext, ds, split)) { k, _ in
+                if k.count == StoreKey.featureLength {
+                    out[StoreKey.readBE(k, at: StoreKey.itemOffset, as: UInt32.self), default: []].append(StoreKey.viewKey(k))
+                }
                 return true
             }
             return out
@@ -198,7 +252,7 @@ public final class FeatureStore {
             var out: [FailureRecord] = []
             try t.forEach(.failures, prefix: StoreKey.group(ext, ds, split)) { k, v in
                 let f = JSONFields(json: try parse(Array(v), "failures/\(hexString(k))"), what: "\(path) failures/\(hexString(k))")
-                out.append(FailureRecord(item: StoreKey.readBE(k, at: 18, as: UInt32.self),
+                out.append(FailureRecord(item: StoreKey.readBE(k, at: StoreKey.itemOffset, as: UInt32.self),
                                          error: try f.string("error"), unixTime: try f.int("unix")))
                 return true
             }
@@ -218,7 +272,7 @@ public final class FeatureStore {
     }
 
     /// The feature (item, view), raw or L2-normalised; nil if absent. Verifies its checksum.
-    public func feature(ext: ExtractorID, ds: DatasetID, split: Split, item: UInt32, view: UInt16 = 0,
+    public func feature(ext: ExtractorID, ds: DatasetID, split: Split, item: UInt32, view: ViewKey = .eval,
                         normalized: Bool = false) throws -> StoredFeature? {
         let key = StoreKey.feature(ext, ds, split, item: item, view: view)
         return try environment.read { t in

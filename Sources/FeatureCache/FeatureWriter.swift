@@ -2,10 +2,12 @@ import CLMDB
 import Foundation
 import Hashing
 
-/// Resumable writer of one indexing job (extractor × dataset × split). Buffers items, and every
-/// `batchItems` items commits them together with the job progress record in ONE transaction, so
-/// the record never claims an uncommitted item; a killed job resumes at `nextItem`. The buffer is
-/// kept until the commit succeeds, so MDB_MAP_FULL is handled by abort–grow–replay.
+/// Writer of one indexing run of (extractor × dataset × split). Buffers items, and every
+/// `batchItems` items commits their features together with the job progress record in ONE
+/// transaction, so an item's views are stored all or none and the record never claims an
+/// uncommitted item; a killed run's successor writes only the (item, view) pairs the store lacks
+/// (`FeatureStore.storedViews`). The buffer is kept until the commit succeeds, so MDB_MAP_FULL is
+/// handled by abort–grow–replay.
 /// Holds the store's indexer lock (`IndexerLock`) for its lifetime. Not thread-safe: one owner.
 public final class FeatureWriter {
     public let store: FeatureStore
@@ -14,16 +16,15 @@ public final class FeatureWriter {
     public let split: Split
     public let dtype: FeatureDType
     public let dim: Int
-    public let viewsPerItem: Int
+    /// Most views one item may bring (view 0 and K augmented views).
+    public let maxViewsPerItem: Int
     public let batchItems: Int
-    /// First item id not yet committed (where a resumed job continues).
-    public var nextItem: UInt32 { job.nextItem }
 
     private var job: JobRecord
     private let lock: IndexerLock
     private let valueSize: Int
     private let group: [UInt8]
-    // Batch buffers, allocated once: keys [capacity, 24] and values [capacity, valueSize];
+    // Batch buffers, allocated once: keys [capacity, 28] and values [capacity, valueSize];
     // the first `buffered` rows hold the features of the current batch.
     private let capacity: Int
     private let keys: UnsafeMutableRawPointer
@@ -34,15 +35,19 @@ public final class FeatureWriter {
     private var pendingNext: UInt32
     private let clearsOldFailures: Bool
 
-    /// Opens the job for (ext, ds, split), resuming its progress record if one exists. The
-    /// extractor and dataset must be registered; views per item come from the extractor record.
-    public init(store: FeatureStore, ext: ExtractorID, ds: DatasetID, split: Split,
-                dtype: FeatureDType = .f16, batchItems: Int = 512) throws {
+    /// Opens a run for (ext, ds, split) writing view 0 and up to `augmentedViews` views of
+    /// `recipe` per item (keeping the counters of earlier runs' job record). The extractor,
+    /// dataset and recipe must be registered.
+    public init(store: FeatureStore, ext: ExtractorID, ds: DatasetID, split: Split, recipe: RecipeID? = nil,
+                augmentedViews: Int = 0, dtype: FeatureDType = .f16, batchItems: Int = 512) throws {
         guard let extractor = try store.extractor(ext) else {
             throw StoreError("\(store.path): extractor \(ext) is not registered; register it before writing features")
         }
         guard try store.dataset(ds) != nil else {
             throw StoreError("\(store.path): dataset \(ds) is not registered; register it before writing features")
+        }
+        if let recipe, try store.recipe(recipe) == nil {
+            throw StoreError("\(store.path): recipe \(recipe) is not registered; register it before writing features")
         }
         guard extractor.embedDim > 0, extractor.embedDim <= Int(UInt16.max) else {
             throw StoreError("\(store.path): extractor \(ext) has embed dim \(extractor.embedDim); it must be 1…65535")
@@ -53,12 +58,15 @@ public final class FeatureWriter {
         self.split = split
         self.dtype = dtype
         self.dim = extractor.embedDim
-        self.viewsPerItem = extractor.viewsPerItem
+        self.maxViewsPerItem = 1 + (recipe == nil ? 0 : max(0, augmentedViews))
         self.batchItems = max(1, batchItems)
         lock = try IndexerLock(storePath: store.path)
         valueSize = FeatureValue.size(dim: dim, dtype: dtype)
         var job = try store.job(ext: ext, ds: ds, split: split)
-            ?? JobRecord(ext: ext, ds: ds, split: split, viewsPerItem: extractor.viewsPerItem)
+            ?? JobRecord(ext: ext, ds: ds, split: split, recipe: recipe, augmentedViews: augmentedViews)
+        job.recipe = recipe
+        job.augmentedViews = recipe == nil ? 0 : augmentedViews
+        job.nextItem = 0
         job.status = "running"
         job.host = ProcessInfo.processInfo.hostName
         job.pid = Int(getpid())
@@ -66,7 +74,7 @@ public final class FeatureWriter {
         pendingNext = job.nextItem
         clearsOldFailures = !(try store.failures(ext: ext, ds: ds, split: split).isEmpty)
         group = StoreKey.group(ext, ds, split)
-        capacity = self.batchItems * viewsPerItem
+        capacity = self.batchItems * maxViewsPerItem
         keys = .allocate(byteCount: capacity * StoreKey.featureLength, alignment: 16)
         values = .allocate(byteCount: capacity * valueSize, alignment: 16)
     }
@@ -76,33 +84,33 @@ public final class FeatureWriter {
         values.deallocate()
     }
 
-    /// Buffers the features of `item`: `features` is [views, dim], view 0 first, where `views`
-    /// (default `viewsPerItem`) may be fewer for items without augmented views (val/test items,
-    /// items outside the few-shot subsets). Items must come in increasing id order, from
-    /// `nextItem` on. Commits when the batch is full.
-    public func add(item: UInt32, features: UnsafeBufferPointer<Float>, views: Int? = nil, normalized: Bool = false) throws {
+    /// Buffers the features of `item`: `features` is [views.count, dim], row j holding view
+    /// `views[j]` (in increasing order; `ViewKey.eval` first when present). Items must come in
+    /// increasing id order. Commits when the batch is full.
+    public func add(item: UInt32, features: UnsafeBufferPointer<Float>, views: [ViewKey] = [.eval], normalized: Bool = false) throws {
         try checkOrder(item)
-        let views = views ?? viewsPerItem
-        guard views >= 1, views <= viewsPerItem, features.count == views * dim else {
-            throw StoreError("\(store.path): item \(item) has \(features.count) values, expected 1…\(viewsPerItem) views × \(dim)")
+        guard !views.isEmpty, views.count <= maxViewsPerItem, features.count == views.count * dim,
+              zip(views, views.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw StoreError("\(store.path): item \(item) has \(features.count) values for \(views.count) views; expected 1…\(maxViewsPerItem) distinct views in order × \(dim)")
         }
-        for v in 0..<views {
+        for (v, view) in views.enumerated() {
             let row = buffered + v
             let ok = FeatureValue.encode(features.baseAddress! + v * dim, dim: dim, dtype: dtype, normalized: normalized,
                                          into: values + row * valueSize)
             guard ok else {
-                throw StoreError("\(store.path): item \(item) view \(v) has a non-finite value or one beyond f16 range (±65504); index with --dtype f32 or check the model")
+                throw StoreError("\(store.path): item \(item) view \(view.view) has a non-finite value or one beyond f16 range (±65504); index with --dtype f32 or check the model")
             }
             let key = keys + row * StoreKey.featureLength
             group.withUnsafeBytes { key.copyMemory(from: $0.baseAddress!, byteCount: StoreKey.groupLength) }
-            key.storeBytes(of: item.bigEndian, toByteOffset: 18, as: UInt32.self)
-            key.storeBytes(of: UInt16(v).bigEndian, toByteOffset: 22, as: UInt16.self)
+            key.storeBytes(of: item.bigEndian, toByteOffset: StoreKey.itemOffset, as: UInt32.self)
+            key.storeBytes(of: view.recipe.raw.bigEndian, toByteOffset: StoreKey.recipeOffset, as: UInt32.self)
+            key.storeBytes(of: view.view.bigEndian, toByteOffset: StoreKey.viewOffset, as: UInt16.self)
         }
-        buffered += views
+        buffered += views.count
         try endItem(item)
     }
 
-    public func add(item: UInt32, features: [Float], views: Int? = nil, normalized: Bool = false) throws {
+    public func add(item: UInt32, features: [Float], views: [ViewKey] = [.eval], normalized: Bool = false) throws {
         try features.withUnsafeBufferPointer { try add(item: item, features: $0, views: views, normalized: normalized) }
     }
 
@@ -143,7 +151,7 @@ public final class FeatureWriter {
 
     private func checkOrder(_ item: UInt32) throws {
         guard item >= pendingNext else {
-            throw StoreError("\(store.path): item \(item) comes after item \(pendingNext == 0 ? 0 : pendingNext - 1) was written; add items in increasing id order from \(job.nextItem)")
+            throw StoreError("\(store.path): item \(item) comes after item \(pendingNext == 0 ? 0 : pendingNext - 1) was written; add items in increasing id order")
         }
     }
 
@@ -169,8 +177,8 @@ public final class FeatureWriter {
             for i in 0..<n {
                 let key = UnsafeRawBufferPointer(start: keys + i * keySize, count: keySize)
                 try t.put(.feat, key, UnsafeRawBufferPointer(start: values + i * valueSize, count: valueSize), flags: flags)
-                if clearsOldFailures, key[keySize - 1] == 0, key[keySize - 2] == 0 {
-                    try t.delete(.failures, Array(key[0..<(keySize - 2)]))
+                if clearsOldFailures, StoreKey.viewKey(key) == .eval {
+                    try t.delete(.failures, Array(key[0..<StoreKey.recipeOffset]))
                 }
             }
             for f in batchFailures {

@@ -1,9 +1,11 @@
 import Foundation
 import Hashing
 
-/// What produced a set of features: the model (by user-visible name and fingerprint), its
-/// preprocessing and augmentation. Keyed in `extractors` by `id`, a hash of the whole record,
-/// so features of two different extractors can never share keys. `cocoon index` registers one.
+/// What computes view 0 of a set of features: the model (by user-visible name and fingerprint)
+/// and its eval preprocessing. One model + one preprocessing = one extractor, however many
+/// augmentation recipes hang under it (`RecipeRecord`). Keyed in `extractors` by `id`, a hash of
+/// the whole record, so features of two different extractors never share keys. `cocoon index`
+/// registers one; every command that reads features finds it through `FeatureStore.lookup`.
 public struct ExtractorRecord: Equatable {
     /// User-visible model name (model directory name or `--name`); indexed in `models`.
     public var modelName: String
@@ -13,29 +15,17 @@ public struct ExtractorRecord: Equatable {
     public var embedDim: Int
     /// Human-readable, exact description of decode + resize + crop + normalisation.
     public var preprocessing: String
-    /// Augmentation policy for views 1…K, e.g. "rrc(0.08-1)+hflip"; "none" when K = 0.
-    public var augmentation: String
-    public var augmentationSeed: Int
-    /// K, the number of augmented views; view 0 is always the eval transform (K+1 views per item).
-    public var augmentedViews: Int
     public var codeVersion: String
 
     public init(modelName: String, modelFingerprint: String, architecture: String, embedDim: Int,
-                preprocessing: String, augmentation: String = "none", augmentationSeed: Int = 0,
-                augmentedViews: Int = 0, codeVersion: String = StoreSchema.creator) {
+                preprocessing: String, codeVersion: String = StoreSchema.creator) {
         self.modelName = modelName
         self.modelFingerprint = modelFingerprint
         self.architecture = architecture
         self.embedDim = embedDim
         self.preprocessing = preprocessing
-        self.augmentation = augmentation
-        self.augmentationSeed = augmentationSeed
-        self.augmentedViews = augmentedViews
         self.codeVersion = codeVersion
     }
-
-    /// Views stored per item (eval view + augmented views).
-    public var viewsPerItem: Int { augmentedViews + 1 }
 
     var json: JSON {
         .object([
@@ -44,24 +34,43 @@ public struct ExtractorRecord: Equatable {
             "architecture": .string(architecture),
             "embed_dim": .int(embedDim),
             "preprocessing": .string(preprocessing),
-            "augmentation": .object(["policy": .string(augmentation), "seed": .int(augmentationSeed),
-                                     "views": .int(augmentedViews)]),
             "code_version": .string(codeVersion),
         ])
     }
 
     init(json: JSON, what: String) throws {
         let f = JSONFields(json: json, what: what)
-        let aug = try f.object("augmentation")
         self.init(modelName: try f.string("model_name"), modelFingerprint: try f.string("model_fingerprint"),
                   architecture: try f.string("architecture"), embedDim: try f.int("embed_dim"),
-                  preprocessing: try f.string("preprocessing"), augmentation: try aug.string("policy"),
-                  augmentationSeed: try aug.int("seed"), augmentedViews: try aug.int("views"),
-                  codeVersion: try f.string("code_version"))
+                  preprocessing: try f.string("preprocessing"), codeVersion: try f.string("code_version"))
     }
 
     /// First 8 bytes of SHA-256 of the canonical JSON.
     public var id: ExtractorID { ExtractorID(raw: id64(SHA256.digest(json.canonical))) }
+}
+
+/// An augmentation recipe: the policy of views 1…K and the seed their per-view seeds derive from
+/// (each view's seed hashes the recipe seed, the item's path and the view index, so view v of an
+/// item is the same whenever it is computed). Keyed in `recipes` by `id`; views carry it in their
+/// key, so any number of recipes and view counts live under one extractor.
+public struct RecipeRecord: Equatable {
+    public var policy: String
+    public var seed: Int
+
+    public init(policy: String, seed: Int) { self.policy = policy; self.seed = seed }
+
+    var json: JSON { .object(["policy": .string(policy), "seed": .int(seed)]) }
+
+    init(json: JSON, what: String) throws {
+        let f = JSONFields(json: json, what: what)
+        self.init(policy: try f.string("policy"), seed: try f.int("seed"))
+    }
+
+    /// First 4 bytes of SHA-256 of the canonical JSON (1 where they are 0, which means view 0).
+    public var id: RecipeID {
+        let raw = UInt32(truncatingIfNeeded: id64(SHA256.digest(json.canonical)) >> 32)
+        return RecipeID(raw: raw == 0 ? 1 : raw)
+    }
 }
 
 /// A dataset as indexed: class names, item counts per split and the manifest hash. Keyed in
@@ -176,12 +185,14 @@ public struct JobRecord: Equatable {
     public var ext: ExtractorID
     public var ds: DatasetID
     public var split: Split
-    /// Views written per item.
-    public var viewsPerItem: Int
-    /// First item id not yet committed: a resumed job starts here.
+    /// The recipe of the augmented views the run wrote (nil: view 0 only) and their count K.
+    public var recipe: RecipeID?
+    public var augmentedViews: Int
+    /// First item id after the last one this run committed (where its progress stands).
     public var nextItem: UInt32
     /// Hex of the last committed `feat` key ("" before the first commit).
     public var lastKey: String
+    /// Features and failures written by every run of this group.
     public var features: Int
     public var failures: Int
     /// "running" or "complete".
@@ -193,21 +204,24 @@ public struct JobRecord: Equatable {
     var json: JSON {
         .object([
             "ext_id": .string(ext.description), "ds_id": .string(ds.description), "split": .string(split.description),
-            "views_per_item": .int(viewsPerItem), "next_item": .int(Int(nextItem)), "last_key": .string(lastKey),
+            "recipe": .string(recipe?.description ?? ""), "augmented_views": .int(augmentedViews),
+            "next_item": .int(Int(nextItem)), "last_key": .string(lastKey),
             "features": .int(features), "failures": .int(failures), "status": .string(status),
             "host": .string(host), "pid": .int(pid), "updated_unix": .int(updatedUnix),
         ])
     }
 
-    init(ext: ExtractorID, ds: DatasetID, split: Split, viewsPerItem: Int) {
-        self.ext = ext; self.ds = ds; self.split = split; self.viewsPerItem = viewsPerItem
+    init(ext: ExtractorID, ds: DatasetID, split: Split, recipe: RecipeID?, augmentedViews: Int) {
+        self.ext = ext; self.ds = ds; self.split = split; self.recipe = recipe; self.augmentedViews = augmentedViews
         nextItem = 0; lastKey = ""; features = 0; failures = 0; status = "running"
         host = ProcessInfo.processInfo.hostName; pid = Int(getpid()); updatedUnix = Int(Date().timeIntervalSince1970)
     }
 
     init(json: JSON, ext: ExtractorID, ds: DatasetID, split: Split, what: String) throws {
         let f = JSONFields(json: json, what: what)
-        self.init(ext: ext, ds: ds, split: split, viewsPerItem: try f.int("views_per_item"))
+        let recipe = try f.string("recipe")
+        self.init(ext: ext, ds: ds, split: split, recipe: recipe.isEmpty ? nil : RecipeID(hex: recipe),
+                  augmentedViews: try f.int("augmented_views"))
         nextItem = UInt32(clamping: try f.int("next_item"))
         lastKey = try f.string("last_key")
         features = try f.int("features")

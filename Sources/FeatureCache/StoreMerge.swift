@@ -11,7 +11,7 @@ public struct MergeReport {
 }
 
 extension FeatureStore {
-    /// Copies every model, extractor, dataset, item, subset, feature, failure and numerics record
+    /// Copies every model, extractor, recipe, dataset, item, subset, feature, failure and numerics record
     /// of `source` (a shard store) into this store. Refuses, before writing anything, when a model
     /// name maps to different fingerprints in the two stores or an extractor's features were
     /// computed with other BLAS kernels (`NumericsRecord`); refuses any key present in both with different
@@ -26,7 +26,7 @@ extension FeatureStore {
 
         var report = MergeReport()
         var batch = MergeBatch()
-        for db in [SubDB.models, .extractors, .datasets, .items, .subsets, .feat, .failures, .meta] {
+        for db in [SubDB.models, .extractors, .recipes, .datasets, .items, .subsets, .feat, .failures, .meta] {
             try source.environment.read { t in
                 try t.forEach(db, prefix: db == .meta ? NumericsRecord.prefix : []) { k, v in
                     if db == .feat, let problem = FeatureValue.problem(v) {

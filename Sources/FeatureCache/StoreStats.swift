@@ -53,7 +53,7 @@ extension FeatureStore {
                 guard k.count == StoreKey.featureLength, let i = group(k) else { return true }
                 groups[i].features += 1
                 groups[i].valueBytes += v.count
-                let item = StoreKey.readBE(k, at: 18, as: UInt32.self)
+                let item = StoreKey.readBE(k, at: StoreKey.itemOffset, as: UInt32.self)
                 if lastItem == nil || lastItem! != (i, item) { groups[i].items += 1 }
                 lastItem = (i, item)
                 if groups[i].dtype == nil, let h = FeatureValue.header(v) { groups[i].dtype = h.dtype; groups[i].dim = h.dim }

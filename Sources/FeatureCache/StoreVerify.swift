@@ -24,7 +24,7 @@ extension FeatureStore {
         try environment.read { t in
             var report = VerifyReport()
             var dims: [ExtractorID: Int] = [:]
-            for db in [SubDB.models, .extractors, .datasets, .jobs, .failures] {
+            for db in [SubDB.models, .extractors, .recipes, .datasets, .jobs, .failures] {
                 try t.forEach(db, prefix: []) { k, v in
                     if JSON.parse(Array(v)) == nil { report.report("\(db.name) key \(hexString(k)): not valid JSON") }
                     if db == .extractors, k.count == 8, let json = JSON.parse(Array(v)), let dim = json["embed_dim"]?.int {
@@ -40,8 +40,12 @@ extension FeatureStore {
             try t.forEach(.feat, prefix: []) { k, v in
                 report.checked += 1
                 guard k.count == StoreKey.featureLength, k[0] == StoreSchema.keyVersion else {
-                    report.report("feat key \(hexString(k)): malformed key")
+                    report.report("feat key \(hexString(k)): malformed key" + (k.first == 1 ? " (a schema-1 key: finish the upgrade with `cocoon store upgrade`)" : ""))
                     return true
+                }
+                let recipe = RecipeID(raw: StoreKey.readBE(k, at: StoreKey.recipeOffset, as: UInt32.self))
+                if recipe != .eval, try t.get(.recipes, StoreKey.recipe(recipe)) == nil {
+                    report.report("feat key \(hexString(k)): recipe \(recipe) is not registered")
                 }
                 if let problem = FeatureValue.problem(v) {
                     report.report("\(problem) in feat key \(hexString(k))")

@@ -13,11 +13,12 @@ public struct ExportResult {
 /// [N]) and `items.csv` (`path,label,classname`, one row per item in item order), for use
 /// outside cocoon (NumPy, PyTorch).
 public enum CacheExport {
-    /// Exports all items of the split, or the items of a named `subset`; `view` keeps only that view.
-    /// Items must all have the same number of views (else pass `view` or `subset`).
+    /// Exports all items of the split, or the items of a named `subset`: view 0, and the views of
+    /// `recipe` when given; `view` keeps only that view. Items must all have the same number of
+    /// views (else pass `view` or `subset`).
     @discardableResult
     public static func export(store: FeatureStore, ext: ExtractorID, ds: DatasetID, dataset: DatasetRecord, split: Split,
-                              subset: String? = nil, view: Int? = nil, to directory: URL) throws -> ExportResult {
+                              subset: String? = nil, recipe: RecipeID? = nil, view: Int? = nil, to directory: URL) throws -> ExportResult {
         var ids: [UInt32]? = nil
         if let subset {
             guard let list = try store.subset(ds: ds, split: split, name: subset) else {
@@ -26,7 +27,7 @@ public enum CacheExport {
             }
             ids = list
         }
-        let scan = try store.scan(ext: ext, ds: ds, split: split, items: ids)
+        let scan = try store.scan(ext: ext, ds: ds, split: split, items: ids, recipe: recipe)
         let D = scan.dim
         // Rows kept, grouped per item (rows come in item, then view order).
         var itemIDs: [UInt32] = [], itemLabels: [Int32] = [], viewCounts: [Int] = []

@@ -8,9 +8,10 @@ public struct ViewJob: Sendable {
     public var item: UInt32
     public var url: URL
     public var key: String
-    public var views: Int
+    /// The views to render, ascending: 0 is the eval transform, 1… augmented views.
+    public var views: [Int]
 
-    public init(item: UInt32, url: URL, key: String, views: Int) {
+    public init(item: UInt32, url: URL, key: String, views: [Int]) {
         self.item = item
         self.url = url
         self.key = key
@@ -133,10 +134,10 @@ public struct ViewRenderer: Sendable {
             return PreparedViews(job: job, pixels: nil, error: "\(job.url.path): image has no pixels (\(image.width)x\(image.height)); re-export or remove the file")
         }
         let R = imageSize, plane = 3 * R * R
-        let pixels = Tensor(shape: [job.views, 3, R, R])
-        for v in 0..<job.views {
+        let pixels = Tensor(shape: [job.views.count, 3, R, R])
+        for (i, v) in job.views.enumerated() {
             Preprocess.view(image, view: v, seed: seed, itemKey: job.key, size: R, normalization: normalization,
-                            into: pixels.data + v * plane)
+                            into: pixels.data + i * plane)
         }
         return PreparedViews(job: job, pixels: pixels, error: nil)
     }

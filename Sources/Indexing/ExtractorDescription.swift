@@ -2,10 +2,11 @@ import CLIP
 import FeatureCache
 import Imaging
 
-/// The exact description of what an index run computes, as the store's `ExtractorRecord`: model
-/// name and fingerprint, architecture, decode + resize + crop + normalisation, augmentation policy
-/// with its scope, seed and K, and the code version. Any change of these gives another ext_id, so
-/// features of different settings never mix. Used by `Indexer` and by the tests.
+/// The exact description of what an index run computes, as the store's records: the
+/// `ExtractorRecord` (model name and fingerprint, architecture, decode + resize + crop +
+/// normalisation, code version: what view 0 depends on) and the `RecipeRecord` of the augmented
+/// views (policy and seed). Any change of the first gives another ext_id; augmentation settings
+/// never do. Used by `Indexer` and by the tests.
 public enum ExtractorDescription {
     /// torchvision `RandomResizedCrop(scale=(0.08, 1), ratio=(3/4, 4/3))` + `RandomHorizontalFlip()`.
     public static let augmentationPolicy = "rrc(0.08-1,3/4-4/3)+hflip"
@@ -18,24 +19,15 @@ public enum ExtractorDescription {
             + "mean \(list(p.mean)) std \(list(p.std))"
     }
 
-    /// The augmentation policy string: "none" for K = 0, the policy for every train item, or the
-    /// policy restricted to few-shot draws ("… on train items of fewshot:16:1,2,3").
-    public static func augmentation(views: Int, scope: ViewScope) -> String {
-        guard views > 0 else { return "none" }
-        switch scope {
-        case .all: return augmentationPolicy
-        case .fewShot: return "\(augmentationPolicy) on train items of \(scope)"
-        }
-    }
-
-    public static func record(model: CLIPModel, modelName: String, augmentedViews: Int, scope: ViewScope,
-                              seed: UInt64) -> ExtractorRecord {
+    public static func record(model: CLIPModel, modelName: String) -> ExtractorRecord {
         ExtractorRecord(modelName: modelName, modelFingerprint: model.directory.fingerprint.hex,
                         architecture: model.architecture.summary, embedDim: model.architecture.embedDim,
-                        preprocessing: preprocessing(model.directory.preprocess),
-                        augmentation: augmentation(views: augmentedViews, scope: scope),
-                        augmentationSeed: augmentedViews > 0 ? Int(truncatingIfNeeded: seed) : 0,
-                        augmentedViews: augmentedViews)
+                        preprocessing: preprocessing(model.directory.preprocess))
+    }
+
+    /// The recipe of `--views K --seed S` (the views' seeds derive from S).
+    public static func recipe(seed: UInt64) -> RecipeRecord {
+        RecipeRecord(policy: augmentationPolicy, seed: Int(truncatingIfNeeded: seed))
     }
 
     /// The model's normalisation as `Imaging` takes it.

@@ -25,6 +25,9 @@ public struct SplitSummary {
 public struct IndexSummary {
     public var ext: ExtractorID
     public var extractor: ExtractorRecord
+    /// The recipe of the augmented views (nil without `--views`) and K.
+    public var recipe: RecipeID?
+    public var augmentedViews: Int
     public var ds: DatasetID
     public var dataset: DatasetRecord
     /// Few-shot subset names recorded (`--views-for fewshot:…`).
@@ -33,7 +36,8 @@ public struct IndexSummary {
 
     /// Human-readable report for the CLI: one line per split, then one per failure.
     public var text: String {
-        var lines = ["extractor \(ext) (\(extractor.modelName), \(extractor.augmentedViews) augmented views, \(extractor.augmentation)); dataset \(ds) (\(dataset.name))"]
+        let views = recipe.map { "\(augmentedViews) augmented views of recipe \($0)" } ?? "eval view only"
+        var lines = ["extractor \(ext) (\(extractor.modelName), \(views)); dataset \(ds) (\(dataset.name))"]
         if !subsets.isEmpty { lines.append("subsets: " + subsets.joined(separator: ", ")) }
         for s in splits {
             if s.wasComplete {

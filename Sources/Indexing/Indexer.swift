@@ -6,11 +6,12 @@ import Imaging
 import Kernels
 
 /// The index pipeline (`cocoon index`): dataset items → decode + views on worker threads → batched
-/// image encoder → resumable `FeatureWriter`. Registers the extractor (refusing a model name whose
-/// fingerprint changed), the dataset with every file's size and hash, and the few-shot subsets;
-/// then per split continues each job where its committed record stopped, so a rerun after a crash
-/// encodes nothing twice and loses nothing. Unreadable images are recorded as failures (or stop
-/// the run with `strict`).
+/// image encoder → `FeatureWriter`. Registers the extractor (refusing a model name whose
+/// fingerprint changed), the recipe of the augmented views, the dataset with every file's size
+/// and hash, and the few-shot subsets; then per split encodes exactly the (item, view) pairs the
+/// store lacks: a rerun after a crash encodes nothing twice and loses nothing, and a run with more
+/// views, another recipe or more few-shot draws adds rows without re-encoding view 0. Unreadable
+/// images are recorded as failures (retried by the next run) or stop the run with `strict`.
 public final class Indexer {
     public let settings: IndexSettings
     /// Draw the progress line on stderr.
@@ -32,10 +33,9 @@ public final class Indexer {
         let store = try FeatureStore(path: settings.storePath, options: FeatureStore.Options(create: true))
         _ = try IndexerLock(storePath: store.path)  // fail fast if another indexer writes here; released at once
 
-        let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName,
-                                                 augmentedViews: settings.augmentedViews, scope: settings.viewScope,
-                                                 seed: settings.seed)
+        let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName)
         let ext = try store.registerExtractor(record)
+        let recipe = settings.augmentedViews > 0 ? try store.registerRecipe(ExtractorDescription.recipe(seed: settings.seed)) : nil
         try store.recordNumerics(NumericsRecord(library: OpenBLASCore.library, kernels: OpenBLASCore.current), for: ext)
         let datasetRecord = try DatasetRegistration.register(dataset, in: store, threads: settings.decodeThreads)
         let ds = datasetRecord.id
@@ -47,9 +47,10 @@ public final class Indexer {
             let items = dataset.items(DatasetSplit(split))
             guard !items.isEmpty else { continue }
             summaries.append(try index(split: split, items: items, dataset: dataset, store: store, ext: ext, ds: ds,
-                                       augmented: augmented, encoder: encoder, renderer: renderer))
+                                       recipe: recipe, augmented: augmented, encoder: encoder, renderer: renderer))
         }
-        return IndexSummary(ext: ext, extractor: record, ds: ds, dataset: datasetRecord, subsets: subsets, splits: summaries)
+        return IndexSummary(ext: ext, extractor: record, recipe: recipe, augmentedViews: settings.augmentedViews,
+                            ds: ds, dataset: datasetRecord, subsets: subsets, splits: summaries)
     }
 
     /// Records the few-shot subsets of `--views-for fewshot:N:SEEDS` (train and, where drawn, val)
@@ -78,26 +79,34 @@ public final class Indexer {
         return (augmented, names)
     }
 
-    /// One job: the shard's items of `split` from the job's `next_item` on, encoded in batches of
-    /// exactly `settings.batch` images, written in item order.
+    /// One split: the views the shard's items lack (view 0 for every item; views 1…K of `recipe`
+    /// for augmented train items), encoded in batches of `settings.batch` images, written in item order.
     private func index(split: Split, items: [DatasetItem], dataset: Dataset, store: FeatureStore, ext: ExtractorID,
-                       ds: DatasetID, augmented: Set<Int>?, encoder: ImageEncoder, renderer: ViewRenderer) throws -> SplitSummary {
+                       ds: DatasetID, recipe: RecipeID?, augmented: Set<Int>?, encoder: ImageEncoder,
+                       renderer: ViewRenderer) throws -> SplitSummary {
         let shardIDs = items.indices.filter { settings.shard.contains(key: items[$0].path) }
         var summary = SplitSummary(split: split, items: shardIDs.count, alreadyDone: 0, indexed: 0, images: 0,
                                    failures: [], seconds: 0, wasComplete: false)
-        if let job = try store.job(ext: ext, ds: ds, split: split), job.status == "complete" {
+        let K = settings.augmentedViews
+        let stored = try store.storedViews(ext: ext, ds: ds, split: split)
+        let jobs = shardIDs.compactMap { id -> ViewJob? in
+            var wanted = [ViewKey.eval]
+            if let recipe, split == .train, augmented?.contains(id) ?? true {
+                wanted += (1...K).map { ViewKey(recipe: recipe, view: UInt16($0)) }
+            }
+            let have = Set(stored[UInt32(id)] ?? [])
+            let missing = wanted.filter { !have.contains($0) }
+            guard !missing.isEmpty else { return nil }
+            return ViewJob(item: UInt32(id), url: dataset.url(of: items[id]), key: items[id].path, views: missing.map { Int($0.view) })
+        }
+        summary.alreadyDone = shardIDs.count - jobs.count
+        if jobs.isEmpty, let job = try store.job(ext: ext, ds: ds, split: split), job.status == "complete" {
             summary.wasComplete = true
             summary.failures = try failures(store: store, ext: ext, ds: ds, split: split, items: items)
             return summary
         }
-        let writer = try FeatureWriter(store: store, ext: ext, ds: ds, split: split, dtype: settings.dtype,
-                                       batchItems: settings.commitEvery)
-        let K = settings.augmentedViews
-        let jobs = shardIDs.filter { $0 >= Int(writer.nextItem) }.map { id -> ViewJob in
-            let views = split == .train && (augmented?.contains(id) ?? true) ? K + 1 : 1
-            return ViewJob(item: UInt32(id), url: dataset.url(of: items[id]), key: items[id].path, views: views)
-        }
-        summary.alreadyDone = shardIDs.count - jobs.count
+        let writer = try FeatureWriter(store: store, ext: ext, ds: ds, split: split, recipe: recipe, augmentedViews: K,
+                                       dtype: settings.dtype, batchItems: settings.commitEvery)
         let start = DispatchTime.now().uptimeNanoseconds
         let label = "\(dataset.name) \(split)" + (settings.shard.count > 1 ? " shard \(settings.shard)" : "")
         let progress = showsProgress ? ProgressReporter(label: label, total: shardIDs.count, interval: settings.progressInterval) : nil
@@ -113,14 +122,12 @@ public final class Indexer {
         var entries: [PendingItem?] = []
         var head = 0
 
-        // Every call encodes exactly B images (a short last batch is padded with zero images): BLAS
-        // results depend on the matrix shapes but not on a row's position or its neighbours, so an
-        // image's features are the same whichever items share its batch — a resumed run, or shards
-        // merged, store the same bits as one uninterrupted run (with the same --batch and --threads).
+        // An image's features do not depend on the batch it runs in (`SampleInvariantGEMM`), so a
+        // resumed run, shards merged, or any --batch and --threads store the same bits as one
+        // uninterrupted run; a short last batch runs as it is.
         func encodeBatch() {
             guard !slots.isEmpty else { return }
-            if slots.count < B { (batchPixels.data + slots.count * plane).update(repeating: 0, count: (B - slots.count) * plane) }
-            let features = encoder.encode(pixels: batchPixels.data, batch: B)             // [B, D]
+            let features = encoder.encode(pixels: batchPixels.data, batch: slots.count)   // [n, D]
             for (s, slot) in slots.enumerated() {
                 let entry = entries[slot.entry]!
                 entry.features.withUnsafeMutableBufferPointer {
@@ -136,7 +143,8 @@ public final class Indexer {
                 if let error = entry.error {
                     try writer.addFailure(item: entry.item, error: error)
                 } else {
-                    try writer.add(item: entry.item, features: entry.features, views: entry.views)
+                    try writer.add(item: entry.item, features: entry.features,
+                                   views: entry.views.map { $0 == 0 ? .eval : ViewKey(recipe: recipe!, view: UInt16($0)) })
                 }
                 entries[head] = nil
                 head += 1
@@ -154,7 +162,7 @@ public final class Indexer {
             let entry = PendingItem(prepared, dim: D)
             entries.append(entry)
             if let pixels = prepared.pixels {
-                for v in 0..<prepared.job.views {
+                for v in 0..<prepared.job.views.count {
                     (batchPixels.data + slots.count * plane).update(from: pixels.data + v * plane, count: plane)
                     slots.append((entries.count - 1, v))
                     if slots.count == B {
@@ -193,7 +201,8 @@ public final class Indexer {
 /// the batches containing them run; written once `remaining` reaches 0.
 private final class PendingItem {
     let item: UInt32
-    let views: Int
+    /// The view indices being encoded (0: eval), in the order of `features`' rows.
+    let views: [Int]
     let error: String?
     var features: [Float]
     var remaining: Int
@@ -201,9 +210,9 @@ private final class PendingItem {
     init(_ prepared: PreparedViews, dim: Int) {
         item = prepared.job.item
         error = prepared.error
-        views = prepared.error == nil ? prepared.job.views : 0
-        features = [Float](repeating: 0, count: views * dim)
-        remaining = views
+        views = prepared.error == nil ? prepared.job.views : []
+        features = [Float](repeating: 0, count: views.count * dim)
+        remaining = views.count
     }
 }
 

@@ -18,7 +18,7 @@ public enum SourceFileCheck {
         var report = SourceFileReport()
         var datasets = try store.datasets()
         if let datasetName {
-            datasets = [try StoreLookup.dataset(in: store, name: datasetName)]
+            datasets = [try store.dataset(named: datasetName)]
         }
         for (ds, record) in datasets {
             for split in Split.allCases {

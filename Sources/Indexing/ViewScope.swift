@@ -1,3 +1,5 @@
+import Datasets
+
 /// Which training items get augmented views 1…K (`--views-for`): every train item (`all`), or only
 /// the train items of CoOp few-shot draws (`fewshot:N:SEEDS`, e.g. `fewshot:16:1,2,3`), whose
 /// subsets are then recorded in the store as `16shot-s1`, `16shot-s2`, …. Val and test items
@@ -35,9 +37,4 @@ public enum ViewScope: Equatable, Sendable, CustomStringConvertible {
         case .fewShot(let shots, let seeds): return seeds.map { FewShotSubsetName.make(shots: shots, seed: $0) }
         }
     }
-}
-
-/// The store's name of a few-shot subset: `<N>shot-s<seed>` (cache-schema/SCHEMA.md §5.3).
-public enum FewShotSubsetName {
-    public static func make(shots: Int, seed: Int) -> String { "\(shots)shot-s\(seed)" }
 }

@@ -37,11 +37,32 @@ public struct TaskData {
     public let train: FeatureSet
     public let val: FeatureSet?
     public let test: FeatureSet
+    /// Which training views the task reads.
+    public let views: TrainingViews
 }
 
-/// A dataset as one model's features in a feature store: resolves the extractor (by model
-/// fingerprint) and the dataset (by name), rebuilds the item lists for few-shot sampling and
-/// base/new splits (the `Datasets` rules), and reads the matching rows.
+/// The training views of a task, as the tuner reports them (one line and its JSON): the recipe
+/// of the augmented views, how many training items have them and how many only view 0, and
+/// whether the few-shot draw is the one the indexer recorded.
+public struct TrainingViews: Codable, Equatable {
+    public var recipe: String?
+    public var augmentedItems: Int
+    public var unaugmentedItems: Int
+    /// The store's subset name of the draw (e.g. "16shot-s1"), nil when drawn here.
+    public var storedDraw: String?
+
+    /// The one line the CLI prints.
+    public var summary: String {
+        let draw = storedDraw.map { "the indexed draw \($0)" } ?? "a draw made here"
+        guard let recipe else { return "training views: view 0 only (no augmented views stored); \(draw)" }
+        return "training views: recipe \(recipe), \(augmentedItems) items with augmented views, \(unaugmentedItems) with view 0 only; \(draw)"
+    }
+}
+
+/// A dataset as one model's features in a feature store: finds them through the store's one
+/// lookup (`FeatureStore.lookup`), rebuilds the item lists for few-shot sampling and base/new
+/// splits (the `Datasets` rules), takes the few-shot draws and test-only-ness the indexer
+/// recorded, and reads the matching rows.
 public final class CachedDataset {
     public let store: FeatureStore
     public let ext: ExtractorID
@@ -49,53 +70,73 @@ public final class CachedDataset {
     public let record: DatasetRecord
     /// The dataset rebuilt from the store's item records (paths relative to the image root).
     public let dataset: Dataset
+    /// The dataset has no train split in the store (ImageNet-A/R/Sketch/V2 and other test-only sets).
+    public let isTestOnly: Bool
+    private let source: FeatureSource
     private let itemIDs: [Split: [String: UInt32]]
 
-    /// - Parameter extractor: an explicit extractor id (hex) when several match the model.
-    public init(store: FeatureStore, modelFingerprint: String, datasetName: String, extractor wanted: String? = nil) throws {
+    /// - Parameters: `extractorID`/`datasetID` narrow the lookup when the store holds several.
+    public init(store: FeatureStore, model: ModelReference, datasetName: String, extractorID: String? = nil,
+                datasetID: String? = nil) throws {
         self.store = store
-        let candidates = try store.extractors().filter { $0.record.modelFingerprint == modelFingerprint }
-            .filter { wanted == nil || $0.id.description == wanted }
-        guard let chosen = candidates.max(by: { $0.record.augmentedViews < $1.record.augmentedViews }) else {
-            throw PromptError.invalid("\(store.path): no features of this model (fingerprint \(modelFingerprint.prefix(16))); run `cocoon index --model … --store \(store.path)` first")
-        }
-        ext = chosen.id
-        let known = try store.datasets()
-        guard let found = known.first(where: { DatasetCatalog.storedName($0.record.name, matches: datasetName) }) else {
-            let names = known.map(\.record.name).sorted().joined(separator: ", ")
-            throw PromptError.invalid("\(store.path): no dataset \"\(datasetName)\" (indexed: \(names.isEmpty ? "none" : names)); run `cocoon index --dataset \(datasetName) …`")
-        }
-        let record = found.record
-        ds = found.id
+        source = try store.lookup(model: model, dataset: datasetName, extractorID: extractorID, datasetID: datasetID)
+        ext = source.ext
+        ds = source.ds
+        let record = source.dataset
         self.record = record
         var splits: [Split: [DatasetItem]] = [:]
         var itemIDs: [Split: [String: UInt32]] = [:]
         for split in Split.allCases {
-            let items = try store.items(ds: found.id, split: split)
+            let items = try store.items(ds: ds, split: split)
             splits[split] = items.map { DatasetItem(path: $0.relativePath, label: Int($0.label), classname: record.classnames[Int($0.label)]) }
             var ids: [String: UInt32] = [:]
             for (i, item) in items.enumerated() { ids[item.relativePath] = UInt32(i) }
             itemIDs[split] = ids
         }
         self.itemIDs = itemIDs
-        let testOnly = splits[.train]!.isEmpty
+        isTestOnly = splits[.train]!.isEmpty
         dataset = try Dataset(name: record.name, imageRoot: URL(fileURLWithPath: store.path),
-                              train: testOnly ? splits[.test]! : splits[.train]!, val: splits[.val]!, test: splits[.test]!,
+                              train: isTestOnly ? splits[.test]! : splits[.train]!, val: splits[.val]!, test: splits[.test]!,
                               templates: PromptTemplates.templates(for: record.name),
                               fewShotSamplesVal: record.name.lowercased() != "imagenet")
     }
 
-    /// The task: `shots` per class drawn with CoOp's sampler and `seed` (nil: all training data),
-    /// then the `classes` half (base-to-new), then the features of train, val and test.
-    public func task(shots: Int?, seed: Int, classes: ClassSubset) throws -> TaskData {
+    /// The task: `shots` per class (the draw the indexer recorded for `seed`, else CoOp's sampler
+    /// with `seed`; nil: all training data), then the `classes` half (base-to-new), then the
+    /// features of train (view 0 and the views of the training recipe: `recipe`, or the only one
+    /// stored), val and test. Refuses a test-only dataset, and training items without augmented
+    /// views unless `allowUnaugmented`.
+    public func task(shots: Int?, seed: Int, classes: ClassSubset, recipe wanted: String? = nil,
+                     allowUnaugmented: Bool = false) throws -> TaskData {
+        guard !isTestOnly else {
+            throw PromptError.invalid("\(store.path): \(record.name) has no train split (a test-only dataset); tune on its source dataset (e.g. ImageNet) and evaluate here with `cocoon eval`")
+        }
         var data = dataset
-        if let shots { data = try data.subset(FewShotSampler.sample(data, shots: shots, seed: seed)) }
+        var storedDraw: String?
+        if let shots {
+            let name = FewShotSubsetName.make(shots: shots, seed: seed)
+            if let train = try store.subset(ds: ds, split: .train, name: name) {
+                let val = try store.subset(ds: ds, split: .val, name: name)
+                data = try data.subset(FewShotSubset(train: train.map { dataset.train[Int($0)] },
+                                                     val: val.map { $0.map { dataset.val[Int($0)] } }))
+                storedDraw = name
+            } else {
+                data = try data.subset(FewShotSampler.sample(data, shots: shots, seed: seed))
+            }
+        }
         data = try data.subsampleClasses(classes)
-        let testOnly = dataset.train.map(\.path) == dataset.test.map(\.path)
-        return TaskData(datasetName: record.name, classnames: data.classnames,
-                        train: try features(testOnly ? .test : .train, data.train),
+        let recipe = try store.trainingRecipe(source, split: .train, wanted: wanted)
+        let train = try features(.train, data.train, recipe: recipe)
+        let augmented = (0..<train.count).filter { train.offsets[$0 + 1] - train.offsets[$0] > 1 }.count
+        let views = TrainingViews(recipe: recipe?.description, augmentedItems: augmented,
+                                  unaugmentedItems: train.count - augmented, storedDraw: storedDraw)
+        if views.unaugmentedItems > 0 && !allowUnaugmented {
+            let fix = shots.map { "`cocoon index … --views K --views-for fewshot:\($0):\(seed)`" } ?? "`cocoon index … --views K`"
+            throw PromptError.invalid("\(store.path): \(views.unaugmentedItems) of \(train.count) training items of \(record.name) have no augmented views\(recipe.map { " of recipe \($0)" } ?? ""); index them with \(fix), or pass --allow-unaugmented to train on their view 0")
+        }
+        return TaskData(datasetName: record.name, classnames: data.classnames, train: train,
                         val: data.val.isEmpty ? nil : try features(.val, data.val),
-                        test: try features(.test, data.test))
+                        test: try features(.test, data.test), views: views)
     }
 
     /// Class names and the features of one evaluation split (`.val` or `.test`) after the
@@ -111,8 +152,9 @@ public final class CachedDataset {
         return (data.classnames, try features(split, items))
     }
 
-    /// Normalised rows of `items` (labels as given) from `split`; items without features are skipped.
-    public func features(_ split: Split, _ items: [DatasetItem]) throws -> FeatureSet {
+    /// Normalised rows of `items` (labels as given) from `split`: view 0, and the views of
+    /// `recipe` when given; items without features are skipped.
+    public func features(_ split: Split, _ items: [DatasetItem], recipe: RecipeID? = nil) throws -> FeatureSet {
         let ids = itemIDs[split]!
         var labelOf: [UInt32: Int] = [:]
         for item in items {
@@ -121,7 +163,7 @@ public final class CachedDataset {
             }
             labelOf[id] = item.label
         }
-        let scan = try store.scan(ext: ext, ds: ds, split: split, items: labelOf.keys.sorted(), normalized: true)
+        let scan = try store.scan(ext: ext, ds: ds, split: split, items: labelOf.keys.sorted(), recipe: recipe, normalized: true)
         var labels: [Int] = [], offsets: [Int] = [0]
         var previous: UInt32?
         for r in 0..<scan.rows {
@@ -133,7 +175,7 @@ public final class CachedDataset {
         }
         if scan.rows > 0 { offsets.append(scan.rows) }
         guard !labels.isEmpty else {
-            throw PromptError.invalid("\(store.path): no \(split) features for \(record.name) with this model; index the \(split) split first")
+            throw PromptError.invalid("\(store.path): no \(split) features of \(record.name) for \(source.extractor.modelName) (extractor \(ext)); index them with `cocoon index --dataset \(record.name) --splits \(split) --store \(store.path)`")
         }
         return FeatureSet(dim: scan.dim, labels: labels, offsets: offsets, values: scan.values)
     }

@@ -17,11 +17,16 @@ public struct TuningRequest {
     public var resume: Bool
     /// Start over even when the checkpoint exists.
     public var force: Bool
+    /// The recipe of the augmented training views (8 hex digits; nil: the only one stored).
+    public var recipe: String?
+    /// Train on view 0 of items that have no augmented views instead of refusing.
+    public var allowUnaugmented: Bool
 
     public init(method: PromptMethod, shots: Int?, seed: Int, classes: ClassSubset, hyperparameters: Hyperparameters,
-                checkpoint: URL, resume: Bool = false, force: Bool = false) {
+                checkpoint: URL, resume: Bool = false, force: Bool = false, recipe: String? = nil, allowUnaugmented: Bool = false) {
         self.method = method; self.shots = shots; self.seed = seed; self.classes = classes
         self.hyperparameters = hyperparameters; self.checkpoint = checkpoint; self.resume = resume; self.force = force
+        self.recipe = recipe; self.allowUnaugmented = allowUnaugmented
     }
 }
 
@@ -34,6 +39,8 @@ public struct TuningOutcome: Codable {
     public var classes: String
     public var classCount: Int
     public var trainItems: Int
+    /// The training views read (recipe, items with and without augmented views, stored draw).
+    public var trainingViews: TrainingViews
     public var test: EvaluationResult
     /// Base-to-new: after training on the base classes, the same prompt on the new classes.
     public var newClasses: EvaluationResult?
@@ -53,7 +60,8 @@ public enum Tuning {
         throws -> TuningOutcome {
         var h = r.hyperparameters
         h.seed = UInt64(r.seed)
-        let task = try data.task(shots: r.shots, seed: r.seed, classes: r.classes)
+        let task = try data.task(shots: r.shots, seed: r.seed, classes: r.classes, recipe: r.recipe,
+                                 allowUnaugmented: r.allowUnaugmented)
         let recipe = PromptRecipe(method: r.method.rawValue, classnames: task.classnames, modelFingerprint: model.directory.fingerprint.hex,
                                   modelDirectory: model.directory.url.path, store: data.store.path, dataset: task.datasetName,
                                   shots: r.shots, classes: r.classes.rawValue, extractor: data.ext.description, hyperparameters: h)
@@ -96,7 +104,7 @@ public enum Tuning {
         }
         let outcome = TuningOutcome(method: r.method.rawValue, dataset: task.datasetName, shots: r.shots, seed: r.seed,
                                     classes: r.classes.rawValue, classCount: task.classnames.count, trainItems: task.train.count,
-                                    test: test, newClasses: newClasses,
+                                    trainingViews: task.views, test: test, newClasses: newClasses,
                                     harmonicMean: newClasses.map { PromptLearning.harmonicMean(test.accuracy, $0.accuracy) },
                                     log: trainer.log, checkpoint: r.checkpoint.path, trainSeconds: seconds)
         try writeReports(outcome, next: r.checkpoint)

@@ -67,7 +67,7 @@ struct BenchEncode: ParsableCommand {
     private func fromFiles(_ files: [URL], encoder: ImageEncoder) throws -> Double {
         let R = encoder.imageSize, plane = 3 * R * R
         let renderer = ViewRenderer(imageSize: R, normalization: .clip, seed: 1)
-        let jobs = files.enumerated().map { ViewJob(item: UInt32($0), url: $1, key: $1.lastPathComponent, views: 1) }
+        let jobs = files.enumerated().map { ViewJob(item: UInt32($0), url: $1, key: $1.lastPathComponent, views: [0]) }
         let start = DispatchTime.now().uptimeNanoseconds
         let pipeline = DecodePipeline(jobs: jobs, threads: decodeThreads, capacity: 2 * batch, prepare: renderer.render)
         let batchPixels = Tensor(shape: [batch, 3, R, R])

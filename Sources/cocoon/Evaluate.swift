@@ -61,7 +61,7 @@ struct Probe: ParsableCommand {
 
     func run() throws {
         let (_, data) = try task.open()
-        let taskData = try data.task(shots: shots, seed: seed, classes: try task.classSubset)
+        let taskData = try data.task(shots: shots, seed: seed, classes: try task.classSubset, allowUnaugmented: true)   // the probe fits view 0
         let probe = LinearProbe.fit(train: taskData.train, val: taskData.val, classes: taskData.classnames.count)
         let result = EvaluationResult(classifier: probe, data: taskData.test)
         if json {

@@ -33,7 +33,7 @@ struct Index: ParsableCommand {
         configureCompute(threads: threads)
         var settings = IndexSettings(modelDirectory: URL(fileURLWithPath: model), datasetName: dataset,
                                      dataRoot: URL(fileURLWithPath: root), storePath: store)
-        settings.splits = try splits.split(separator: ",").map { try StoreLookup.split(String($0)) }
+        settings.splits = try splits.split(separator: ",").map { try FeatureStore.split(String($0)) }
         settings.augmentedViews = views
         settings.viewScope = try ViewScope(parsing: viewsFor)
         settings.batch = batch

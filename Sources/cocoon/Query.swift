@@ -14,36 +14,41 @@ struct Query: ParsableCommand {
 }
 
 /// Opens an existing store (never creates one).
-/// What `query search` and `query classify` open: the store, the model's text tower, the dataset,
-/// the split and the model's extractor.
-func openModelQuery(store: String, model: String, dataset: String, split: String, ext: String?) throws
-    -> (FeatureStore, CLIPModel, (id: DatasetID, record: DatasetRecord), Split, (id: ExtractorID, record: ExtractorRecord)) {
-    let s = try openStore(store)
-    let m = try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: false)
-    let d = try StoreLookup.dataset(in: s, name: dataset)
-    let sp = try StoreLookup.split(split)
-    return (s, m, d, sp, try extractorForModel(m, store: s, ds: d.id, split: sp, ext: ext))
-}
-
 func openStore(_ path: String) throws -> FeatureStore {
     guard FileManager.default.fileExists(atPath: path) else { throw IndexingError("\(path): no such store; check the path or run `cocoon index`") }
     return try FeatureStore(path: path)
 }
 
-/// The extractor of a model directory's fingerprint with features of (ds, split): `--ext` picks one
-/// when several augmentation settings of the model are stored (their view 0 is the same).
-func extractorForModel(_ model: CLIPModel, store: FeatureStore, ds: DatasetID, split: Split, ext: String?) throws -> (id: ExtractorID, record: ExtractorRecord) {
-    let fingerprint = model.directory.fingerprint.hex
-    if let ext { return try StoreLookup.extractor(in: store, fingerprint: fingerprint, id: ext) }
-    let matching = try store.extractors().filter { $0.record.modelFingerprint == fingerprint }
-    let withFeatures = try matching.filter { try store.job(ext: $0.id, ds: ds, split: split) != nil }
-    guard let chosen = withFeatures.first ?? matching.first else {
-        return try StoreLookup.extractor(in: store, fingerprint: fingerprint)  // throws the "no features" error
+/// `--model` where only features are read: a model directory (found by its fingerprint) or the
+/// name the model was indexed under.
+func modelReference(_ argument: String) throws -> ModelReference {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory.boolValue {
+        return .fingerprint(try CLIPModelDirectory(url: URL(fileURLWithPath: argument)).fingerprint.hex)
     }
-    if withFeatures.count > 1 {
-        FileHandle.standardError.write(Data("using extractor \(chosen.id) (\(withFeatures.count) match this model; --ext chooses another)\n".utf8))
+    return .name(argument)
+}
+
+/// The options of every `query` command that reads one model's features of one dataset split,
+/// resolved through the store's one lookup (`FeatureStore.lookup`).
+struct FeatureQueryOptions: ParsableArguments {
+    @Argument(help: "Store directory.") var store: String
+    @Option(help: "Model directory, or (where only features are read) the model name as indexed.") var model: String
+    @Option(help: "Dataset name.") var dataset: String
+    @Option(help: "train, val or test.") var split: String = "test"
+    @Option(help: "Extractor id (hex) when the store holds several for this model.") var extractor: String?
+    @Option(help: "Dataset id (hex) when the store holds several versions of the dataset.") var datasetID: String?
+
+    func resolve() throws -> (store: FeatureStore, source: FeatureSource, split: Split) {
+        let s = try openStore(store)
+        let source = try s.lookup(model: try modelReference(model), dataset: dataset, extractorID: extractor, datasetID: datasetID)
+        return (s, source, try FeatureStore.split(split))
     }
-    return chosen
+
+    /// The model directory's text tower (search and classify encode text).
+    func textModel() throws -> CLIPModel {
+        try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: false)
+    }
 }
 
 struct QueryStats: ParsableCommand {
@@ -75,32 +80,33 @@ struct QueryStats: ParsableCommand {
 
 struct QueryGet: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get", abstract: "One stored feature vector.")
-    @Argument(help: "Store directory.") var store: String
-    @Option(help: "Model name as indexed.") var model: String
-    @Option(help: "Dataset name.") var dataset: String
-    @Option(help: "train, val or test.") var split: String
+    @OptionGroup var query: FeatureQueryOptions
     @Option(help: "Item id (position in the split's manifest).") var item: UInt32
-    @Option(help: "View (0 = eval transform).") var view: UInt16 = 0
-    @Option(help: "Extractor id when the model has several.") var ext: String?
+    @Option(help: "View (0 = eval transform; 1… augmented views of --recipe).") var view: UInt16 = 0
+    @Option(help: "Recipe (8 hex digits) of an augmented view.") var recipe: String?
     @Flag(help: "L2-normalise the vector.") var normalized = false
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let s = try openStore(store)
-        let e = try StoreLookup.extractor(in: s, modelName: model, id: ext)
-        let d = try StoreLookup.dataset(in: s, name: dataset)
-        let sp = try StoreLookup.split(split)
-        guard let f = try s.feature(ext: e.id, ds: d.id, split: sp, item: item, view: view, normalized: normalized) else {
-            throw IndexingError("\(s.path): no feature for \(model) × \(d.record.name) \(sp) item \(item) view \(view); see `cocoon query stats`")
+        let (s, source, sp) = try query.resolve()
+        let key: ViewKey
+        if view == 0 {
+            key = .eval
+        } else {
+            guard let recipe, let id = RecipeID(hex: recipe) else { throw IndexingError("--view \(view): give the view's --recipe (8 hex digits; see `cocoon query stats`)") }
+            key = ViewKey(recipe: id, view: view)
         }
-        let items = try s.items(ds: d.id, split: sp)
+        guard let f = try s.feature(ext: source.ext, ds: source.ds, split: sp, item: item, view: key, normalized: normalized) else {
+            throw IndexingError("\(s.path): no feature for \(source.extractor.modelName) × \(source.dataset.name) \(sp) item \(item) view \(view); see `cocoon query stats`")
+        }
+        let items = try s.items(ds: source.ds, split: sp)
         let record = Int(item) < items.count ? items[Int(item)] : nil
         let label = Int(record?.label ?? -1)
-        let classname = label >= 0 && label < d.record.classnames.count ? d.record.classnames[label] : ""
+        let classname = label >= 0 && label < source.dataset.classnames.count ? source.dataset.classnames[label] : ""
         if json {
-            try printJSON(["model": model, "dataset": d.record.name, "split": sp.description, "item": Int(item), "view": Int(view),
-                           "path": record?.relativePath ?? "", "label": label, "classname": classname, "dtype": f.dtype.description,
-                           "norm": Double(f.norm), "vector": f.values.map { Double($0) }])
+            try printJSON(["model": source.extractor.modelName, "dataset": source.dataset.name, "split": sp.description, "item": Int(item),
+                           "view": Int(view), "recipe": recipe ?? "", "path": record?.relativePath ?? "", "label": label,
+                           "classname": classname, "dtype": f.dtype.description, "norm": Double(f.norm), "vector": f.values.map { Double($0) }])
         } else {
             print("\(record?.relativePath ?? "?") label \(label) (\(classname)), view \(view), \(f.dtype) \(f.values.count)-d, norm \(f.norm)")
             print(f.values.map { "\($0)" }.joined(separator: " "))
@@ -110,18 +116,15 @@ struct QueryGet: ParsableCommand {
 
 struct QuerySearch: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "search", abstract: "Top cached images for a text prompt (cosine).")
-    @Argument(help: "Store directory.") var store: String
-    @Option(help: "Model directory (its text tower encodes the prompt).") var model: String
-    @Option(help: "Dataset name.") var dataset: String
-    @Option(help: "train, val or test.") var split: String = "test"
+    @OptionGroup var query: FeatureQueryOptions
     @Option(help: "The prompt.") var text: String
     @Option(help: "How many images.") var top: Int = 5
-    @Option(help: "Extractor id when the model has several.") var ext: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let (s, m, d, sp, e) = try openModelQuery(store: store, model: model, dataset: dataset, split: split, ext: ext)
-        let features = try CacheQueries.evalFeatures(store: s, ext: e.id, ds: d.id, split: sp)
+        let (s, source, sp) = try query.resolve()
+        let m = try query.textModel(), d = (id: source.ds, record: source.dataset)
+        let features = try CacheQueries.evalFeatures(store: s, ext: source.ext, ds: d.id, split: sp)
         let query = try m.textFeatures([text])
         let hits = CacheQueries.search(features, query: query.data, top: top)
         let items = try s.items(ds: d.id, split: sp)
@@ -143,15 +146,12 @@ struct QuerySearch: ParsableCommand {
 
 struct QueryClassify: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "classify", abstract: "Zero-shot accuracy from the cache (dataset template).")
-    @Argument(help: "Store directory.") var store: String
-    @Option(help: "Model directory (its text tower encodes the class prompts).") var model: String
-    @Option(help: "Dataset name.") var dataset: String
-    @Option(help: "train, val or test.") var split: String = "test"
-    @Option(help: "Extractor id when the model has several.") var ext: String?
+    @OptionGroup var query: FeatureQueryOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let (s, m, d, sp, e) = try openModelQuery(store: store, model: model, dataset: dataset, split: split, ext: ext)
+        let (s, source, sp) = try query.resolve()
+        let m = try query.textModel(), d = (id: source.ds, record: source.dataset), e = (id: source.ext, record: source.extractor)
         let template = PromptTemplates.templates(for: d.record.name).zeroShot
         let prompts = d.record.classnames.map { PromptTemplates.prompt(template, classname: $0) }
         let text = try m.textFeatures(prompts)
@@ -172,23 +172,23 @@ struct QueryClassify: ParsableCommand {
 
 struct QueryExport: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export", abstract: "Write features.npy, labels.npy and items.csv.")
-    @Argument(help: "Store directory.") var store: String
-    @Option(help: "Model name as indexed.") var model: String
-    @Option(help: "Dataset name.") var dataset: String
-    @Option(help: "train, val or test.") var split: String
+    @OptionGroup var query: FeatureQueryOptions
     @Option(help: "Output directory.") var out: String
     @Option(help: "Output format (npy).") var format: String = "npy"
     @Option(help: "Only the items of this few-shot subset (e.g. 16shot-s1).") var subset: String?
+    @Option(help: "Also the augmented views of this recipe (8 hex digits; see `cocoon query stats`).") var recipe: String?
     @Option(help: "Only this view (0 = eval transform).") var view: Int?
-    @Option(help: "Extractor id when the model has several.") var ext: String?
 
     func run() throws {
         guard format == "npy" else { throw IndexingError("--format '\(format)': only npy is supported") }
-        let s = try openStore(store)
-        let e = try StoreLookup.extractor(in: s, modelName: model, id: ext)
-        let d = try StoreLookup.dataset(in: s, name: dataset)
-        let result = try CacheExport.export(store: s, ext: e.id, ds: d.id, dataset: d.record, split: try StoreLookup.split(split),
-                                            subset: subset, view: view, to: URL(fileURLWithPath: out))
+        let (s, source, sp) = try query.resolve()
+        var recipeID: RecipeID?
+        if let recipe {
+            guard let id = RecipeID(hex: recipe) else { throw IndexingError("--recipe '\(recipe)': expected 8 hex digits (see `cocoon query stats`)") }
+            recipeID = id
+        }
+        let result = try CacheExport.export(store: s, ext: source.ext, ds: source.ds, dataset: source.dataset, split: sp,
+                                            subset: subset, recipe: recipeID, view: view, to: URL(fileURLWithPath: out))
         print("\(out): features.npy \(result.featureShape) float32, labels.npy [\(result.items)] int64, items.csv \(result.items) rows")
     }
 }

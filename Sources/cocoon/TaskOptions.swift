@@ -29,8 +29,8 @@ struct TaskOptions: ParsableArguments {
         configureCompute(threads: threads)
         let model = try CLIPModelLoader.textOnly(model)
         let store = try FeatureStore(path: store)
-        let data = try CachedDataset(store: store, modelFingerprint: model.directory.fingerprint.hex,
-                                     datasetName: dataset, extractor: extractor)
+        let data = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex),
+                                     datasetName: dataset, extractorID: extractor)
         return (model, data)
     }
 }

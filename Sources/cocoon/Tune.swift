@@ -22,6 +22,8 @@ struct TuneOptions: ParsableArguments {
     @Option(help: "Learning rate (default 0.002).") var lr: Double?
     @Option(help: "Prompt checkpoint to write (default <dataset>-<method>-<shots>shot-seed<seed>-<classes>.safetensors).")
     var out: String?
+    @Option(help: "Recipe (8 hex digits) of the augmented training views when the store holds several.") var recipe: String?
+    @Flag(help: "Train on view 0 of training items that have no augmented views instead of refusing.") var allowUnaugmented = false
     @Flag(help: "Continue an interrupted run from --out.") var resume = false
     @Flag(help: "Overwrite an existing --out.") var force = false
     @Flag(help: "Print the outcome as JSON.") var json = false
@@ -59,7 +61,8 @@ struct TuneOptions: ParsableArguments {
         let shotText = shots.map { "\($0)shot" } ?? "full"
         let path = out ?? "\(data.record.name)-\(method.rawValue)-\(shotText)-seed\(seed)-\(task.classes).safetensors"
         let request = TuningRequest(method: method, shots: shots, seed: seed, classes: try task.classSubset, hyperparameters: h,
-                                    checkpoint: URL(fileURLWithPath: path), resume: resume, force: force)
+                                    checkpoint: URL(fileURLWithPath: path), resume: resume, force: force, recipe: recipe,
+                                    allowUnaugmented: allowUnaugmented)
         var line: ProgressReporter?
         var firstStep = 0, done = 0, lastDetail = ""
         let outcome = try Tuning.run(model: model, data: data, request: request) { epoch, epochs, b, batches, loss, accuracy in
@@ -79,6 +82,7 @@ struct TuneOptions: ParsableArguments {
             print("\(method.rawValue) on \(outcome.dataset) (\(outcome.classes) classes: \(outcome.classCount), \(outcome.trainItems) training images, \(shotText), seed \(seed))")
             print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s); final loss %.4f", outcome.log.count,
                          outcome.trainSeconds, epochsPerSecond, outcome.log.last?.loss ?? .nan))
+            print(outcome.trainingViews.summary)
             print("test: " + describe(outcome.test))
             if let new = outcome.newClasses, let hm = outcome.harmonicMean {
                 print("new classes: " + describe(new) + String(format: "   H %.2f%%", hm))

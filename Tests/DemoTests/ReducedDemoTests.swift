@@ -32,7 +32,7 @@ final class ReducedDemoTests: XCTestCase {
         // Same seed, same numbers: the 16-shot CoOp run again from the same cache.
         let model = try CLIPModel(directory: modelURL, loadImageTower: false)
         let store = try FeatureStore(path: work.appendingPathComponent("store").path)
-        let cached = try CachedDataset(store: store, modelFingerprint: model.directory.fingerprint.hex, datasetName: first.plan.dataset)
+        let cached = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex), datasetName: first.plan.dataset)
         let again = try Tuning.run(model: model, data: cached, request: TuningRequest(
             method: .coop, shots: 16, seed: Int(first.plan.seed), classes: .all, hyperparameters: first.plan.coop,
             checkpoint: work.appendingPathComponent("again.safetensors")))

@@ -10,6 +10,7 @@ final class ConcurrencyTests: XCTestCase {
         let dim = 64, batch = 8, batches = 30
         let record = sampleExtractor(dim: dim)
         let ext = try store.registerExtractor(record)
+        try store.registerRecipe(sampleRecipe)
         let ds = try store.registerDataset(name: "toy", classnames: ["a", "b", "c"], items: [.train: sampleItems(batch * batches)]).id
 
         let shared = Shared()
@@ -19,7 +20,7 @@ final class ConcurrencyTests: XCTestCase {
             while true {
                 let done = shared.with { $0.writerDone }
                 do {
-                    let rows = try store.scan(ext: ext, ds: ds, split: .train).rows
+                    let rows = try store.scan(ext: ext, ds: ds, split: .train, recipe: sampleRecipe.id).rows
                     shared.with { $0.observed.append(rows) }
                 } catch {
                     shared.with { $0.errors.append("\(error)") }
@@ -30,9 +31,12 @@ final class ConcurrencyTests: XCTestCase {
         }
         let writer = Thread {
             do {
-                let w = try FeatureWriter(store: store, ext: ext, ds: ds, split: .train, batchItems: batch)
+                let w = try FeatureWriter(store: store, ext: ext, ds: ds, split: .train, recipe: sampleRecipe.id, augmentedViews: 1,
+                                          batchItems: batch)
                 for i in 0..<(batch * batches) {
-                    try sampleFeatures(item: i, views: 2, dim: dim).withUnsafeBufferPointer { try w.add(item: UInt32(i), features: $0) }
+                    try sampleFeatures(item: i, views: 2, dim: dim).withUnsafeBufferPointer {
+                        try w.add(item: UInt32(i), features: $0, views: [sampleView(0), sampleView(1)])
+                    }
                 }
                 try w.finish()
             } catch {

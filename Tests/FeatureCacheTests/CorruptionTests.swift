@@ -12,7 +12,7 @@ final class CorruptionTests: XCTestCase {
         XCTAssertTrue(try store.verify().ok)
 
         // Flip one payload bit of (item 2, view 1) with a plain mdb_put on the store's environment.
-        let key = StoreKey.feature(ext, ds, .train, item: 2, view: 1)
+        let key = StoreKey.feature(ext, ds, .train, item: 2, view: sampleView(1))
         try store.environment.write { t in
             var value = try XCTUnwrap(try t.get(.feat, key))
             value[16 + 5] ^= 0x10
@@ -30,13 +30,13 @@ final class CorruptionTests: XCTestCase {
         XCTAssertEqual(report.bad, 1)
         XCTAssertEqual(report.problems, ["checksum mismatch in feat key \(hexString(key))"])
         assertStoreError("checksum mismatch in feat key \(hexString(key)); run `cocoon store verify`") {
-            _ = try store.scan(ext: ext, ds: ds, split: .train)
+            _ = try store.scan(ext: ext, ds: ds, split: .train, recipe: sampleRecipe.id)
         }
-        assertStoreError("checksum mismatch") { _ = try store.feature(ext: ext, ds: ds, split: .train, item: 2, view: 1) }
-        XCTAssertNotNil(try store.feature(ext: ext, ds: ds, split: .train, item: 2, view: 0))
+        assertStoreError("checksum mismatch") { _ = try store.feature(ext: ext, ds: ds, split: .train, item: 2, view: sampleView(1)) }
+        XCTAssertNotNil(try store.feature(ext: ext, ds: ds, split: .train, item: 2, view: sampleView(0)))
 
         // The checksum also covers the header: a changed norm is caught too.
-        let key0 = StoreKey.feature(ext, ds, .train, item: 0, view: 0)
+        let key0 = StoreKey.feature(ext, ds, .train, item: 0, view: sampleView(0))
         try store.environment.write { t in
             var value = try XCTUnwrap(try t.get(.feat, key0))
             value[9] ^= 0x01

@@ -11,7 +11,7 @@ final class MapGrowthTests: XCTestCase {
         let (ext, ds) = try writeSample(store, items: 0..<300, totalItems: 300, dim: 256, batchItems: 16)
         // 300 × 2 × 528 B = 317 kB of values cannot fit in 256 KiB: at least 3 doublings.
         XCTAssertGreaterThanOrEqual(store.mapSize, 512 << 10)
-        let scan = try store.scan(ext: ext, ds: ds, split: .train)
+        let scan = try store.scan(ext: ext, ds: ds, split: .train, recipe: sampleRecipe.id)
         XCTAssertEqual(scan.rows, 600)
         XCTAssertEqual(Set(scan.items).count, 300)
         XCTAssertEqual(scan.values[599 * 256 + 255], Float(Float16(sampleValue(299, 1, 255))))

@@ -9,9 +9,12 @@ final class MergeTests: XCTestCase {
         let ext = try store.registerExtractor(sampleExtractor(fingerprint: fingerprint))
         try store.recordNumerics(NumericsRecord(library: "OpenBLAS 0.3.21", kernels: kernels), for: ext)
         let ds = try store.registerDataset(name: "toy", classnames: ["a", "b", "c"], items: [.train: sampleItems(12)]).id
-        let w = try FeatureWriter(store: store, ext: ext, ds: ds, split: .train, batchItems: 2)
+        let recipe = try store.registerRecipe(sampleRecipe)
+        let w = try FeatureWriter(store: store, ext: ext, ds: ds, split: .train, recipe: recipe, augmentedViews: 1, batchItems: 2)
         for i in items {
-            try sampleFeatures(item: i, views: 2, dim: 8).withUnsafeBufferPointer { try w.add(item: UInt32(i), features: $0) }
+            try sampleFeatures(item: i, views: 2, dim: 8).withUnsafeBufferPointer {
+                try w.add(item: UInt32(i), features: $0, views: [sampleView(0), sampleView(1)])
+            }
         }
         try w.finish()
         return store
@@ -29,7 +32,7 @@ final class MergeTests: XCTestCase {
         XCTAssertEqual(second.copied["feat"], 12)
         XCTAssertEqual(second.identical["items"], 12)
         XCTAssertEqual(second.identical["extractors"], 1)
-        for db in [SubDB.models, .extractors, .datasets, .items, .subsets, .feat, .failures, .meta] {
+        for db in [SubDB.models, .extractors, .recipes, .datasets, .items, .subsets, .feat, .failures, .meta] {
             XCTAssertEqual(try dump(merged, db), try dump(single, db), "sub-database \(db.name)")
         }
         XCTAssertEqual(try dump(merged, .feat).count, 24)

@@ -10,7 +10,7 @@ final class SchemaVersionTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("cache-schema/VERSION")
         let text = try String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(text, String(StoreSchema.version))
-        XCTAssertEqual(StoreSchema.version, 1)
+        XCTAssertEqual(StoreSchema.version, 2)
     }
 
     /// Patches the meta record with plain LMDB calls (no cocoon code) while no handle is open.
@@ -42,12 +42,12 @@ final class SchemaVersionTests: XCTestCase {
             try writeSample(store, items: 0..<3)
         }  // last handle gone: the environment is closed
         rawPut(path: path, db: "meta", key: "schema",
-               value: #"{"creator":"cocoon 9","endian":"little (values), big (keys)","key_version":1,"schema":2,"value_version":1}"#)
+               value: #"{"creator":"cocoon 9","endian":"little (values), big (keys)","key_version":3,"schema":3,"value_version":1}"#)
         let canonical = String(cString: realpath(path, nil))
-        let message = assertStoreError("schema version 2") { _ = try FeatureStore(path: path) }
-        XCTAssertEqual(message, "\(canonical): schema version 2, this cocoon reads version 1; use a cocoon release that reads version 2")
+        let message = assertStoreError("schema version 3") { _ = try FeatureStore(path: path) }
+        XCTAssertEqual(message, "\(canonical): schema version 3, this cocoon reads version 2; use a cocoon release that reads version 3")
         // The refused open left no environment behind: a fresh open sees the same refusal.
-        assertStoreError("schema version 2, this cocoon reads version 1") { _ = try FeatureStore(path: path) }
+        assertStoreError("schema version 3, this cocoon reads version 2") { _ = try FeatureStore(path: path) }
     }
 
     func testForeignAndMissingStoresAreRefused() throws {

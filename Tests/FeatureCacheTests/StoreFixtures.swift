@@ -10,13 +10,18 @@ func temporaryStorePath(_ test: XCTestCase, _ name: String = "store") -> String 
     return (dir as NSString).appendingPathComponent(name)
 }
 
-/// Extractor record of a made-up model with `dim` outputs and `augmentedViews` extra views.
+/// Extractor record of a made-up model with `dim` outputs.
 func sampleExtractor(name: String = "vit-test", fingerprint: String = String(repeating: "ab", count: 32),
-                     dim: Int = 8, augmentedViews: Int = 1) -> ExtractorRecord {
+                     dim: Int = 8) -> ExtractorRecord {
     ExtractorRecord(modelName: name, modelFingerprint: fingerprint, architecture: "ViT-T/16", embedDim: dim,
-                    preprocessing: "bicubic 224, centre crop 224, CLIP mean/std", augmentation: "rrc(0.08-1)+hflip",
-                    augmentationSeed: 1, augmentedViews: augmentedViews, codeVersion: "test")
+                    preprocessing: "bicubic 224, centre crop 224, CLIP mean/std", codeVersion: "test")
 }
+
+/// The recipe of the sample's augmented view 1.
+let sampleRecipe = RecipeRecord(policy: "rrc(0.08-1)+hflip", seed: 1)
+
+/// View `v` of the sample: 0 is the eval view, 1 the sample recipe's view.
+func sampleView(_ v: Int) -> ViewKey { v == 0 ? .eval : ViewKey(recipe: sampleRecipe.id, view: UInt16(v)) }
 
 /// `count` train items with labels item % 3.
 func sampleItems(_ count: Int) -> [ItemRecord] {
@@ -36,7 +41,8 @@ func sampleFeatures(item: Int, views: Int, dim: Int) -> [Float] {
     return out
 }
 
-/// Registers the sample extractor and dataset and writes items `range` (all views).
+/// Registers the sample extractor, recipe and dataset and writes items `range` (view 0 and the
+/// recipe's view 1).
 @discardableResult
 func writeSample(_ store: FeatureStore, items range: Range<Int>, totalItems: Int = 20, dim: Int = 8,
                  dtype: FeatureDType = .f16, batchItems: Int = 4, name: String = "vit-test",
@@ -44,10 +50,12 @@ func writeSample(_ store: FeatureStore, items range: Range<Int>, totalItems: Int
     let record = sampleExtractor(name: name, fingerprint: fingerprint, dim: dim)
     let ext = try store.registerExtractor(record)
     let ds = try store.registerDataset(name: "toy", classnames: ["a", "b", "c"], items: [.train: sampleItems(totalItems)]).id
-    let writer = try FeatureWriter(store: store, ext: ext, ds: ds, split: .train, dtype: dtype, batchItems: batchItems)
+    let recipe = try store.registerRecipe(sampleRecipe)
+    let writer = try FeatureWriter(store: store, ext: ext, ds: ds, split: .train, recipe: recipe, augmentedViews: 1,
+                                   dtype: dtype, batchItems: batchItems)
     for i in range {
-        let f = sampleFeatures(item: i, views: record.viewsPerItem, dim: dim)
-        try f.withUnsafeBufferPointer { try writer.add(item: UInt32(i), features: $0) }
+        let f = sampleFeatures(item: i, views: 2, dim: dim)
+        try f.withUnsafeBufferPointer { try writer.add(item: UInt32(i), features: $0, views: [sampleView(0), sampleView(1)]) }
     }
     try writer.finish()
     return (ext, ds)

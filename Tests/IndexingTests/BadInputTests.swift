@@ -111,10 +111,10 @@ final class BadInputTests: XCTestCase {
         let path = scratch.path("store")
         try runIndexer(tinySettings(root: root, store: path))
         rawLMDBPut(path: path, db: "meta", key: "schema",
-                   value: #"{"creator":"cocoon 9","endian":"little (values), big (keys)","key_version":1,"schema":2,"value_version":1}"#)
+                   value: #"{"creator":"cocoon 9","endian":"little (values), big (keys)","key_version":3,"schema":3,"value_version":1}"#)
         let data = URL(fileURLWithPath: path).appendingPathComponent("data.mdb")
         let bytes = try Data(contentsOf: data)
-        assertOneLineError("schema version 2, this cocoon reads version 1") {
+        assertOneLineError("schema version 3, this cocoon reads version 2") {
             try runIndexer(tinySettings(root: root, store: path))
         }
         XCTAssertEqual(try Data(contentsOf: data), bytes)

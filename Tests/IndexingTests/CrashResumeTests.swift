@@ -114,7 +114,7 @@ final class CrashResumeTests: XCTestCase {
         for (ext, _) in try store.extractors() {
             for (ds, _) in try store.datasets() {
                 for (split, total) in [(Split.train, counts.train), (.val, counts.val), (.test, counts.test)] {
-                    let scan = try store.scan(ext: ext, ds: ds, split: split)
+                    let scan = try store.scan(ext: ext, ds: ds, split: split, recipe: try store.recipes().first?.id)
                     guard let job = try store.job(ext: ext, ds: ds, split: split) else {
                         XCTAssertEqual(scan.rows, 0, "\(split): features without a job record")
                         continue

@@ -123,10 +123,10 @@ final class EmbedQueryTests: XCTestCase {
         // Export of the few-shot subset (all 3 views) through the CLI, read back byte by byte.
         let out = scratch.url.appendingPathComponent("export")
         let export = try runCocoon(["query", "export", path, "--model", "tiny-vit-text", "--dataset", "toy", "--split", "train",
-                                    "--subset", "2shot-s1", "--out", out.path, "--format", "npy"])
+                                    "--subset", "2shot-s1", "--recipe", summary.recipe!.description, "--out", out.path, "--format", "npy"])
         XCTAssertEqual(export.status, 0, export.stderr)
         let subset = try store.subset(ds: summary.ds, split: .train, name: "2shot-s1")!
-        let scan = try store.scan(ext: summary.ext, ds: summary.ds, split: .train, items: subset)
+        let scan = try store.scan(ext: summary.ext, ds: summary.ds, split: .train, items: subset, recipe: summary.recipe)
         let npy = try Data(contentsOf: out.appendingPathComponent("features.npy"))
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (6, 3, 64), }"
         XCTAssertEqual(Array(npy.prefix(8)), [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0])
@@ -154,7 +154,7 @@ final class EmbedQueryTests: XCTestCase {
         // The whole train split mixes 1 and 3 views per item: a clear refusal, then view 0 only.
         assertOneLineError("have between 1 and 3 views") {
             try CacheExport.export(store: store, ext: summary.ext, ds: summary.ds, dataset: summary.dataset, split: .train,
-                                   to: scratch.url.appendingPathComponent("mixed"))
+                                   recipe: summary.recipe, to: scratch.url.appendingPathComponent("mixed"))
         }
         let view0 = try CacheExport.export(store: store, ext: summary.ext, ds: summary.ds, dataset: summary.dataset, split: .train,
                                            view: 0, to: scratch.url.appendingPathComponent("view0"))

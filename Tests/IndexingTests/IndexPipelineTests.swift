@@ -21,9 +21,9 @@ final class IndexPipelineTests: XCTestCase {
         XCTAssertTrue(summary.splits.allSatisfy { $0.failures.isEmpty })
 
         let e = summary.extractor
-        XCTAssertEqual(e.augmentedViews, 2)
-        XCTAssertEqual(e.augmentation, "rrc(0.08-1,3/4-4/3)+hflip")
-        XCTAssertEqual(e.augmentationSeed, 1)
+        XCTAssertEqual(summary.augmentedViews, 2)
+        let store0 = try FeatureStore(path: scratch.path("store"))
+        XCTAssertEqual(try store0.recipe(try XCTUnwrap(summary.recipe)), RecipeRecord(policy: "rrc(0.08-1,3/4-4/3)+hflip", seed: 1))
         XCTAssertEqual(e.modelName, "tiny-rn")
         XCTAssertEqual(e.embedDim, 64)
         XCTAssertTrue(e.preprocessing.contains("bicubic short side 64 (Pillow-exact, pass order pillow13), centre crop 64"), e.preprocessing)
@@ -40,7 +40,7 @@ final class IndexPipelineTests: XCTestCase {
         let dataset = try DatasetCatalog.load(name: "split-json", root: root)
         var maxError: Float = 0, minAugmentedDistance: Float = .infinity, mismatches = 0
         for split in [Split.train, .test] {
-            let scan = try store.scan(ext: summary.ext, ds: summary.ds, split: split)
+            let scan = try store.scan(ext: summary.ext, ds: summary.ds, split: split, recipe: summary.recipe)
             let views = split == .train ? 3 : 1
             let items = dataset.items(DatasetSplit(split))
             XCTAssertEqual(scan.rows, items.count * views)
@@ -80,7 +80,7 @@ final class IndexPipelineTests: XCTestCase {
         settings.viewScope = try ViewScope(parsing: "fewshot:2:1,2")
         let summary = try runIndexer(settings)
         XCTAssertEqual(summary.subsets, ["2shot-s1", "2shot-s2"])
-        XCTAssertEqual(summary.extractor.augmentation, "rrc(0.08-1,3/4-4/3)+hflip on train items of fewshot:2:1,2")
+        XCTAssertNotNil(summary.recipe)
 
         let dataset = try DatasetCatalog.load(name: "split-json", root: root)
         let store = try FeatureStore(path: scratch.path("store"))
@@ -95,7 +95,7 @@ final class IndexPipelineTests: XCTestCase {
             union.formUnion(train)
         }
         XCTAssertGreaterThan(union.count, 6)  // the two draws differ
-        let scan = try store.scan(ext: summary.ext, ds: summary.ds, split: .train)
+        let scan = try store.scan(ext: summary.ext, ds: summary.ds, split: .train, recipe: summary.recipe)
         var viewsPerItem: [UInt32: Int] = [:]
         for r in 0..<scan.rows { viewsPerItem[scan.items[r], default: 0] += 1 }
         XCTAssertEqual(viewsPerItem.count, dataset.train.count)
@@ -103,7 +103,8 @@ final class IndexPipelineTests: XCTestCase {
         XCTAssertEqual(scan.rows, dataset.train.count + 2 * union.count)
         // Few-shot scan: all views of the subset items.
         let subset = try store.subset(ds: summary.ds, split: .train, name: "2shot-s1")!
-        XCTAssertEqual(try store.scan(ext: summary.ext, ds: summary.ds, split: .train, items: subset).rows, 3 * subset.count)
+        XCTAssertEqual(try store.scan(ext: summary.ext, ds: summary.ds, split: .train, items: subset, recipe: summary.recipe).rows, 3 * subset.count)
+        XCTAssertEqual(try store.scan(ext: summary.ext, ds: summary.ds, split: .train, items: subset).rows, subset.count)   // view 0 only
     }
 
     /// Another model (tiny-vit) on the same dataset and store adds a second extractor and keeps

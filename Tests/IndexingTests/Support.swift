@@ -113,14 +113,18 @@ struct StoreDump: Equatable {
                 for name in try store.subsetNames(ds: ds, split: split) {
                     lines.append("subset \(ds) \(split) \(name) \(try store.subset(ds: ds, split: split, name: name)!)")
                 }
+                let recipes: [RecipeID?] = [nil] + (try store.recipes().map(\.id))
                 for (ext, _) in extractors {
-                    let scan = try store.scan(ext: ext, ds: ds, split: split)
-                    for r in 0..<scan.rows {
-                        let f = try store.feature(ext: ext, ds: ds, split: split, item: scan.items[r], view: scan.views[r])!
-                        let key = "\(ext) \(ds) \(split) \(scan.items[r]) \(scan.views[r])"
+                  for recipe in recipes {
+                    let scan = try store.scan(ext: ext, ds: ds, split: split, recipe: recipe)
+                    for r in 0..<scan.rows where recipe == nil || scan.views[r] > 0 {
+                        let view = scan.views[r] == 0 ? ViewKey.eval : ViewKey(recipe: recipe!, view: scan.views[r])
+                        let f = try store.feature(ext: ext, ds: ds, split: split, item: scan.items[r], view: view)!
+                        let key = "\(ext) \(ds) \(split) \(scan.items[r]) \(recipe?.description ?? "-") \(scan.views[r])"
                         lines.append("feat \(key) label \(scan.labels[r]) norm \(f.norm.bitPattern) \(f.dtype)")
                         features[key] = Array(scan.values[(r * scan.dim)..<((r + 1) * scan.dim)])
                     }
+                  }
                     for failure in try store.failures(ext: ext, ds: ds, split: split) {
                         lines.append("failure \(ext) \(ds) \(split) \(failure.item) \(failure.error)")
                     }
