@@ -1,5 +1,5 @@
 # cocoon — set-up is two commands: `make demo` and `make test`.
-APT_PKGS := liblmdb-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev pkg-config
+APT_PKGS := liblmdb-dev libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev pkg-config python3-numpy python3-lmdb
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 

@@ -225,9 +225,11 @@ enum EnvironmentRegistry {
     }
 
     /// Opens every sub-database; creates them and the meta record in an empty environment when
-    /// `create`. An environment without the `meta` sub-database is not a cocoon store.
+    /// `create`. An environment without the `meta` sub-database is not a cocoon store. A store of
+    /// an earlier schema lacks the sub-databases added since (`recipes` in version 2): they are
+    /// created empty, so the version check (and `store upgrade`) can run on it.
     private static func openDatabases(_ env: LMDBEnvironment, create: Bool) throws -> [MDB_dbi] {
-        enum Found { case store([MDB_dbi]), empty, foreign }
+        enum Found { case store([MDB_dbi]), empty, foreign, lacking }
         var txn: OpaquePointer?
         let rc0 = mdb_txn_begin(env.env, nil, UInt32(MDB_RDONLY), &txn)
         guard rc0 == 0, let txn else { throw StoreError.lmdb(rc0, "begin read transaction", path: env.path) }
@@ -248,18 +250,28 @@ enum EnvironmentRegistry {
             var dbis: [MDB_dbi] = []
             for db in SubDB.allCases {
                 var dbi: MDB_dbi = 0
-                guard mdb_dbi_open(txn, db.name, 0, &dbi) == 0 else {
-                    mdb_txn_abort(txn)
-                    throw StoreError("\(env.path): damaged store: sub-database '\(db.name)' is missing; re-index into a new store")
-                }
+                guard mdb_dbi_open(txn, db.name, 0, &dbi) == 0 else { break }
                 dbis.append(dbi)
             }
             // Handles opened in a read transaction become environment-wide only on commit.
             mdb_txn_commit(txn)
-            found = .store(dbis)
+            found = dbis.count == SubDB.allCases.count ? .store(dbis) : .lacking
         }
         switch found {
         case .store(let dbis): return dbis
+        case .lacking:
+            return try env.write { t in
+                var dbis: [MDB_dbi] = []
+                for db in SubDB.allCases {
+                    var dbi: MDB_dbi = 0
+                    let rc = mdb_dbi_open(t.txn, db.name, UInt32(MDB_CREATE), &dbi)
+                    if rc == MDB_MAP_FULL { throw MapFullSignal() }
+                    guard rc == 0 else { throw StoreError.lmdb(rc, "create sub-database \(db.name)", path: env.path) }
+                    dbis.append(dbi)
+                }
+                env.dbis = dbis
+                return dbis
+            }
         case .foreign:
             throw StoreError("\(env.path): not a cocoon store (no meta record); point --store at a cocoon store directory or an empty one")
         case .empty:

@@ -35,7 +35,7 @@ struct MetaRecord {
         guard schema == StoreSchema.version else {
             let fix = schema > StoreSchema.version
                 ? "use a cocoon release that reads version \(schema)"
-                : "migrate it (cache-schema/SCHEMA.md, \"Migration\") or re-index into a new store"
+                : "upgrade it in place with `cocoon store upgrade \(path)`"
             throw StoreError("\(path): schema version \(schema), this cocoon reads version \(StoreSchema.version); \(fix)")
         }
     }

@@ -12,6 +12,8 @@ public struct StoreStats {
         public var features: Int
         /// Distinct items with at least one feature.
         public var items: Int
+        /// Augmented views stored per recipe.
+        public var recipeViews: [RecipeID: Int]
         public var dtype: FeatureDType?
         public var dim: Int
         /// Bytes of the stored values (header + payload).
@@ -43,7 +45,8 @@ extension FeatureStore {
             let ds = DatasetID(raw: StoreKey.readBE(k, at: 9, as: UInt64.self))
             groups.append(StoreStats.Group(ext: ext, ds: ds, split: split,
                                            modelName: extractors[ext]?.modelName ?? "?", datasetName: datasets[ds]?.name ?? "?",
-                                           features: 0, items: 0, dtype: nil, dim: 0, valueBytes: 0, failures: 0, jobStatus: ""))
+                                           features: 0, items: 0, recipeViews: [:], dtype: nil, dim: 0, valueBytes: 0,
+                                           failures: 0, jobStatus: ""))
             index[g] = groups.count - 1
             return groups.count - 1
         }
@@ -53,6 +56,8 @@ extension FeatureStore {
                 guard k.count == StoreKey.featureLength, let i = group(k) else { return true }
                 groups[i].features += 1
                 groups[i].valueBytes += v.count
+                let recipe = StoreKey.viewKey(k).recipe
+                if recipe != .eval { groups[i].recipeViews[recipe, default: 0] += 1 }
                 let item = StoreKey.readBE(k, at: StoreKey.itemOffset, as: UInt32.self)
                 if lastItem == nil || lastItem! != (i, item) { groups[i].items += 1 }
                 lastItem = (i, item)

@@ -3,8 +3,9 @@ import CLIP
 import Foundation
 import Kernels
 
-/// `cocoon inspect MODEL_DIR [--json]`: what a model directory holds — architecture, parameter
-/// count, stored dtypes, key naming, fingerprint, tokenizer files, preprocessing.
+/// `cocoon inspect MODEL_DIR [--json] [--verify]`: what a model directory holds — architecture, parameter
+/// count, stored dtypes, key naming, fingerprint, tokenizer files, preprocessing. `--verify` rehashes
+/// the weights, compares with the cached fingerprint and refreshes the cache.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a CLIP model directory (architecture, parameters, dtypes, fingerprint).")
@@ -15,14 +16,47 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Flag(help: "Recompute the fingerprint from the weights, compare it with the cached one and refresh the cache (fails if they differ).")
+    var verify = false
+
     func run() throws {
         let model = try CLIPModelDirectory(url: URL(fileURLWithPath: modelDirectory))
+        let verification = verify ? model.verifyFingerprint() : nil
         if json {
-            let data = try JSONSerialization.data(withJSONObject: Self.report(model), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            var report = Self.report(model)
+            if let v = verification { report["fingerprint_verification"] = Self.report(v) }
+            let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(Self.text(model))
+            print(Self.text(model) + (verification.map { "\n" + Self.text($0) } ?? ""))
         }
+        if let v = verification, v.isMismatch, let cached = v.cached {
+            throw CheckpointError("\(model.weightsURL.path): cached fingerprint \(cached.shortID)… does not match the weights (\(v.computed.shortID)…): "
+                + "the file changed keeping its size, times and inode; the cache \(v.cacheRefreshed ? "now holds" : "could not be updated to") \(v.computed.shortID)… — "
+                + "redo indexing and tuning done with this model since the change, and run `cocoon inspect --verify` after replacing weights in place")
+        }
+    }
+
+    /// The `--verify` part of the JSON report.
+    static func report(_ v: FingerprintVerification) -> [String: Any] {
+        ["cached": v.cached?.hex ?? NSNull(), "recomputed": v.computed.hex,
+         "match": v.cached == v.computed, "cache_file": v.cacheFile?.path ?? NSNull(), "cache_refreshed": v.cacheRefreshed]
+    }
+
+    /// The `--verify` lines of the text report.
+    static func text(_ v: FingerprintVerification) -> String {
+        let verdict: String
+        if v.isMismatch { verdict = "MISMATCH: the cached fingerprint is stale" }
+        else if v.cached == nil { verdict = "no cached fingerprint matched the file" }
+        else { verdict = "match" }
+        let file = v.cacheFile.map { " (\($0.path))" } ?? ""
+        let cache = (v.cacheRefreshed ? "; cache refreshed" : "; cache not written") + file
+        let lines: [(String, String)] = [
+            ("cached", v.cached?.hex ?? "none"),
+            ("recomputed", v.computed.hex),
+            ("verify", verdict + cache),
+        ]
+        return lines.map { $0.0.padding(toLength: 12, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
     }
 
     /// The JSON report (key names follow open_clip's config spelling).

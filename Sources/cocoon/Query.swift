@@ -65,7 +65,8 @@ struct QueryStats: ParsableCommand {
                 "groups": stats.groups.map { g -> [String: Any] in
                     ["model": g.modelName, "dataset": g.datasetName, "split": g.split.description, "ext_id": g.ext.description,
                      "ds_id": g.ds.description, "features": g.features, "items": g.items, "dtype": g.dtype?.description ?? NSNull(),
-                     "dim": g.dim, "value_bytes": g.valueBytes, "failures": g.failures, "job": g.jobStatus]
+                     "dim": g.dim, "value_bytes": g.valueBytes, "failures": g.failures, "job": g.jobStatus,
+                     "recipe_views": Dictionary(uniqueKeysWithValues: g.recipeViews.map { ($0.key.description, $0.value) })]
                 },
             ])
             return
@@ -73,7 +74,8 @@ struct QueryStats: ParsableCommand {
         print("\(s.path): schema \(stats.schemaVersion), \(stats.fileBytes) bytes on disk, map \(stats.mapSize >> 20) MiB")
         if stats.groups.isEmpty { print("  (no features)") }
         for g in stats.groups {
-            print("  \(g.modelName) × \(g.datasetName) \(g.split): \(g.items) items, \(g.features) features, \(g.dtype?.description ?? "?") \(g.dim)-d, \(g.failures) failed, job \(g.jobStatus.isEmpty ? "none" : g.jobStatus) (ext \(g.ext), ds \(g.ds))")
+            let recipes = g.recipeViews.keys.sorted().map { ", \(g.recipeViews[$0]!) views of recipe \($0)" }.joined()
+            print("  \(g.modelName) × \(g.datasetName) \(g.split): \(g.items) items, \(g.features) features\(recipes), \(g.dtype?.description ?? "?") \(g.dim)-d, \(g.failures) failed, job \(g.jobStatus.isEmpty ? "none" : g.jobStatus) (ext \(g.ext), ds \(g.ds))")
         }
     }
 }

@@ -7,7 +7,7 @@ import Indexing
 struct Store: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge shard stores, verify checksums and source files.",
-        subcommands: [StoreMerge.self, StoreVerify.self])
+        subcommands: [StoreMerge.self, StoreVerify.self, StoreUpgrade.self])
 }
 
 /// `cocoon store merge --into STORE SHARD…`: the key-wise union of shard stores.
@@ -60,3 +60,27 @@ struct StoreVerify: ParsableCommand {
         }
     }
 }
+
+/// `cocoon store upgrade STORE`: a schema-1 store becomes schema 2 in place (crash-safe; rerun
+/// to finish an interrupted upgrade).
+struct StoreUpgrade: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "upgrade", abstract: "Upgrade a schema-1 store to schema 2 in place (crash-safe, rerunnable).")
+    @Argument(help: "Store directory.") var store: String
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: store) else { throw IndexingError("\(store): no such store; check the path") }
+        let report = try FeatureStore.upgrade(path: store)
+        guard report.fromSchema == 1 else {
+            print("\(store): already schema \(StoreSchema.version); nothing to upgrade")
+            return
+        }
+        print("\(store): schema 1 → \(StoreSchema.version): \(report.features) features rewritten")
+        for e in report.extractors {
+            print("  extractor \(e.old) → \(e.new)" + (e.recipe.map { ", augmented views under recipe \($0)" } ?? ""))
+        }
+        if report.differingDuplicates > 0 {
+            print("  \(report.differingDuplicates) view-0 features were stored twice with different bits (schema 1 let a feature depend on its batch slot); the first was kept")
+        }
+    }
+}
+

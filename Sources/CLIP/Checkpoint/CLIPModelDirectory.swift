@@ -33,16 +33,53 @@ public final class CLIPModelDirectory {
     /// OpenAI names stored but not part of the architecture (not used by the encoders).
     public let unusedTensorNames: [String]
 
-    /// SHA-256 of the weight file's bytes followed by `preprocess.canonicalJSON`; computed on first use
-    /// (reads the whole file once).
+    /// The weight file's canonical path and `stat` fields when it was opened (nil if it changed while
+    /// being opened, or cannot be stat'ed): the key of its fingerprint cache entry.
+    public let weightsIdentity: WeightsFileIdentity?
+
+    /// SHA-256 of the weight file's bytes followed by `preprocess.canonicalJSON`; on first use taken
+    /// from the fingerprint cache (`FingerprintCache.fromEnvironment()`) when its entry's key equals
+    /// `weightsIdentity` and the preprocessing, else computed (reads the whole file once) and cached.
     public private(set) lazy var fingerprint: ModelFingerprint = {
+        let cache = FingerprintCache.fromEnvironment()
+        if let identity = weightsIdentity, let cached = cache?.lookup(identity, preprocess: preprocess.canonicalJSON) {
+            return cached
+        }
+        let computed = hashFingerprint()
+        if let cache { _ = storeFingerprint(computed, in: cache) }
+        return computed
+    }()
+
+    /// The fingerprint recomputed from the weight file's bytes, ignoring the cache.
+    public func hashFingerprint() -> ModelFingerprint {
         var hash = SHA256()
         weights.file.withFileBytes { bytes in
             if let base = bytes.baseAddress { hash.update(base, count: bytes.count) }
         }
         hash.update(preprocess.canonicalJSON)
         return ModelFingerprint(hex: hexString(hash.finalize()))
-    }()
+    }
+
+    /// `cocoon inspect --verify`: the cached fingerprint (if an entry matches the file), the one
+    /// recomputed from the bytes, and whether the cache entry was rewritten with the latter, which
+    /// also becomes `fingerprint`.
+    public func verifyFingerprint() -> FingerprintVerification {
+        let cache = FingerprintCache.fromEnvironment()
+        let cached = weightsIdentity.flatMap { cache?.lookup($0, preprocess: preprocess.canonicalJSON) }
+        let computed = hashFingerprint()
+        fingerprint = computed
+        let written = cache.map { storeFingerprint(computed, in: $0) } ?? false
+        return FingerprintVerification(cached: cached, computed: computed,
+                                       cacheFile: weightsIdentity.flatMap { id in cache?.entryURL(forCanonicalPath: id.path) },
+                                       cacheRefreshed: written)
+    }
+
+    /// Caches `value` unless the file changed since it was opened (then its bytes may not be the
+    /// ones hashed); returns whether the entry was written.
+    private func storeFingerprint(_ value: ModelFingerprint, in cache: FingerprintCache) -> Bool {
+        guard let identity = weightsIdentity, WeightsFileIdentity.current(of: weightsURL) == identity else { return false }
+        return cache.store(value, for: identity, preprocess: preprocess.canonicalJSON)
+    }
 
     /// Loads and checks the model directory at `url`; throws a one-line error naming the file and key.
     public init(url: URL) throws {
@@ -60,7 +97,12 @@ public final class CLIPModelDirectory {
             throw CheckpointError("\(url.path): no model.safetensors or open_clip_model.safetensors; convert .pt/.bin checkpoints with tools/convert_checkpoint.py")
         }
         self.weightsURL = weightsURL
+        // The identity before and after mapping: if they differ the file was being replaced, and
+        // the bytes mapped may be either version, so the fingerprint cache is not used.
+        let identityBefore = WeightsFileIdentity.current(of: weightsURL)
         let file = try SafeTensorsFile(url: weightsURL)
+        let identityAfter = WeightsFileIdentity.current(of: weightsURL)
+        weightsIdentity = identityBefore == identityAfter && identityAfter?.size == Int64(file.fileSize) ? identityAfter : nil
 
         let config: ModelConfigFile?
         if CheckpointNaming.looksLikeHuggingFace(file.names) {
@@ -153,6 +195,21 @@ public enum TokenizerFiles: Equatable, Sendable {
         case .vocabAndMerges(let v, let m): return [v, m]
         }
     }
+}
+
+/// The outcome of `CLIPModelDirectory.verifyFingerprint()`.
+public struct FingerprintVerification: Equatable, Sendable {
+    /// The cached value a normal load would have used (nil: no entry matching the file).
+    public let cached: ModelFingerprint?
+    /// The value hashed from the bytes.
+    public let computed: ModelFingerprint
+    /// The cache entry's file (nil: no cache directory, or the file could not be stat'ed).
+    public let cacheFile: URL?
+    /// Whether the entry now holds `computed`.
+    public let cacheRefreshed: Bool
+    /// A cached value existed and differs from the bytes' (the file changed without its size,
+    /// times or inode changing, or the entry was edited).
+    public var isMismatch: Bool { cached.map { $0 != computed } ?? false }
 }
 
 /// A model's identity for the feature store: SHA-256 over weights + preprocessing, as lower-case hex.
