@@ -2,8 +2,8 @@ import CLIP
 import FeatureCache
 import Kernels
 
-/// View-0 features of one split, L2-normalised, as one contiguous matrix: what zero-shot
-/// classification and text search read from the cache.
+/// View-0 features of one split, L2-normalised, as one contiguous matrix: what text search reads
+/// from the cache.
 public struct EvalFeatures {
     /// [count, dim], rows in item order.
     public var values: [Float]
@@ -13,18 +13,9 @@ public struct EvalFeatures {
     public var count: Int { items.count }
 }
 
-/// Zero-shot accuracy of cached features against one text feature per class.
-public struct ZeroShotResult {
-    public var correct: Int
-    public var total: Int
-    /// Predicted class of each row of the `EvalFeatures`.
-    public var predictions: [Int]
-    public var accuracy: Double { total > 0 ? Double(correct) / Double(total) : 0 }
-}
-
-/// Reads from the cache with the model's text tower: text features, zero-shot classification
-/// (text features once, then ONE GEMM over all cached image features) and text-to-image search.
-/// Used by `cocoon query classify|search` and the tests.
+/// Reads from the cache with the model's text tower: text-to-image search (the query's text
+/// features, then ONE GEMM over all cached image features). Used by `cocoon query search` and the
+/// tests; zero-shot classification is `ZeroShotClassifier` (`cocoon zeroshot`).
 public enum CacheQueries {
     /// The view-0 rows of (ext, ds, split), L2-normalised.
     public static func evalFeatures(store: FeatureStore, ext: ExtractorID, ds: DatasetID, split: Split) throws -> EvalFeatures {
@@ -40,25 +31,6 @@ public enum CacheQueries {
             }
         }
         return out
-    }
-
-    /// Argmax over classes of `features · textᵀ` (one GEMM, [N, D]·[D, K]) against the labels.
-    public static func classify(_ features: EvalFeatures, text: Tensor) -> ZeroShotResult {
-        let N = features.count, D = features.dim, K = text.shape[0]
-        let logits = Tensor(shape: [N, K])                                 // [N, K]
-        features.values.withUnsafeBufferPointer { f in
-            GEMM.sgemm(transB: true, m: N, n: K, k: D, a: f.baseAddress!, lda: D, b: text.data, ldb: D, c: logits.data, ldc: K)
-        }
-        var predictions = [Int](repeating: 0, count: N)
-        var correct = 0
-        for i in 0..<N {
-            let row = logits.data + i * K
-            var best = 0
-            for k in 1..<max(K, 1) where row[k] > row[best] { best = k }
-            predictions[i] = best
-            if Int32(best) == features.labels[i] { correct += 1 }
-        }
-        return ZeroShotResult(correct: correct, total: N, predictions: predictions)
     }
 
     /// The `top` rows with the highest cosine to `query` ([D], normalised), best first.

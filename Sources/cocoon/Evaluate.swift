@@ -29,24 +29,28 @@ struct Evaluate: ParsableCommand {
     }
 }
 
-/// `cocoon zeroshot`: zero-shot CLIP with the dataset's hand-crafted template, or prompt ensembling.
+/// `cocoon zeroshot`: zero-shot CLIP with the dataset's hand-crafted template, or prompt
+/// ensembling — the one zero-shot of cocoon (`ZeroShotClassifier`, percent), as the demo uses it.
 struct ZeroShot: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "zeroshot", abstract: "Zero-shot CLIP from the cache (hand-crafted prompt or ensemble).")
     @OptionGroup var task: TaskOptions
+    @Option(help: "Split to evaluate: test or val.") var split: String = "test"
     @Flag(help: "Prompt ensembling (the papers' template set).") var ensemble = false
     @Option(help: "A template of your own, with {} for the class name.") var template: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         let (model, data) = try task.open()
-        let (classnames, test) = try data.evaluation(.test, classes: try task.classSubset)
+        guard let which = ["test": Split.test, "val": .val][split] else { throw ValidationError("--split must be test or val") }
+        let (classnames, test) = try data.evaluation(which, classes: try task.classSubset)
         let templates = template.map { [$0] } ?? (ensemble ? data.dataset.templates.ensemble : [data.dataset.templates.zeroShot])
         let classifier = try ZeroShotClassifier(model: model, classnames: classnames, templates: templates)
         let result = EvaluationResult(classifier: classifier, data: test)
         if json {
-            try printJSON(["dataset": data.record.name, "classes": task.classes, "templates": templates, "result": try jsonObject(result)])
+            try printJSON(["dataset": data.record.name, "classes": task.classes, "split": split, "templates": templates,
+                           "result": try jsonObject(result)])
         } else {
-            print("zero-shot \(ensemble ? "ensemble of \(templates.count) templates" : "\"\(templates[0])\"") on \(data.record.name) test (\(task.classes) classes: \(classnames.count)): " + describe(result))
+            print("zero-shot \(ensemble ? "ensemble of \(templates.count) templates" : "\"\(templates[0])\"") on \(data.record.name) \(split) (\(task.classes) classes: \(classnames.count)): " + describe(result))
         }
     }
 }

@@ -6,11 +6,11 @@ import Foundation
 import Indexing
 import Kernels
 
-/// `cocoon query stats|get|search|classify|export`: read a feature store.
+/// `cocoon query stats|get|search|export`: read a feature store (zero-shot accuracy is `cocoon zeroshot`).
 struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect a feature store: stats, single features, text search, zero-shot accuracy, export.",
-        subcommands: [QueryStats.self, QueryGet.self, QuerySearch.self, QueryClassify.self, QueryExport.self])
+        abstract: "Inspect a feature store: stats, single features, text search, export.",
+        subcommands: [QueryStats.self, QueryGet.self, QuerySearch.self, QueryExport.self])
 }
 
 /// Opens an existing store (never creates one).
@@ -45,7 +45,7 @@ struct FeatureQueryOptions: ParsableArguments {
         return (s, source, try FeatureStore.split(split))
     }
 
-    /// The model directory's text tower (search and classify encode text).
+    /// The model directory's text tower (search encodes text).
     func textModel() throws -> CLIPModel {
         try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: false)
     }
@@ -142,32 +142,6 @@ struct QuerySearch: ParsableCommand {
             for (i, r) in rows.enumerated() {
                 print(String(format: "%2d. %.4f  %@  (%@)", i + 1, r["score"] as! Double, r["path"] as! String, r["classname"] as! String))
             }
-        }
-    }
-}
-
-struct QueryClassify: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "classify", abstract: "Zero-shot accuracy from the cache (dataset template).")
-    @OptionGroup var query: FeatureQueryOptions
-    @Flag(help: "Print JSON.") var json = false
-
-    func run() throws {
-        let (s, source, sp) = try query.resolve()
-        let m = try query.textModel(), d = (id: source.ds, record: source.dataset), e = (id: source.ext, record: source.extractor)
-        let template = PromptTemplates.templates(for: d.record.name).zeroShot
-        let prompts = d.record.classnames.map { PromptTemplates.prompt(template, classname: $0) }
-        let text = try m.textFeatures(prompts)
-        let features = try CacheQueries.evalFeatures(store: s, ext: e.id, ds: d.id, split: sp)
-        guard features.count > 0 else {
-            throw IndexingError("\(s.path): no \(sp) features of \(d.record.name) for this model; index the split first")
-        }
-        let result = CacheQueries.classify(features, text: text)
-        if json {
-            try printJSON(["dataset": d.record.name, "split": sp.description, "template": template, "classes": prompts.count,
-                           "correct": result.correct, "total": result.total, "accuracy": result.accuracy])
-        } else {
-            print(String(format: "%@ %@: zero-shot accuracy %.2f%% (%d/%d), template \"%@\", %d classes",
-                         d.record.name, sp.description, 100 * result.accuracy, result.correct, result.total, template, prompts.count))
         }
     }
 }
