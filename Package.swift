@@ -52,7 +52,13 @@ let package = Package(
         .testTarget(name: "SyntheticShapesTests", dependencies: ["SyntheticShapes", "Imaging", "Hashing", "Datasets", "CLIP", "Kernels"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "CLIP", "FeatureCache", "PromptLearning"]),
-        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB"]),
+        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB",
+                                                     "TestSupport"]),
+        // The CLI end to end (tune, eval, zeroshot, probe, interpret, the papers' protocols).
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        // Helpers the CLI-driving test targets share: fixture paths, scratch folders, running the
+        // built `cocoon`, the one-line-error assertion.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]
 )

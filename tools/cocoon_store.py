@@ -17,16 +17,16 @@ Usage::
     with Store("cache/store") as store:
         print(store.extractors())                 # [{'id': '9edaea7fae63c9fd', 'model_name': 'ViT-B-16', ...}]
         print(store.datasets())                   # [{'id': ..., 'name': 'OxfordPets', 'splits': {...}, ...}]
-        print(store.recipes())                    # [{'id': '1f0c33aa', 'policy': 'rrc(0.08-1)+hflip', 'seed': 1}]
+        print(store.recipes())                    # [{'id': 'f6b13897', 'policy': 'rrc(0.08-1,3/4-4/3)+hflip', 'seed': 1}]
         test = store.features("ViT-B-16", "OxfordPets", "test")
         test["features"].shape                    # (N, D) float32, view 0 (the eval transform)
         test["labels"], test["items"], test["paths"]
-        train = store.features("ViT-B-16", "OxfordPets", "train", recipe="1f0c33aa", subset="16shot-s1")
+        train = store.features("ViT-B-16", "OxfordPets", "train", recipe="f6b13897", subset="16shot-s1")
         train["features"].shape                   # (N, 1 + K, D): view 0, then the recipe's K views
 
     # As a script: the files `cocoon query export` writes (features.npy float32, labels.npy int64, items.csv)
     #   /usr/bin/python3 tools/cocoon_store.py STORE --model M --dataset D --split train \\
-    #       --recipe 1f0c33aa --subset 16shot-s1 --out DIR
+    #       --recipe f6b13897 --subset 16shot-s1 --out DIR
 
 API: `Store(path)` with `.extractors()`, `.recipes()`, `.datasets()`, `.numerics()`,
 `.classnames(dataset)`, `.items(dataset, split)` → [(relative path, label)], `.subsets(dataset, split)`,

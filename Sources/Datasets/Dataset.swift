@@ -59,6 +59,16 @@ public struct Dataset: Sendable {
     /// Class names as prompts use them ("_" → " ").
     public var displayClassnames: [String] { classnames.map(PromptTemplates.displayName) }
 
+    /// A test-only dataset (ImageNet-V2/Sketch/A/R, an image folder without split folders, a CSV
+    /// with only test.csv): its train split is its test split, kept so that classes derive from it.
+    public var isTestOnly: Bool { val.isEmpty && train == test }
+
+    /// The items a feature store records for `split`: none for the train split of a test-only
+    /// dataset, so the store itself says that it has no training data (the tuner refuses it).
+    public func indexedItems(_ split: DatasetSplit) -> [DatasetItem] {
+        split == .train && isTestOnly ? [] : items(split)
+    }
+
     /// The items of one split.
     public func items(_ split: DatasetSplit) -> [DatasetItem] {
         switch split {

@@ -1,7 +1,7 @@
 import CLMDB
 import Foundation
 
-/// The named sub-databases of a schema-v1 store (layout: cache-schema/SCHEMA.md).
+/// The named sub-databases of a store (layout: cache-schema/SCHEMA.md).
 enum SubDB: Int, CaseIterable {
     case meta, models, extractors, datasets, items, subsets, feat, failures, jobs, recipes
     /// The sub-database name in the LMDB main database.
@@ -163,7 +163,7 @@ enum EnvironmentRegistry {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var open: [String: LMDBEnvironment] = [:]
 
-    /// Sub-databases per environment; v1 uses 9, the rest is headroom for additive changes.
+    /// Sub-databases per environment; schema 2 uses 10, the rest is headroom for additive changes.
     static let maxDBs: UInt32 = 16
 
     /// Opens (or shares) the environment in directory `path`, creating the directory if `create`.

@@ -177,7 +177,7 @@ public final class FeatureWriter {
             for i in 0..<n {
                 let key = UnsafeRawBufferPointer(start: keys + i * keySize, count: keySize)
                 try t.put(.feat, key, UnsafeRawBufferPointer(start: values + i * valueSize, count: valueSize), flags: flags)
-                if clearsOldFailures, StoreKey.viewKey(key) == .eval {
+                if clearsOldFailures {   // the item was read this time: an earlier run's failure is void
                     try t.delete(.failures, Array(key[0..<StoreKey.recipeOffset]))
                 }
             }

@@ -114,8 +114,7 @@ extension FeatureStore {
             var batch: [([UInt8], [UInt8])] = []
             var next: [UInt8]?
             try env.read { t in
-                try t.forEach(.feat, prefix: [1]) { k, v in
-                    if Array(k).lexicographicallyPrecedes(start) { return true }
+                try t.forEach(.feat, prefix: [1], from: start) { k, v in
                     if batch.count == 4096 { next = Array(k); return false }
                     guard k.count == 24 else {
                         throw StoreError("\(env.path): schema-1 feat key \(hexString(k)) is malformed; run `cocoon store verify` with the cocoon that wrote the store")
@@ -172,6 +171,8 @@ extension FeatureStore {
                     StoreKey.appendBE(target.ext.raw, to: &key)
                     key += k[9...]
                     try t.delete(db, k)
+                    // A failure of one schema-1 extractor is void where the other stored the item.
+                    if db == .failures, try t.get(.feat, key + Array(repeating: 0, count: 6)) != nil { continue }
                     var value = v
                     if db == .jobs, let json = JSON.parse(v), case .object(var fields) = json {
                         // Schema-2 job fields: the recipe and K replace views per item.
@@ -180,9 +181,12 @@ extension FeatureStore {
                         fields["ext_id"] = .string(target.ext.description)
                         fields["recipe"] = .string(views > 1 ? target.recipe?.description ?? "" : "")
                         fields["augmented_views"] = .int(max(0, views - 1))
-                        if let existing = try t.get(.jobs, key), let merged = JSON.parse(existing), case .object(let kept) = merged,
-                           kept["status"]?.string == "running" {
-                            fields["status"] = .string("running")
+                        // Several schema-1 jobs of one group fold into one: counts add, "running" wins.
+                        if let existing = try t.get(.jobs, key), let merged = JSON.parse(existing), case .object(let kept) = merged {
+                            if kept["status"]?.string == "running" { fields["status"] = .string("running") }
+                            for count in ["features", "failures"] {
+                                fields[count] = .int((fields[count]?.int ?? 0) + (kept[count]?.int ?? 0))
+                            }
                         }
                         value = JSON.object(fields).canonical
                     }
@@ -195,6 +199,9 @@ extension FeatureStore {
             for (k, v) in numerics {
                 guard let old = ExtractorID(hex: String(decoding: k[NumericsRecord.prefix.count...], as: UTF8.self)),
                       let target = plan.mapping[old] else { continue }
+                if let other = try t.get(.meta, NumericsRecord.key(target.ext)), other != v {
+                    throw StoreError("\(env.path): the schema-1 extractors of \(target.record.modelName) were indexed with different BLAS kernels (\(String(decoding: other, as: UTF8.self)) and \(String(decoding: v, as: UTF8.self))); their features cannot share one extractor, re-index into a new store")
+                }
                 try t.delete(.meta, k)
                 try t.put(.meta, NumericsRecord.key(target.ext), v)
             }

@@ -63,17 +63,19 @@ struct Transaction {
     }
 
     /// Calls `body(key, value)` for every entry whose key starts with `prefix`, in key order
-    /// (`MDB_SET_RANGE` then `MDB_NEXT`); `body` returns false to stop early.
-    func forEach(_ db: SubDB, prefix: [UInt8],
+    /// (`MDB_SET_RANGE` then `MDB_NEXT`), from the first key ≥ `start` (default: `prefix`);
+    /// `body` returns false to stop early.
+    func forEach(_ db: SubDB, prefix: [UInt8], from start: [UInt8]? = nil,
                  _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
         var cursor: OpaquePointer?
         let rc0 = mdb_cursor_open(txn, dbi(db), &cursor)
         guard rc0 == 0, let cursor else { throw StoreError.lmdb(rc0, "cursor on \(db.name)", path: environment.path) }
         defer { mdb_cursor_close(cursor) }
-        try prefix.withUnsafeBytes { p in
-            var k = MDB_val(mv_size: p.count, mv_data: UnsafeMutableRawPointer(mutating: p.baseAddress))
+        let seek = start ?? prefix
+        try prefix.withUnsafeBytes { p in try seek.withUnsafeBytes { s in
+            var k = MDB_val(mv_size: s.count, mv_data: UnsafeMutableRawPointer(mutating: s.baseAddress))
             var v = MDB_val()
-            var rc = p.count == 0 ? mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
+            var rc = s.count == 0 ? mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
                                   : mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
             while rc == 0 {
                 let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
@@ -82,7 +84,7 @@ struct Transaction {
                 rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
             }
             guard rc == MDB_NOTFOUND else { throw StoreError.lmdb(rc, "cursor walk of \(db.name)", path: environment.path) }
-        }
+        } }
     }
 
     /// The last key of `db`, or nil when it is empty.

@@ -14,7 +14,7 @@ public enum DatasetRegistration {
         var paths: [String] = []
         var seen: Set<String> = []
         for split in DatasetSplit.allCases {
-            for item in dataset.items(split) where seen.insert(item.path).inserted { paths.append(item.path) }
+            for item in dataset.indexedItems(split) where seen.insert(item.path).inserted { paths.append(item.path) }
         }
         let fingerprints = UnsafeMutableBufferPointer<FileFingerprint?>.allocate(capacity: max(paths.count, 1))
         fingerprints.initialize(repeating: nil)
@@ -32,7 +32,7 @@ public enum DatasetRegistration {
         for (i, path) in paths.enumerated() { byPath[path] = fingerprints[i] }
         var out: [Split: [ItemRecord]] = [:]
         for split in DatasetSplit.allCases {
-            out[Split(split)] = dataset.items(split).map { item in
+            out[Split(split)] = dataset.indexedItems(split).map { item in
                 let f = byPath[item.path] ?? nil
                 return ItemRecord(relativePath: item.path, label: Int32(item.label), fileSize: f?.size ?? 0, sha256: f?.sha256)
             }

@@ -44,6 +44,9 @@ public struct IndexSettings {
 
     /// Rejects settings no run could use, naming the option.
     public func validate() throws {
+        guard seed <= 1 << 53 else {
+            throw IndexingError("--seed \(seed): must be at most 2^53 (it is stored as a JSON integer); pick a smaller seed")
+        }
         guard augmentedViews >= 0, augmentedViews < Int(UInt16.max) else {
             throw IndexingError("--views \(augmentedViews): must be 0 or more (K augmented views per training item)")
         }

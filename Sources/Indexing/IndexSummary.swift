@@ -46,7 +46,7 @@ public struct IndexSummary {
             }
             let rate = s.seconds > 0 ? Double(s.images) / s.seconds : 0
             var line = "\(s.split): \(s.indexed) items indexed now (\(s.images) images, \(String(format: "%.1f", s.seconds)) s, \(String(format: "%.1f", rate)) images/s)"
-            if s.alreadyDone > 0 { line += ", \(s.alreadyDone) already stored (resumed)" }
+            if s.alreadyDone > 0 { line += ", \(s.alreadyDone) already stored" }
             line += ", \(s.items) in total, \(s.failures.count) failed"
             lines.append(line)
             for f in s.failures { lines.append("  failed \(s.split) item \(f.item): \(f.error)") }

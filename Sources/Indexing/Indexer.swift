@@ -44,7 +44,7 @@ public final class Indexer {
         let renderer = ViewRenderer(imageSize: encoder.imageSize, normalization: normalization, seed: settings.seed)
         var summaries: [SplitSummary] = []
         for split in settings.splits {
-            let items = dataset.items(DatasetSplit(split))
+            let items = dataset.indexedItems(DatasetSplit(split))
             guard !items.isEmpty else { continue }
             summaries.append(try index(split: split, items: items, dataset: dataset, store: store, ext: ext, ds: ds,
                                        recipe: recipe, augmented: augmented, encoder: encoder, renderer: renderer))
@@ -56,7 +56,7 @@ public final class Indexer {
     /// Records the few-shot subsets of `--views-for fewshot:N:SEEDS` (train and, where drawn, val)
     /// and returns the train item ids that get augmented views (nil: every train item).
     private func recordSubsets(_ dataset: Dataset, store: FeatureStore, ds: DatasetID) throws -> (Set<Int>?, [String]) {
-        guard case .fewShot(let shots, let seeds) = settings.viewScope else { return (nil, []) }
+        guard case .fewShot(let shots, let seeds) = settings.viewScope, !dataset.isTestOnly else { return (nil, []) }
         func positions(_ split: DatasetSplit) -> [String: Int] {
             var index: [String: Int] = [:]
             for (i, item) in dataset.items(split).enumerated() where index[item.path] == nil { index[item.path] = i }

@@ -12,6 +12,7 @@ struct TaskOptions: ParsableArguments {
     @Option(help: "CLIP model directory (the one the store was indexed with).") var model: String
     @Option(help: "Dataset name as indexed (e.g. oxford_pets, colored-shapes).") var dataset: String
     @Option(help: "Extractor id (hex) when the store holds several for this model.") var extractor: String?
+    @Option(help: "Dataset id (hex) when the store holds several versions of the dataset.") var datasetID: String?
     @Option(help: "Classes: all, base (first half) or new (second half).") var classes: String = "all"
     @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
 
@@ -30,7 +31,7 @@ struct TaskOptions: ParsableArguments {
         let model = try CLIPModelLoader.textOnly(model)
         let store = try FeatureStore(path: store)
         let data = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex),
-                                     datasetName: dataset, extractorID: extractor)
+                                     datasetName: dataset, extractorID: extractor, datasetID: datasetID)
         return (model, data)
     }
 }

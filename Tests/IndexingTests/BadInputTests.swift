@@ -1,6 +1,7 @@
 import FeatureCache
 import Foundation
 import Indexing
+import TestSupport
 import XCTest
 
 /// Bad inputs: each is a clear one-line error (or a recorded failure), and nothing already stored

@@ -1,6 +1,7 @@
 import FeatureCache
 import Foundation
 import Indexing
+import TestSupport
 import XCTest
 
 /// SIGKILLs a child `cocoon index` at random points (commits every 2 items, so kills land between

@@ -4,6 +4,7 @@ import FeatureCache
 import Foundation
 import Indexing
 import Kernels
+import TestSupport
 import XCTest
 
 /// `cocoon embed` and the cache queries. Text needs a tokenizer whose ids fit the tiny towers'

@@ -4,6 +4,7 @@ import FeatureCache
 import Foundation
 import Imaging
 import Indexing
+import TestSupport
 import XCTest
 
 final class IndexPipelineTests: XCTestCase {

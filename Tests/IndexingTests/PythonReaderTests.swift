@@ -1,6 +1,7 @@
 import FeatureCache
 import Foundation
 import Indexing
+import TestSupport
 import XCTest
 
 /// `tools/cocoon_store.py`, the Python reader of schema-2 stores (lmdb + numpy only), against
@@ -59,7 +60,7 @@ final class PythonReaderTests: XCTestCase {
         // The Python reader, through its API.
         let pyOut = scratch.url.appendingPathComponent("python")
         try FileManager.default.createDirectory(at: pyOut, withIntermediateDirectories: true)
-        let run = try runProcess(Self.python, ["-c", Self.script, Self.reader.path, path, model, "toy", recipe, pyOut.path])
+        let run = try runProcess(URL(fileURLWithPath: Self.python), ["-c", Self.script, Self.reader.path, path, model, "toy", recipe, pyOut.path])
         XCTAssertEqual(run.status, 0, run.stderr)
         guard run.status == 0 else { return }
 
@@ -93,7 +94,7 @@ final class PythonReaderTests: XCTestCase {
 
         // The reader's CLI writes what `cocoon query export` writes.
         let cliOut = scratch.url.appendingPathComponent("python-cli")
-        let cli = try runProcess(Self.python, [Self.reader.path, path, "--model", model, "--dataset", "toy", "--split", "train",
+        let cli = try runProcess(URL(fileURLWithPath: Self.python), [Self.reader.path, path, "--model", model, "--dataset", "toy", "--split", "train",
                                                "--subset", "2shot-s1", "--recipe", recipe, "--verify", "--out", cliOut.path])
         XCTAssertEqual(cli.status, 0, cli.stderr)
         XCTAssertTrue(cli.stdout.contains("features.npy [6, 3, 64] float32"), cli.stdout)
@@ -103,7 +104,7 @@ final class PythonReaderTests: XCTestCase {
                        try String(contentsOf: fewExport.appendingPathComponent("items.csv"), encoding: .utf8))
 
         // Mixed view counts (the whole train split with the recipe) are a one-line error, as in export.
-        let mixed = try runProcess(Self.python, [Self.reader.path, path, "--model", model, "--dataset", "toy", "--split", "train",
+        let mixed = try runProcess(URL(fileURLWithPath: Self.python), [Self.reader.path, path, "--model", model, "--dataset", "toy", "--split", "train",
                                                  "--recipe", recipe, "--out", scratch.path("mixed")])
         XCTAssertEqual(mixed.status, 1)
         XCTAssertTrue(mixed.stderr.contains("have between 1 and 3 views"), mixed.stderr)
@@ -128,14 +129,14 @@ final class PythonReaderTests: XCTestCase {
             print(error)
             sys.exit(3)
         """
-        let run = try runProcess(Self.python, ["-c", script, Self.reader.path, store.path])
+        let run = try runProcess(URL(fileURLWithPath: Self.python), ["-c", script, Self.reader.path, store.path])
         XCTAssertEqual(run.status, 3, run.stderr)
         let message = run.stdout.trimmingCharacters(in: .newlines)
         XCTAssertTrue(message.hasSuffix("v1: schema version 1, this reader reads version 2; upgrade it in place with `cocoon store upgrade \(message.prefix { $0 != ":" })`"), message)
         XCTAssertTrue(message.hasPrefix(store.resolvingSymlinksInPath().path + ":"), message)
         XCTAssertFalse(message.contains("\n"), message)
         // The CLI prints the same line and exits 1.
-        let cli = try runProcess(Self.python, [Self.reader.path, store.path, "--model", "tiny-rn", "--dataset", "tinyshapes",
+        let cli = try runProcess(URL(fileURLWithPath: Self.python), [Self.reader.path, store.path, "--model", "tiny-rn", "--dataset", "tinyshapes",
                                                "--out", scratch.path("out")])
         XCTAssertEqual(cli.status, 1)
         XCTAssertEqual(cli.stderr, "error: \(message)\n")
@@ -148,7 +149,7 @@ final class PythonReaderTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: Self.python) else {
             throw XCTSkip("\(Self.python) is missing; install Debian's python3 with python3-numpy and python3-lmdb (`make deps`)")
         }
-        let probe = try runProcess(Self.python, ["-c", "import numpy, lmdb"])
+        let probe = try runProcess(URL(fileURLWithPath: Self.python), ["-c", "import numpy, lmdb"])
         guard probe.status == 0 else {
             let reason = probe.stderr.split(separator: "\n").last.map(String.init) ?? "import failed"
             guard reason.contains("ModuleNotFoundError") || reason.contains("ImportError") else {
@@ -158,24 +159,6 @@ final class PythonReaderTests: XCTestCase {
         }
     }
 
-    /// Runs `executable` with `arguments`, draining both pipes.
-    private func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let errBox = DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
-    }
 }
 
 private struct ReaderTestError: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import FeatureCache
 import Foundation
 import Indexing
+import TestSupport
 import XCTest
 
 /// `--shard 0/2` and `--shard 1/2` into two stores, merged with `cocoon store merge`, equal one

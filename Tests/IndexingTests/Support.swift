@@ -6,32 +6,8 @@ import Foundation
 import Imaging
 import Indexing
 import Kernels
+import TestSupport
 import XCTest
-
-/// Paths of the package, its fixtures and the built CLI.
-enum Paths {
-    static let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let fixtures = package.appendingPathComponent("Tests/Fixtures")
-    static let tinyRN = fixtures.appendingPathComponent("models/tiny-rn")
-    static let tinyViT = fixtures.appendingPathComponent("models/tiny-vit")
-    static let customVocabulary = fixtures.appendingPathComponent("tokenizer/custom_vocab")
-    /// The `cocoon` binary of the build the tests belong to: `swift build --build-tests` (and
-    /// `make test`) put it beside the test runner, whatever the configuration or scratch path.
-    static let cocoon = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        .deletingLastPathComponent().appendingPathComponent("cocoon")
-}
-
-/// A scratch directory removed on deinit.
-final class Scratch {
-    let url: URL
-    init(_ name: String = "indexing") throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("cocoon-\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-}
 
 /// A tiny split-JSON dataset: `classes` classes named c0…, `trainPerClass` train items per class,
 /// one val and two test items per class; PNGs of assorted sizes with a per-item pattern.
@@ -147,47 +123,6 @@ func assertSameStore(_ a: StoreDump, _ b: StoreDump, file: StaticString = #fileP
     XCTAssertEqual(Set(a.features.keys), Set(b.features.keys), "feature keys", file: file, line: line)
     let differing = a.features.keys.filter { a.features[$0] != b.features[$0] }.sorted()
     XCTAssertTrue(differing.isEmpty, "features differ at \(differing.prefix(3))", file: file, line: line)
-}
-
-/// Runs the built CLI; XCTSkip when it has not been built.
-func runCocoon(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    guard FileManager.default.isExecutableFile(atPath: Paths.cocoon.path) else {
-        throw XCTSkip("\(Paths.cocoon.path) is missing; build it with `swift build` (make test does)")
-    }
-    let process = Process()
-    process.executableURL = Paths.cocoon
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // stderr drains on another thread so neither pipe can fill up and block the child.
-    let errBox = DataBox()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    let errData = errBox.data
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-}
-
-final class DataBox: @unchecked Sendable { var data = Data() }
-
-/// Asserts `body` throws an error whose one-line description contains `fragment`; returns it.
-@discardableResult
-func assertOneLineError(_ fragment: String, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) -> String {
-    do {
-        try body()
-        XCTFail("expected an error containing '\(fragment)'", file: file, line: line)
-        return ""
-    } catch {
-        let text = "\(error)"
-        XCTAssertTrue(text.contains(fragment), "'\(text)' does not contain '\(fragment)'", file: file, line: line)
-        XCTAssertFalse(text.contains("\n"), "error is not one line: \(text)", file: file, line: line)
-        return text
-    }
 }
 
 /// Features of `views` of one image through `Preprocess.view` and the encoder, in one batch of

@@ -1,0 +1,118 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The papers' protocols as a user runs them (README "Protocols"), through the built CLI with
+/// default flags, over ONE store holding several synthetic datasets indexed with different
+/// `--views` settings: few-shot (the indexed draw and its augmented views), base-to-new,
+/// cross-dataset transfer, domain generalisation to a test-only dataset, and the baselines
+/// (zero-shot, linear probe) and `interpret`.
+final class ProtocolTests: XCTestCase {
+    /// `cocoon ARGS --json` parsed; fails the test (with stderr) on a non-zero exit.
+    private func json(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let run = try runCocoon(arguments + ["--json"])
+        XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout, file: file, line: line)
+    }
+
+    /// Runs `cocoon ARGS`, expecting success; returns stdout.
+    @discardableResult
+    private func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let run = try runCocoon(arguments)
+        XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
+        return run.stdout
+    }
+
+    /// Runs `cocoon ARGS`, expecting a one-line error containing `fragment`.
+    private func refused(_ arguments: [String], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let run = try runCocoon(arguments)
+        XCTAssertNotEqual(run.status, 0, file: file, line: line)
+        let lines = run.stderr.split(separator: "\n").filter { !$0.hasPrefix("note: ") }
+        XCTAssertEqual(lines.count, 1, run.stderr, file: file, line: line)
+        XCTAssertTrue(run.stderr.contains(fragment), run.stderr, file: file, line: line)
+    }
+
+    /// The outcome of one `cocoon tune … --json` run (its `runs[0]`).
+    private func tune(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let output = try json(["tune"] + arguments, file: file, line: line)
+        return try XCTUnwrap((output["runs"] as? [[String: Any]])?.first, "\(output)", file: file, line: line)
+    }
+
+    private func accuracy(_ result: [String: Any]) -> Double {
+        ((result["result"] ?? result["test"]) as? [String: Any])?["accuracy"] as? Double ?? -1
+    }
+
+    func testThePapersProtocolsRunFromOneStoreWithDefaultFlags() throws {
+        let scratch = try Scratch("protocols")
+        let model = Paths.demoModel.path, data = scratch.url.appendingPathComponent("data")
+        let store = scratch.path("store")
+        try ok(["synth", "--out", data.path, "--image-size", "32"])
+        // A test-only target domain: an image folder of one class folder per class (20 plain-shapes test images each).
+        let split = try JSONSerialization.jsonObject(with: Data(contentsOf: data.appendingPathComponent("plain-shapes/split.json"))) as! [String: [[Any]]]
+        let target = scratch.url.appendingPathComponent("plain-target")
+        for entry in split["test"]!.prefix(320) {
+            let (path, name) = (entry[0] as! String, entry[2] as! String)
+            let folder = target.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: data.appendingPathComponent("plain-shapes/" + path),
+                                             to: folder.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent))
+        }
+        func index(_ dataset: String, _ root: URL, _ extra: [String] = []) throws -> String {
+            try ok(["index", "--model", model, "--dataset", dataset, "--root", root.path, "--store", store] + extra)
+        }
+        // One store, four datasets, three --views settings.
+        try index("split-json", data.appendingPathComponent("colored-shapes"), ["--views", "1", "--views-for", "fewshot:1:1"])
+        try index("split-json", data.appendingPathComponent("shapes"), ["--views", "2"])
+        try index("split-json", data.appendingPathComponent("plain-shapes"), ["--splits", "test"])
+        try index("image-folder", target)
+        let task = ["--store", store, "--model", model]
+
+        // Few-shot: the tuner takes the indexed 1-shot draw and its augmented views.
+        let fewShot = try tune(["coop"] + task + ["--dataset", "colored-shapes", "--shots", "1", "--out", scratch.path("c1.safetensors")])
+        let views = try XCTUnwrap(fewShot["trainingViews"] as? [String: Any])
+        XCTAssertEqual(views["storedDraw"] as? String, "1shot-s1")
+        XCTAssertEqual(views["augmentedItems"] as? Int, 64)
+        XCTAssertEqual(views["unaugmentedItems"] as? Int, 0)
+        let zeroShot = try json(["zeroshot"] + task + ["--dataset", "colored-shapes"])
+        XCTAssertGreaterThan(accuracy(fewShot), accuracy(zeroShot), "CoOp 1-shot above the hand-crafted prompt")
+        // More shots than the indexed draw: refused with the fix, until the draw is indexed (views only).
+        try refused(["tune", "coop"] + task + ["--dataset", "colored-shapes", "--shots", "2"], "--views-for fewshot:2:1")
+        let added = try index("split-json", data.appendingPathComponent("colored-shapes"), ["--views", "1", "--views-for", "fewshot:2:1"])
+        let trainLine = try XCTUnwrap(added.split(separator: "\n").first { $0.hasPrefix("train:") })
+        let counts = trainLine.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }
+        XCTAssertEqual(counts[0], counts[1], "one image per newly augmented item: view 0 is never encoded again (\(trainLine))")
+        XCTAssertLessThan(counts[0], 128)
+        let twoShot = try tune(["coop"] + task + ["--dataset", "colored-shapes", "--shots", "2", "--out", scratch.path("c2.safetensors")])
+        XCTAssertEqual((twoShot["trainingViews"] as? [String: Any])?["unaugmentedItems"] as? Int, 0)
+        // All training items of `shapes` have 2 augmented views, no draw was indexed: drawn here.
+        let shapes = try tune(["coop"] + task + ["--dataset", "shapes", "--shots", "1", "--out", scratch.path("s1.safetensors")])
+        XCTAssertNil((shapes["trainingViews"] as? [String: Any])?["storedDraw"] as? String)
+
+        // Base-to-new: train on the base half, evaluate the same prompt on the new half.
+        let base = try tune(["coop"] + task + ["--dataset", "colored-shapes", "--shots", "1", "--classes", "base",
+                                                       "--out", scratch.path("base.safetensors")])
+        XCTAssertNotNil(base["harmonicMean"] as? Double)
+        let new = try json(["eval", scratch.path("base.safetensors")] + task + ["--dataset", "colored-shapes", "--classes", "new"])
+        XCTAssertEqual(((new["result"] as? [String: Any])?["accuracy"] as? Double) ?? -1,
+                       ((base["newClasses"] as? [String: Any])?["accuracy"] as? Double) ?? -2, accuracy: 1e-9)
+
+        // Cross-dataset transfer and domain generalisation: the prompt on other datasets of the store.
+        let transfer = try json(["eval", scratch.path("c1.safetensors")] + task + ["--dataset", "plain-shapes"])
+        XCTAssertGreaterThan(accuracy(transfer), 100.0 / 64 * 3, "well above chance on 64 classes")
+        let domain = try json(["eval", scratch.path("c1.safetensors")] + task + ["--dataset", "plain-target"])
+        XCTAssertGreaterThan(accuracy(domain), 100.0 / 16 * 3)
+        try refused(["tune", "coop"] + task + ["--dataset", "plain-target", "--shots", "1"], "has no train split (a test-only dataset)")
+
+        // Baselines and interpretation.
+        let ensemble = try json(["zeroshot"] + task + ["--dataset", "plain-target", "--ensemble"])
+        XCTAssertGreaterThan(accuracy(ensemble), 0)
+        let probe = try json(["probe"] + task + ["--dataset", "colored-shapes", "--shots", "1"])
+        XCTAssertEqual((probe["result"] as? [String: Any])?["count"] as? Int, 1280)
+        let words = try json(["interpret", scratch.path("c1.safetensors"), "--model", model])
+        XCTAssertFalse(words.isEmpty)
+
+        // The one lookup's errors name the choices.
+        try refused(["zeroshot"] + task + ["--dataset", "imagenet"], "stored datasets: colored-shapes, plain-shapes, plain-target, shapes")
+        try refused(["tune", "coop"] + task + ["--dataset", "shapes", "--recipe", "00000001"], "no train views of recipe 00000001")
+    }
+}
