@@ -56,12 +56,12 @@ public final class DemoRunner {
         // baselines on all classes
         let template = cached.dataset.templates.zeroShot
         let zeroShot = try timed("zero-shot") {
-            EvaluationResult(classifier: try ZeroShotClassifier(model: model, classnames: all.classnames, templates: [template]),
+            EvaluationResult(classifier: try TextClassifier.zeroShot(model: model, classnames: all.classnames, templates: [template]),
                              data: all.features)
         }
         let ensembleTemplates = cached.dataset.templates.ensemble
         let ensemble = try timed("ensemble") {
-            EvaluationResult(classifier: try ZeroShotClassifier(model: model, classnames: all.classnames, templates: ensembleTemplates),
+            EvaluationResult(classifier: try TextClassifier.zeroShot(model: model, classnames: all.classnames, templates: ensembleTemplates),
                              data: all.features)
         }
         log(String(format: "zero-shot \"%@\": %.1f%%   prompt ensemble (%d templates): %.1f%%",
@@ -93,7 +93,7 @@ public final class DemoRunner {
         let base = try cached.evaluation(.test, classes: .base)
         let new = try cached.evaluation(.test, classes: .new)
         func zeroShotOn(_ t: (classnames: [String], features: FeatureSet)) throws -> Double {
-            EvaluationResult(classifier: try ZeroShotClassifier(model: model, classnames: t.classnames, templates: [template]),
+            EvaluationResult(classifier: try TextClassifier.zeroShot(model: model, classnames: t.classnames, templates: [template]),
                              data: t.features).accuracy
         }
         var rows = [row("zero-shot CLIP", try zeroShotOn(base), try zeroShotOn(new))]

@@ -15,7 +15,7 @@ public struct EvalFeatures {
 
 /// Reads from the cache with the model's text tower: text-to-image search (the query's text
 /// features, then ONE GEMM over all cached image features). Used by `cocoon query search` and the
-/// tests; zero-shot classification is `ZeroShotClassifier` (`cocoon zeroshot`).
+/// tests; zero-shot classification is `TextClassifier.zeroShot` (`cocoon zeroshot`).
 public enum CacheQueries {
     /// The view-0 rows of (ext, ds, split), L2-normalised.
     public static func evalFeatures(store: FeatureStore, ext: ExtractorID, ds: DatasetID, split: Split) throws -> EvalFeatures {

@@ -30,7 +30,7 @@ struct Evaluate: ParsableCommand {
 }
 
 /// `cocoon zeroshot`: zero-shot CLIP with the dataset's hand-crafted template, or prompt
-/// ensembling — the one zero-shot of cocoon (`ZeroShotClassifier`, percent), as the demo uses it.
+/// ensembling — the one zero-shot of cocoon (`TextClassifier.zeroShot`, percent), as the demo uses it.
 struct ZeroShot: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "zeroshot", abstract: "Zero-shot CLIP from the cache (hand-crafted prompt or ensemble).")
     @OptionGroup var task: TaskOptions
@@ -44,7 +44,7 @@ struct ZeroShot: ParsableCommand {
         guard let which = ["test": Split.test, "val": .val][split] else { throw ValidationError("--split must be test or val") }
         let (classnames, test) = try data.evaluation(which, classes: try task.classSubset)
         let templates = template.map { [$0] } ?? (ensemble ? data.dataset.templates.ensemble : [data.dataset.templates.zeroShot])
-        let classifier = try ZeroShotClassifier(model: model, classnames: classnames, templates: templates)
+        let classifier = try TextClassifier.zeroShot(model: model, classnames: classnames, templates: templates)
         let result = EvaluationResult(classifier: classifier, data: test)
         if json {
             try printJSON(["dataset": data.record.name, "classes": task.classes, "split": split, "templates": templates,

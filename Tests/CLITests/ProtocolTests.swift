@@ -4,7 +4,7 @@ import XCTest
 
 /// The papers' protocols as a user runs them (README "Protocols"), through the built CLI with
 /// default flags, over ONE store holding several synthetic datasets indexed with different
-/// `--views` settings: few-shot (the indexed draw and its augmented views), base-to-new,
+/// `--views` settings (`SyntheticWorld`): few-shot (the indexed draw and its augmented views), base-to-new,
 /// cross-dataset transfer, domain generalisation to a test-only dataset, and the baselines
 /// (zero-shot, linear probe) and `interpret`.
 final class ProtocolTests: XCTestCase {
@@ -43,29 +43,9 @@ final class ProtocolTests: XCTestCase {
     }
 
     func testThePapersProtocolsRunFromOneStoreWithDefaultFlags() throws {
-        let scratch = try Scratch("protocols")
-        let model = Paths.demoModel.path, data = scratch.url.appendingPathComponent("data")
-        let store = scratch.path("store")
-        try ok(["synth", "--out", data.path, "--image-size", "32"])
-        // A test-only target domain: an image folder of one class folder per class (20 plain-shapes test images each).
-        let split = try JSONSerialization.jsonObject(with: Data(contentsOf: data.appendingPathComponent("plain-shapes/split.json"))) as! [String: [[Any]]]
-        let target = scratch.url.appendingPathComponent("plain-target")
-        for entry in split["test"]!.prefix(320) {
-            let (path, name) = (entry[0] as! String, entry[2] as! String)
-            let folder = target.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(at: data.appendingPathComponent("plain-shapes/" + path),
-                                             to: folder.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent))
-        }
-        func index(_ dataset: String, _ root: URL, _ extra: [String] = []) throws -> String {
-            try ok(["index", "--model", model, "--dataset", dataset, "--root", root.path, "--store", store] + extra)
-        }
-        // One store, four datasets, three --views settings.
-        try index("split-json", data.appendingPathComponent("colored-shapes"), ["--views", "1", "--views-for", "fewshot:1:1"])
-        try index("split-json", data.appendingPathComponent("shapes"), ["--views", "2"])
-        try index("split-json", data.appendingPathComponent("plain-shapes"), ["--splits", "test"])
-        try index("image-folder", target)
-        let task = ["--store", store, "--model", model]
+        let world = try SyntheticWorld.shared(), scratch = try Scratch("protocols")
+        let model = world.model, data = world.data, task = world.task
+        func index(_ dataset: String, _ root: URL, _ extra: [String] = []) throws -> String { try world.index(dataset, root, extra) }
 
         // Few-shot: the tuner takes the indexed 1-shot draw and its augmented views.
         let fewShot = try tune(["coop"] + task + ["--dataset", "colored-shapes", "--shots", "1", "--out", scratch.path("c1.safetensors")])
