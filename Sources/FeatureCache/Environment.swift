@@ -260,37 +260,31 @@ enum EnvironmentRegistry {
         switch found {
         case .store(let dbis): return dbis
         case .lacking:
-            return try env.write { t in
-                var dbis: [MDB_dbi] = []
-                for db in SubDB.allCases {
-                    var dbi: MDB_dbi = 0
-                    let rc = mdb_dbi_open(t.txn, db.name, UInt32(MDB_CREATE), &dbi)
-                    if rc == MDB_MAP_FULL { throw MapFullSignal() }
-                    guard rc == 0 else { throw StoreError.lmdb(rc, "create sub-database \(db.name)", path: env.path) }
-                    dbis.append(dbi)
-                }
-                env.dbis = dbis
-                return dbis
-            }
+            return try createDatabases(env, writingMeta: false)
         case .foreign:
             throw StoreError("\(env.path): not a cocoon store (no meta record); point --store at a cocoon store directory or an empty one")
         case .empty:
             guard create else {
                 throw StoreError("\(env.path): not a cocoon store (no meta record); create it with `cocoon index --store \(env.path)`")
             }
-            return try env.write { t in
-                var dbis: [MDB_dbi] = []
-                for db in SubDB.allCases {
-                    var dbi: MDB_dbi = 0
-                    let rc = mdb_dbi_open(t.txn, db.name, UInt32(MDB_CREATE), &dbi)
-                    if rc == MDB_MAP_FULL { throw MapFullSignal() }
-                    guard rc == 0 else { throw StoreError.lmdb(rc, "create sub-database \(db.name)", path: env.path) }
-                    dbis.append(dbi)
-                }
-                env.dbis = dbis
-                try MetaRecord.current.write(t)
-                return dbis
+            return try createDatabases(env, writingMeta: true)
+        }
+    }
+
+    /// Opens every sub-database, creating the missing ones (and the meta record of a new store).
+    private static func createDatabases(_ env: LMDBEnvironment, writingMeta: Bool) throws -> [MDB_dbi] {
+        try env.write { t in
+            var dbis: [MDB_dbi] = []
+            for db in SubDB.allCases {
+                var dbi: MDB_dbi = 0
+                let rc = mdb_dbi_open(t.txn, db.name, UInt32(MDB_CREATE), &dbi)
+                if rc == MDB_MAP_FULL { throw MapFullSignal() }
+                guard rc == 0 else { throw StoreError.lmdb(rc, "create sub-database \(db.name)", path: env.path) }
+                dbis.append(dbi)
             }
+            env.dbis = dbis
+            if writingMeta { try MetaRecord.current.write(t) }
+            return dbis
         }
     }
 }

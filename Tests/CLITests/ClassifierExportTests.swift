@@ -20,21 +20,6 @@ final class ClassifierExportTests: XCTestCase {
 
     private let python = URL(fileURLWithPath: "/usr/bin/python3")
 
-    /// `cocoon ARGS --json` parsed; fails the test (with stderr) on a non-zero exit.
-    private func json(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
-        let run = try runCocoon(arguments + ["--json"])
-        XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout, file: file, line: line)
-    }
-
-    /// Runs `cocoon ARGS`, expecting success; returns stdout.
-    @discardableResult
-    private func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let run = try runCocoon(arguments)
-        XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
-        return run.stdout
-    }
-
     private func accuracy(_ output: [String: Any]) -> Double {
         (output["result"] as? [String: Any])?["accuracy"] as? Double ?? -1
     }
@@ -108,14 +93,14 @@ final class ClassifierExportTests: XCTestCase {
         let model = world.model, store = world.store
         let task = ["--store", store, "--model", model, "--dataset", "colored-shapes"]
         let prompt = scratch.path("coop.safetensors")
-        _ = try json(["tune", "coop"] + task + ["--shots", "1", "--out", prompt])
+        _ = try runCocoonJSON(["tune", "coop"] + task + ["--shots", "1", "--out", prompt])
 
         // CoOp: the prompt's class matrix and the test split's raw features, in one folder.
         let coop = scratch.url.appendingPathComponent("coop")
-        try ok(["classifier", "--model", model, "--prompt", prompt, "--out", coop.appendingPathComponent("clf").path])
-        try ok(["query", "export", store, "--model", model, "--dataset", "colored-shapes", "--split", "test",
+        try runCocoonOK(["classifier", "--model", model, "--prompt", prompt, "--out", coop.appendingPathComponent("clf").path])
+        try runCocoonOK(["query", "export", store, "--model", model, "--dataset", "colored-shapes", "--split", "test",
                 "--out", coop.appendingPathComponent("exp").path])
-        let eval = accuracy(try json(["eval", prompt] + task))
+        let eval = accuracy(try runCocoonJSON(["eval", prompt] + task))
         let coopNumpy = try numpyAccuracy(in: coop)
         print(String(format: "classifier export, CoOp: numpy %.4f%%, cocoon eval %.4f%%, difference %.4f points", coopNumpy, eval, coopNumpy - eval))
         XCTAssertEqual(coopNumpy, eval, accuracy: 0.2)
@@ -125,9 +110,9 @@ final class ClassifierExportTests: XCTestCase {
         // Zero-shot: the dataset's hand-crafted prompt, against `cocoon zeroshot`.
         let zero = scratch.url.appendingPathComponent("zeroshot")
         try FileManager.default.createDirectory(at: zero, withIntermediateDirectories: true)
-        try ok(["classifier", "--model", model, "--dataset", "colored-shapes", "--store", store, "--out", zero.appendingPathComponent("clf").path])
+        try runCocoonOK(["classifier", "--model", model, "--dataset", "colored-shapes", "--store", store, "--out", zero.appendingPathComponent("clf").path])
         try FileManager.default.copyItem(at: coop.appendingPathComponent("exp"), to: zero.appendingPathComponent("exp"))
-        let zeroShot = accuracy(try json(["zeroshot"] + task))
+        let zeroShot = accuracy(try runCocoonJSON(["zeroshot"] + task))
         let zeroNumpy = try numpyAccuracy(in: zero)
         print(String(format: "classifier export, zero-shot: numpy %.4f%%, cocoon zeroshot %.4f%%, difference %.4f points", zeroNumpy, zeroShot, zeroNumpy - zeroShot))
         XCTAssertEqual(zeroNumpy, zeroShot, accuracy: 0.2)
@@ -135,7 +120,7 @@ final class ClassifierExportTests: XCTestCase {
 
         // CoCoOp: no fixed class matrix, refused in one line, nothing written.
         let cocoop = scratch.path("cocoop.safetensors")
-        _ = try json(["tune", "cocoop"] + task + ["--shots", "1", "--epochs", "1", "--out", cocoop])
+        _ = try runCocoonJSON(["tune", "cocoop"] + task + ["--shots", "1", "--epochs", "1", "--out", cocoop])
         let refusedOut = scratch.path("cocoop-clf")
         let run = try runCocoon(["classifier", "--model", model, "--prompt", cocoop, "--out", refusedOut])
         XCTAssertNotEqual(run.status, 0)

@@ -8,21 +8,6 @@ import XCTest
 /// cross-dataset transfer, domain generalisation to a test-only dataset, and the baselines
 /// (zero-shot, linear probe) and `interpret`.
 final class ProtocolTests: XCTestCase {
-    /// `cocoon ARGS --json` parsed; fails the test (with stderr) on a non-zero exit.
-    private func json(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
-        let run = try runCocoon(arguments + ["--json"])
-        XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout, file: file, line: line)
-    }
-
-    /// Runs `cocoon ARGS`, expecting success; returns stdout.
-    @discardableResult
-    private func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let run = try runCocoon(arguments)
-        XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
-        return run.stdout
-    }
-
     /// Runs `cocoon ARGS`, expecting a one-line error containing `fragment`.
     private func refused(_ arguments: [String], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let run = try runCocoon(arguments)
@@ -34,7 +19,7 @@ final class ProtocolTests: XCTestCase {
 
     /// The outcome of one `cocoon tune … --json` run (its `runs[0]`).
     private func tune(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
-        let output = try json(["tune"] + arguments, file: file, line: line)
+        let output = try runCocoonJSON(["tune"] + arguments, file: file, line: line)
         return try XCTUnwrap((output["runs"] as? [[String: Any]])?.first, "\(output)", file: file, line: line)
     }
 
@@ -53,7 +38,7 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(views["storedDraw"] as? String, "1shot-s1")
         XCTAssertEqual(views["augmentedItems"] as? Int, 64)
         XCTAssertEqual(views["unaugmentedItems"] as? Int, 0)
-        let zeroShot = try json(["zeroshot"] + task + ["--dataset", "colored-shapes"])
+        let zeroShot = try runCocoonJSON(["zeroshot"] + task + ["--dataset", "colored-shapes"])
         XCTAssertGreaterThan(accuracy(fewShot), accuracy(zeroShot), "CoOp 1-shot above the hand-crafted prompt")
         // More shots than the indexed draw: refused with the fix, until the draw is indexed (views only).
         try refused(["tune", "coop"] + task + ["--dataset", "colored-shapes", "--shots", "2"], "--views-for fewshot:2:1")
@@ -72,23 +57,23 @@ final class ProtocolTests: XCTestCase {
         let base = try tune(["coop"] + task + ["--dataset", "colored-shapes", "--shots", "1", "--classes", "base",
                                                        "--out", scratch.path("base.safetensors")])
         XCTAssertNotNil(base["harmonicMean"] as? Double)
-        let new = try json(["eval", scratch.path("base.safetensors")] + task + ["--dataset", "colored-shapes", "--classes", "new"])
+        let new = try runCocoonJSON(["eval", scratch.path("base.safetensors")] + task + ["--dataset", "colored-shapes", "--classes", "new"])
         XCTAssertEqual(((new["result"] as? [String: Any])?["accuracy"] as? Double) ?? -1,
                        ((base["newClasses"] as? [String: Any])?["accuracy"] as? Double) ?? -2, accuracy: 1e-9)
 
         // Cross-dataset transfer and domain generalisation: the prompt on other datasets of the store.
-        let transfer = try json(["eval", scratch.path("c1.safetensors")] + task + ["--dataset", "plain-shapes"])
+        let transfer = try runCocoonJSON(["eval", scratch.path("c1.safetensors")] + task + ["--dataset", "plain-shapes"])
         XCTAssertGreaterThan(accuracy(transfer), 100.0 / 64 * 3, "well above chance on 64 classes")
-        let domain = try json(["eval", scratch.path("c1.safetensors")] + task + ["--dataset", "plain-target"])
+        let domain = try runCocoonJSON(["eval", scratch.path("c1.safetensors")] + task + ["--dataset", "plain-target"])
         XCTAssertGreaterThan(accuracy(domain), 100.0 / 16 * 3)
         try refused(["tune", "coop"] + task + ["--dataset", "plain-target", "--shots", "1"], "has no train split (a test-only dataset)")
 
         // Baselines and interpretation.
-        let ensemble = try json(["zeroshot"] + task + ["--dataset", "plain-target", "--ensemble"])
+        let ensemble = try runCocoonJSON(["zeroshot"] + task + ["--dataset", "plain-target", "--ensemble"])
         XCTAssertGreaterThan(accuracy(ensemble), 0)
-        let probe = try json(["probe"] + task + ["--dataset", "colored-shapes", "--shots", "1"])
+        let probe = try runCocoonJSON(["probe"] + task + ["--dataset", "colored-shapes", "--shots", "1"])
         XCTAssertEqual((probe["result"] as? [String: Any])?["count"] as? Int, 1280)
-        let words = try json(["interpret", scratch.path("c1.safetensors"), "--model", model])
+        let words = try runCocoonJSON(["interpret", scratch.path("c1.safetensors"), "--model", model])
         XCTAssertFalse(words.isEmpty)
 
         // The one lookup's errors name the choices.

@@ -79,3 +79,18 @@ extension Paths {
     /// The demo CLIP model (a tiny ModifiedResNet CLIP with its own BPE vocabulary).
     public static let demoModel = package.appendingPathComponent("demo/model")
 }
+
+/// `cocoon ARGS --json` parsed; fails the calling test (with stderr) on a non-zero exit.
+public func runCocoonJSON(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+    let run = try runCocoon(arguments + ["--json"])
+    XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
+    return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout, file: file, line: line)
+}
+
+/// Runs `cocoon ARGS`, expecting success; returns stdout.
+@discardableResult
+public func runCocoonOK(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    let run = try runCocoon(arguments)
+    XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
+    return run.stdout
+}
