@@ -8,11 +8,18 @@ SWIFT ?= swift
 # A scratch path of their own keeps `make test` and `make demo` from rebuilding each other.
 TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build/testing
 
-.PHONY: deps build release test demo parity-full bench fixtures clean
+# The browser test drives cocoon-serve's page in Debian's headless Chromium through Selenium.
+BROWSER_PKGS := chromium chromium-driver python3-selenium
+
+.PHONY: deps apt build release serve test test-browser demo parity-full bench bench-serve fixtures clean
 
 ## deps: install the Debian packages cocoon links against, if any is missing.
 deps:
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt PKGS="$(APT_PKGS)"
+
+## apt: install the Debian packages PKGS that are missing (apt-get update first, once).
+apt:
+	@missing=""; for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -22,7 +29,17 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product cocoon
+
+## serve: the web UI / JSON API server (`cocoon-serve --store S --model M …`; pulls in FlyingFox).
+serve: deps
+	$(SWIFT) build -c release --product cocoon-serve
+
+## test-browser: cocoon-serve's page in headless Chromium (search, thumbnails, upload, top-5, sortable accuracy); screenshot in serve-page.png.
+test-browser: deps
+	@$(MAKE) --no-print-directory apt PKGS="$(BROWSER_PKGS)"
+	$(SWIFT) build $(TEST_FLAGS)
+	/usr/bin/python3 Tests/browser/serve_page_test.py .build/testing/release serve-page.png
 
 test: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
@@ -42,6 +59,15 @@ bench: release
 	.build/release/cocoon bench text
 	.build/release/cocoon bench tune
 	.build/release/cocoon bench store
+
+## bench-serve: loopback load test of cocoon-serve (2 × (2,000 searches + 200 uploads), 16 clients): p50/p99, RSS.
+bench-serve: release serve
+	@d=$$(mktemp -d); port=$$(shuf -i 20000-40000 -n 1); \
+	.build/release/cocoon synth --out $$d/data --image-size 32 >/dev/null && \
+	.build/release/cocoon index --model demo/model --dataset split-json --root $$d/data/colored-shapes --store $$d/store --splits test >/dev/null 2>&1 && \
+	{ .build/release/cocoon-serve --store $$d/store --model demo/model --root colored-shapes=$$d/data/colored-shapes --port $$port & pid=$$!; \
+	  python3 tools/load_serve.py --port $$port --pid $$pid --dataset colored-shapes --image $$d/data/colored-shapes/test/00_000.png; st=$$?; \
+	  kill $$pid; wait $$pid 2>/dev/null; rm -rf $$d; exit $$st; }
 
 ## fixtures: regenerate Tests/Fixtures with the PyTorch reference (needs tools/requirements.txt).
 fixtures:

@@ -10,9 +10,15 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .
 
 let package = Package(
     name: "cocoon",
-    products: [.executable(name: "cocoon", targets: ["cocoon"])],
+    products: [
+        .executable(name: "cocoon", targets: ["cocoon"]),
+        // The web UI / JSON API over a store: its own executable so `cocoon` (and `make demo`)
+        // never build FlyingFox.
+        .executable(name: "cocoon-serve", targets: ["cocoon-serve"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // System libraries (Debian packages; `make deps` installs them).
@@ -41,6 +47,12 @@ let package = Package(
             "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache", "Indexing", "Imaging", "Datasets",
             "SyntheticShapes", "Demo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // `cocoon-serve`: HTTP server (FlyingFox) with JSON endpoints and one web page.
+        .executableTarget(name: "cocoon-serve", dependencies: [
+            "CLIP", "FeatureCache", "Indexing", "PromptLearning", "Imaging", "Datasets", "Kernels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Hashing"]),

@@ -40,6 +40,12 @@ public final class FeatureStore {
 
     deinit { EnvironmentRegistry.release(environment) }
 
+    /// Opens the existing store at `path` (never creates one): what every reading command does.
+    public static func openExisting(path: String) throws -> FeatureStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError("\(path): no such store; check the path or run `cocoon index`") }
+        return try FeatureStore(path: path)
+    }
+
     /// Current LMDB map size in bytes (grows by doubling on demand).
     public var mapSize: Int { environment.mapSize }
 

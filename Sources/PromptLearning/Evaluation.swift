@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 /// Top-1 accuracy and macro-F1 (percent), as Dassl's classification evaluator reports them.
@@ -13,10 +14,7 @@ public struct EvaluationResult: Codable, Equatable {
         var truePositive = [Int](repeating: 0, count: K), predicted = [Int](repeating: 0, count: K)
         var actual = [Int](repeating: 0, count: K)
         var correct = 0
-        for n in 0..<N {
-            let row = logits.data + n * K
-            var best = 0
-            for k in 1..<K where row[k] > row[best] { best = k }
+        for (n, best) in Predictions.argmax(logits).enumerated() {
             predicted[best] += 1
             actual[labels[n]] += 1
             if best == labels[n] { correct += 1; truePositive[best] += 1 }
@@ -40,4 +38,31 @@ public struct EvaluationResult: Codable, Equatable {
 /// The harmonic mean of base and new accuracy (the CoCoOp paper's H).
 public func harmonicMean(_ base: Double, _ new: Double) -> Double {
     base + new > 0 ? 2 * base * new / (base + new) : 0
+}
+
+/// Per-image answers of a classifier's logits: what `EvaluationResult`, `cocoon predict` and
+/// `cocoon-serve` read from them.
+public enum Predictions {
+    /// The highest-scoring class of each row of `logits` (`[N, K]`; the first on ties).
+    public static func argmax(_ logits: Tensor) -> [Int] {
+        let N = logits.shape[0], K = logits.shape[1]
+        return (0..<N).map { n in
+            let row = logits.data + n * K
+            var best = 0
+            for k in 1..<K where row[k] > row[best] { best = k }
+            return best
+        }
+    }
+
+    /// The `top` classes of row `n` of `logits` with their softmax probabilities, most likely
+    /// first (lower class index on ties).
+    public static func top(_ logits: Tensor, row n: Int, count top: Int) -> [(label: Int, probability: Double)] {
+        let K = logits.shape[1], row = logits.data + n * K
+        var m = row[0]
+        for k in 1..<K { m = max(m, row[k]) }
+        var p = (0..<K).map { Double(expf(row[$0] - m)) }
+        let sum = p.reduce(0, +)
+        for k in 0..<K { p[k] /= sum }
+        return (0..<K).sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }.prefix(top).map { ($0, p[$0]) }
+    }
 }

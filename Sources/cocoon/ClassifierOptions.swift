@@ -46,7 +46,7 @@ struct ClassifierOptions: ParsableArguments {
         }
         if let dataset {
             guard let store else { throw IndexingError("--dataset \(dataset): give the --store that holds it") }
-            let record = try openStore(store).dataset(named: dataset).record
+            let record = try FeatureStore.openExisting(path: store).dataset(named: dataset).record
             return (record.classnames, record.name)
         }
         guard let checkpoint else {

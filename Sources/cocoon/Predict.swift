@@ -124,23 +124,19 @@ final class PredictionWriter {
 
     /// `logits` [n, K] of `paths`, in order.
     func write(paths: [String], logits: Tensor) {
-        let K = classnames.count
         for (i, path) in paths.enumerated() {
-            let row = logits.data + i * K
-            let m = (0..<K).map { row[$0] }.max()!
-            var p = (0..<K).map { Double(expf(row[$0] - m)) }
-            let sum = p.reduce(0, +)
-            for k in 0..<K { p[k] /= sum }
-            let best = (0..<K).sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }.prefix(top)
+            let best = Predictions.top(logits, row: i, count: top)
             switch format {
             case "csv":
-                for (rank, k) in best.enumerated() { print("\(csvField(path)),\(rank + 1),\(k),\(csvField(classnames[k])),\(String(format: "%.6f", p[k]))") }
+                for (rank, b) in best.enumerated() {
+                    print("\(csvField(path)),\(rank + 1),\(b.label),\(csvField(classnames[b.label])),\(String(format: "%.6f", b.probability))")
+                }
             case "jsonl":
-                let labels = best.map { ["label": $0, "class": classnames[$0], "probability": p[$0]] as [String: Any] }
+                let labels = best.map { ["label": $0.label, "class": classnames[$0.label], "probability": $0.probability] as [String: Any] }
                 let data = try! JSONSerialization.data(withJSONObject: ["path": path, "top": labels], options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))
             default:
-                print(path + "  " + best.map { "\(classnames[$0]) \(String(format: "%.1f%%", 100 * p[$0]))" }.joined(separator: "  "))
+                print(path + "  " + best.map { "\(classnames[$0.label]) \(String(format: "%.1f%%", 100 * $0.probability))" }.joined(separator: "  "))
             }
         }
         fflush(stdout)

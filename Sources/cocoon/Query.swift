@@ -13,11 +13,6 @@ struct Query: ParsableCommand {
         subcommands: [QueryStats.self, QueryGet.self, QuerySearch.self, QueryExport.self])
 }
 
-/// Opens an existing store (never creates one).
-func openStore(_ path: String) throws -> FeatureStore {
-    guard FileManager.default.fileExists(atPath: path) else { throw IndexingError("\(path): no such store; check the path or run `cocoon index`") }
-    return try FeatureStore(path: path)
-}
 
 /// `--model` where only features are read: a model directory (found by its fingerprint) or the
 /// name the model was indexed under.
@@ -40,7 +35,7 @@ struct FeatureQueryOptions: ParsableArguments {
     @Option(help: "Dataset id (hex) when the store holds several versions of the dataset.") var datasetID: String?
 
     func resolve() throws -> (store: FeatureStore, source: FeatureSource, split: Split) {
-        let s = try openStore(store)
+        let s = try FeatureStore.openExisting(path: store)
         let source = try s.lookup(model: try modelReference(model), dataset: dataset, extractorID: extractor, datasetID: datasetID)
         return (s, source, try FeatureStore.split(split))
     }
@@ -57,7 +52,7 @@ struct QueryStats: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let s = try openStore(store)
+        let s = try FeatureStore.openExisting(path: store)
         let stats = try s.stats()
         if json {
             try printJSON([
