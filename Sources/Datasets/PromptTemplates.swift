@@ -11,6 +11,12 @@ public struct DatasetTemplates: Equatable, Sendable {
         self.zeroShot = zeroShot
         self.ensemble = PromptTemplates.imagenetTemplatesSelect + (appendToEnsemble ? [zeroShot] : [])
     }
+
+    /// The templates a zero-shot classifier averages: a user's own `template`, else the ensemble
+    /// or the dataset's hand-crafted prompt (`zeroshot`, `predict`, `classifier`).
+    public func selected(template: String?, ensemble: Bool) -> [String] {
+        template.map { [$0] } ?? (ensemble ? self.ensemble : [zeroShot])
+    }
 }
 
 /// CoOp's per-dataset templates and the class-name display rule.

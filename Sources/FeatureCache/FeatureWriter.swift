@@ -177,7 +177,8 @@ public final class FeatureWriter {
             for i in 0..<n {
                 let key = UnsafeRawBufferPointer(start: keys + i * keySize, count: keySize)
                 try t.put(.feat, key, UnsafeRawBufferPointer(start: values + i * valueSize, count: valueSize), flags: flags)
-                if clearsOldFailures {   // the item was read this time: an earlier run's failure is void
+                // The item was read this time: an earlier run's failure is void (once per item).
+                if clearsOldFailures, i == 0 || memcmp(key.baseAddress!, keys + (i - 1) * keySize, StoreKey.recipeOffset) != 0 {
                     try t.delete(.failures, Array(key[0..<StoreKey.recipeOffset]))
                 }
             }

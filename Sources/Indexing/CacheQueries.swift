@@ -19,18 +19,8 @@ public struct EvalFeatures {
 public enum CacheQueries {
     /// The view-0 rows of (ext, ds, split), L2-normalised.
     public static func evalFeatures(store: FeatureStore, ext: ExtractorID, ds: DatasetID, split: Split) throws -> EvalFeatures {
-        let scan = try store.scan(ext: ext, ds: ds, split: split, normalized: true)
-        let D = scan.dim
-        var out = EvalFeatures(values: [], items: [], labels: [], dim: D)
-        out.values.reserveCapacity(scan.rows * D)
-        scan.values.withUnsafeBufferPointer { v in
-            for r in 0..<scan.rows where scan.views[r] == 0 {
-                out.values.append(contentsOf: UnsafeBufferPointer(rebasing: v[(r * D)..<((r + 1) * D)]))
-                out.items.append(scan.items[r])
-                out.labels.append(scan.labels[r])
-            }
-        }
-        return out
+        let scan = try store.scan(ext: ext, ds: ds, split: split, normalized: true)   // view 0 only: no recipe
+        return EvalFeatures(values: scan.values, items: scan.items, labels: scan.labels, dim: scan.dim)
     }
 
     /// The `top` rows with the highest cosine to `query` ([D], normalised), best first.

@@ -26,6 +26,13 @@ public enum LearnerFactory {
         }
     }
 
+    /// The checkpoint as a classifier for `classnames`: a CoOp prompt's class features encoded
+    /// once (`TextClassifier`), a CoCoOp learner as it is (its text depends on each image).
+    public static func classifier(_ checkpoint: PromptCheckpoint, model: CLIPModel, classnames: [String]) throws -> Classifier {
+        let learner = try load(checkpoint, model: model, classnames: classnames)
+        return (learner as? CoOpLearner).map { TextClassifier($0) } ?? learner
+    }
+
     /// The checkpoint's learned parameters applied to prompts for `classnames`.
     public static func load(_ checkpoint: PromptCheckpoint, model: CLIPModel, classnames: [String]) throws -> PromptLearner {
         let recipe = checkpoint.recipe

@@ -128,13 +128,12 @@ final class ServeEngine: @unchecked Sendable {
     }
 
     func searchIndex(dataset name: String, split: Split) throws -> SearchIndex {
-        let d = try dataset(name)
-        return try cached(\.searchCache, "\(d.id)|\(split)") {
-            let source: FeatureSource
-            do { source = try store.lookup(model: modelReference, dataset: name) } catch { throw RequestError(404, "\(error)") }
+        let source: FeatureSource
+        do { source = try store.lookup(model: modelReference, dataset: name) } catch { throw RequestError(404, "\(error)") }
+        return try cached(\.searchCache, "\(source.ds)|\(split)") {
             let features = try CacheQueries.evalFeatures(store: store, ext: source.ext, ds: source.ds, split: split)
-            return SearchIndex(datasetName: d.record.name, record: d.record, split: split, features: features,
-                               items: try store.items(ds: d.id, split: split))
+            return SearchIndex(datasetName: source.dataset.name, record: source.dataset, split: split, features: features,
+                               items: try items(dataset: source.ds, split: split))
         }
     }
 
@@ -213,8 +212,7 @@ final class ServeEngine: @unchecked Sendable {
     /// A prompt's classifier over `classnames` (class tokens rebuilt for them, as `cocoon eval` does).
     func promptClassifier(_ prompt: LoadedPrompt, classnames: [String], datasetName: String) throws -> Classifier {
         try cachedClassifier("p|\(prompt.name)|\(datasetName)|\(classnames.count)") {
-            let learner = try LearnerFactory.load(prompt.checkpoint, model: model, classnames: classnames)
-            return ((learner as? CoOpLearner).map { TextClassifier($0) } ?? learner, classnames)
+            (try LearnerFactory.classifier(prompt.checkpoint, model: model, classnames: classnames), classnames)
         }.classifier
     }
 

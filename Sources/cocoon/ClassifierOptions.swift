@@ -25,12 +25,10 @@ struct ClassifierOptions: ParsableArguments {
         let (names, datasetName) = try classNames(checkpoint: checkpoint)
         if let checkpoint {
             guard template == nil, !ensemble else { throw IndexingError("--template and --ensemble are for zero-shot; drop --prompt or them") }
-            let learner = try LearnerFactory.load(checkpoint, model: model, classnames: names)
-            let classifier: Classifier = (learner as? CoOpLearner).map { TextClassifier($0) } ?? learner
+            let classifier = try LearnerFactory.classifier(checkpoint, model: model, classnames: names)
             return (classifier, names, "\(checkpoint.recipe.method) prompt from \(checkpoint.recipe.dataset) (\(names.count) classes)")
         }
-        let templates = PromptTemplates.templates(for: datasetName ?? "")
-        let chosen = template.map { [$0] } ?? (ensemble ? templates.ensemble : [templates.zeroShot])
+        let chosen = PromptTemplates.templates(for: datasetName ?? "").selected(template: template, ensemble: ensemble)
         let description = ensemble ? "zero-shot ensemble of \(chosen.count) templates" : "zero-shot \"\(chosen[0])\""
         return (try TextClassifier.zeroShot(model: model, classnames: names, templates: chosen), names, description + " (\(names.count) classes)")
     }

@@ -43,7 +43,7 @@ struct ZeroShot: ParsableCommand {
         let (model, data) = try task.open()
         guard let which = ["test": Split.test, "val": .val][split] else { throw ValidationError("--split must be test or val") }
         let (classnames, test) = try data.evaluation(which, classes: try task.classSubset)
-        let templates = template.map { [$0] } ?? (ensemble ? data.dataset.templates.ensemble : [data.dataset.templates.zeroShot])
+        let templates = data.dataset.templates.selected(template: template, ensemble: ensemble)
         let classifier = try TextClassifier.zeroShot(model: model, classnames: classnames, templates: templates)
         let result = EvaluationResult(classifier: classifier, data: test)
         if json {
