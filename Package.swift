@@ -42,10 +42,11 @@ let package = Package(
         .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"]),
         .target(name: "SyntheticShapes", dependencies: ["Imaging", "Hashing"]),
         .target(name: "Demo", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "SyntheticShapes"]),
+        .target(name: "Reproduction", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "Kernels", "Hashing"]),
 
         .executableTarget(name: "cocoon", dependencies: [
             "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache", "Indexing", "Imaging", "Datasets",
-            "SyntheticShapes", "Demo",
+            "SyntheticShapes", "Demo", "Reproduction",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `cocoon-serve`: HTTP server (FlyingFox) with JSON endpoints and one web page.

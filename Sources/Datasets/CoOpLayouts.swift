@@ -86,7 +86,7 @@ enum CoOpLayouts {
     /// FGVCAircraft: `variants.txt` (one name per line, label = line index) and the official
     /// `images_variant_{train,val,test}.txt` (lines "<id> <variant with spaces>"); images `images/<id>.jpg`.
     static func fgvcAircraft(root: URL) throws -> Dataset {
-        let datasetDir = root.appendingPathComponent("fgvc_aircraft")
+        let datasetDir = root.appendingPathComponent(DatasetCatalog.folders["FGVCAircraft"]!)
         try FileListing.requireDirectory(datasetDir, "the FGVCAircraft dataset (fgvc-aircraft-2013b/data renamed to $DATA/fgvc_aircraft/)")
         let variants = try FileListing.lines(datasetDir.appendingPathComponent("variants.txt"), "the 100 aircraft variants, one per line")
         var labels: [String: Int] = [:]

@@ -37,6 +37,17 @@ public enum DatasetCatalog {
         stored.lowercased() == requested.lowercased() || stored == (try? canonicalName(requested))
     }
 
+    /// The folder under CoOp's `$DATA` that holds a CoOp dataset (canonical name), nil for the
+    /// generic layouts (their root is the dataset folder itself).
+    public static func folder(of canonical: String) -> String? {
+        if let layout = CoOpLayouts.splitJSONLayouts.first(where: { $0.name == canonical }) { return layout.folder }
+        return folders[canonical]
+    }
+
+    /// Folders of the datasets not read from a split JSON.
+    static let folders = ["ImageNet": "imagenet", "FGVCAircraft": "fgvc_aircraft", "ImageNetV2": "imagenetv2",
+                          "ImageNetSketch": "imagenet-sketch", "ImageNetA": "imagenet-adversarial", "ImageNetR": "imagenet-rendition"]
+
     /// Reads a dataset. A missing `split_zhou_<Name>.json` is regenerated like CoOp with a fresh
     /// `random.seed(1)` state (see `load(name:root:random:)`).
     public static func load(name: String, root: URL) throws -> Dataset {
@@ -55,9 +66,9 @@ public enum DatasetCatalog {
         case "ImageNet": return try ImageNetLayouts.imageNet(root: root)
         case "FGVCAircraft": return try CoOpLayouts.fgvcAircraft(root: root)
         case "ImageNetV2": return try ImageNetLayouts.imageNetV2(root: root)
-        case "ImageNetSketch": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: "imagenet-sketch", imageDir: "images")
-        case "ImageNetA": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: "imagenet-adversarial", imageDir: "imagenet-a")
-        case "ImageNetR": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: "imagenet-rendition", imageDir: "imagenet-r")
+        case "ImageNetSketch": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: folders[canonical]!, imageDir: "images")
+        case "ImageNetA": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: folders[canonical]!, imageDir: "imagenet-a")
+        case "ImageNetR": return try ImageNetLayouts.wnidFolders(root: root, name: canonical, folder: folders[canonical]!, imageDir: "imagenet-r")
         case "split-json": return try GenericLayouts.splitJSON(root: root)
         case "image-folder": return try GenericLayouts.imageFolder(root: root)
         default: return try GenericLayouts.csv(root: root)   // "csv", the last canonical name

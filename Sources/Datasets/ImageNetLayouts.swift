@@ -42,7 +42,7 @@ enum ImageNetLayouts {
     /// ImageNet: `imagenet/images/train/<wnid>/` (train) and `imagenet/images/val/<wnid>/` (test, also val);
     /// labels = sorted wnid folders.
     static func imageNet(root: URL) throws -> Dataset {
-        let datasetDir = root.appendingPathComponent("imagenet")
+        let datasetDir = root.appendingPathComponent(DatasetCatalog.folders["ImageNet"]!)
         let imageDir = datasetDir.appendingPathComponent("images")
         try FileListing.requireDirectory(datasetDir, "ImageNet (CoOp layout: $DATA/imagenet/{classnames.txt,images/train,images/val})")
         let name = lookup(try readClassnames(datasetDir), datasetDir)
@@ -65,7 +65,7 @@ enum ImageNetLayouts {
     /// ImageNetV2: `imagenetv2/imagenetv2-matched-frequency-format-val/<label>/`, label = int(folder) over
     /// 0..<(lines of classnames.txt); name = that line of classnames.txt.
     static func imageNetV2(root: URL) throws -> Dataset {
-        let datasetDir = root.appendingPathComponent("imagenetv2")
+        let datasetDir = root.appendingPathComponent(DatasetCatalog.folders["ImageNetV2"]!)
         let imageDir = datasetDir.appendingPathComponent("imagenetv2-matched-frequency-format-val")
         try FileListing.requireDirectory(datasetDir, "ImageNetV2 (CoOp layout: $DATA/imagenetv2/)")
         let classnames = try readClassnames(datasetDir)

@@ -15,6 +15,9 @@ public struct IndexSettings {
     /// K, augmented views per training item (view 0, the eval transform, is always written).
     public var augmentedViews: Int = 0
     public var viewScope: ViewScope = .all
+    /// Index only the train items of the `viewScope` few-shot draws (the papers' protocols read
+    /// nothing else of train: ImageNet's 1.28 M train images become 16 per class and seed).
+    public var onlyFewShotTrainItems = false
     /// Run seed of the augmented views (`ViewSeed.make(seed:itemKey:view:)`).
     public var seed: UInt64 = 1
     /// Images per encoder call.
@@ -54,6 +57,9 @@ public struct IndexSettings {
         guard decodeThreads >= 1 else { throw IndexingError("decode threads \(decodeThreads): must be at least 1") }
         guard commitEvery >= 1 else { throw IndexingError("--commit-every \(commitEvery): must be at least 1") }
         guard !splits.isEmpty else { throw IndexingError("--splits: name at least one of train, val, test") }
+        if onlyFewShotTrainItems, case .all = viewScope {
+            throw IndexingError("--train-items fewshot needs --views-for fewshot:N:SEEDS (it keeps only those draws' train items)")
+        }
         if case .fewShot = viewScope, augmentedViews == 0 {
             throw IndexingError("--views-for \(viewScope) needs --views K > 0 (it restricts augmented views to few-shot items)")
         }

@@ -84,7 +84,8 @@ public final class Indexer {
     private func index(split: Split, items: [DatasetItem], dataset: Dataset, store: FeatureStore, ext: ExtractorID,
                        ds: DatasetID, recipe: RecipeID?, augmented: Set<Int>?, encoder: ImageEncoder,
                        renderer: ViewRenderer) throws -> SplitSummary {
-        let shardIDs = items.indices.filter { settings.shard.contains(key: items[$0].path) }
+        let keepsAll = split != .train || !settings.onlyFewShotTrainItems
+        let shardIDs = items.indices.filter { settings.shard.contains(key: items[$0].path) && (keepsAll || augmented?.contains($0) == true) }
         var summary = SplitSummary(split: split, items: shardIDs.count, alreadyDone: 0, indexed: 0, images: 0,
                                    failures: [], seconds: 0, wasComplete: false)
         let K = settings.augmentedViews

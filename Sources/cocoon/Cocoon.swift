@@ -17,6 +17,6 @@ struct Cocoon: ParsableCommand {
         abstract: "CoOp / CoCoOp prompt learning on an ahead-of-time CLIP feature cache.",
         version: "0.1.0",
         subcommands: [Inspect.self, Embed.self, Synth.self, Index.self, Store.self, Query.self, Tune.self, Evaluate.self,
-                      ZeroShot.self, Probe.self, Interpret.self, ClassifierExport.self, Predict.self, DemoCommand.self, Bench.self]
+                      ZeroShot.self, Probe.self, Interpret.self, ClassifierExport.self, Predict.self, Reproduce.self, DemoCommand.self, Bench.self]
     )
 }

@@ -17,14 +17,12 @@ struct Evaluate: ParsableCommand {
         let checkpoint = try PromptCheckpoint.read(from: URL(fileURLWithPath: prompt))
         let (model, data) = try task.open()
         guard let which = ["test": Split.test, "val": .val][split] else { throw ValidationError("--split must be test or val") }
-        let (classnames, features) = try data.evaluation(which, classes: try task.classSubset)
-        let learner = try LearnerFactory.load(checkpoint, model: model, classnames: classnames)
-        let result = EvaluationResult(classifier: learner, data: features)
+        let result = try Scoring.prompt(checkpoint, model: model, data: data, split: which, classes: try task.classSubset)
         if json {
             try printJSON(["prompt": prompt, "dataset": data.record.name, "classes": task.classes, "split": split,
                            "result": try jsonObject(result)])
         } else {
-            print("\(checkpoint.recipe.method) prompt from \(checkpoint.recipe.dataset) on \(data.record.name) \(split) (\(task.classes) classes: \(classnames.count)): " + describe(result))
+            print("\(checkpoint.recipe.method) prompt from \(checkpoint.recipe.dataset) on \(data.record.name) \(split) (\(task.classes) classes): " + describe(result))
         }
     }
 }
@@ -42,15 +40,13 @@ struct ZeroShot: ParsableCommand {
     func run() throws {
         let (model, data) = try task.open()
         guard let which = ["test": Split.test, "val": .val][split] else { throw ValidationError("--split must be test or val") }
-        let (classnames, test) = try data.evaluation(which, classes: try task.classSubset)
         let templates = data.dataset.templates.selected(template: template, ensemble: ensemble)
-        let classifier = try TextClassifier.zeroShot(model: model, classnames: classnames, templates: templates)
-        let result = EvaluationResult(classifier: classifier, data: test)
+        let result = try Scoring.zeroShot(model: model, data: data, split: which, classes: try task.classSubset, templates: templates)
         if json {
             try printJSON(["dataset": data.record.name, "classes": task.classes, "split": split, "templates": templates,
                            "result": try jsonObject(result)])
         } else {
-            print("zero-shot \(ensemble ? "ensemble of \(templates.count) templates" : "\"\(templates[0])\"") on \(data.record.name) \(split) (\(task.classes) classes: \(classnames.count)): " + describe(result))
+            print("zero-shot \(ensemble ? "ensemble of \(templates.count) templates" : "\"\(templates[0])\"") on \(data.record.name) \(split) (\(task.classes) classes): " + describe(result))
         }
     }
 }
@@ -65,13 +61,11 @@ struct Probe: ParsableCommand {
 
     func run() throws {
         let (_, data) = try task.open()
-        let taskData = try data.task(shots: shots, seed: seed, classes: try task.classSubset, allowUnaugmented: true)   // the probe fits view 0
-        let probe = LinearProbe.fit(train: taskData.train, val: taskData.val, classes: taskData.classnames.count)
-        let result = EvaluationResult(classifier: probe, data: taskData.test)
+        let (result, lambda) = try Scoring.linearProbe(data: data, shots: shots, seed: seed, classes: try task.classSubset)
         if json {
-            try printJSON(["dataset": data.record.name, "shots": shots as Any, "seed": seed, "lambda": probe.lambda, "result": try jsonObject(result)])
+            try printJSON(["dataset": data.record.name, "shots": shots as Any, "seed": seed, "lambda": lambda, "result": try jsonObject(result)])
         } else {
-            print("linear probe on \(data.record.name) (\(shots.map { "\($0) shots" } ?? "all data"), seed \(seed), λ \(probe.lambda)): " + describe(result))
+            print("linear probe on \(data.record.name) (\(shots.map { "\($0) shots" } ?? "all data"), seed \(seed), λ \(lambda)): " + describe(result))
         }
     }
 }

@@ -18,6 +18,8 @@ struct Index: ParsableCommand {
     @Option(help: "K augmented views per training item (view 0, the eval transform, is always stored).") var views: Int = 0
     @Option(name: .customLong("views-for"), help: "Which train items get the K views: all, or fewshot:N:SEEDS (e.g. fewshot:16:1,2,3).")
     var viewsFor: String = "all"
+    @Option(name: .customLong("train-items"), help: "Train items to index: all, or fewshot (only the --views-for draws).")
+    var trainItems: String = "all"
     @Option(help: "Images per encoder batch.") var batch: Int = 32
     @Option(help: "Index only shard i of n (by a stable hash of each item's path), e.g. 0/4.") var shard: String?
     @Flag(help: "Stop at the first unreadable image instead of recording it as a failure.") var strict = false
@@ -36,6 +38,8 @@ struct Index: ParsableCommand {
         settings.splits = try splits.split(separator: ",").map { try FeatureStore.split(String($0)) }
         settings.augmentedViews = views
         settings.viewScope = try ViewScope(parsing: viewsFor)
+        guard trainItems == "all" || trainItems == "fewshot" else { throw IndexingError("--train-items '\(trainItems)': expected all or fewshot") }
+        settings.onlyFewShotTrainItems = trainItems == "fewshot"
         settings.batch = batch
         if let shard { settings.shard = try ShardSelector(parsing: shard) }
         settings.strict = strict

@@ -1,0 +1,34 @@
+import CLIP
+import Datasets
+import FeatureCache
+
+/// The one way each method is scored on cached features: a learned prompt, zero-shot CLIP
+/// (hand-crafted template or ensemble) and the linear probe. `cocoon eval`, `zeroshot`, `probe`
+/// and `cocoon reproduce` call these, so a table cell and the command a user types agree exactly.
+public enum Scoring {
+    /// A prompt checkpoint on `split` of `data` after the `classes` half (class tokens rebuilt
+    /// for the target's class names: base-to-new, cross-dataset, domain generalisation).
+    public static func prompt(_ checkpoint: PromptCheckpoint, model: CLIPModel, data: CachedDataset, split: Split,
+                              classes: ClassSubset) throws -> EvaluationResult {
+        let (classnames, features) = try data.evaluation(split, classes: classes)
+        let learner = try LearnerFactory.load(checkpoint, model: model, classnames: classnames)
+        return EvaluationResult(classifier: learner, data: features)
+    }
+
+    /// Zero-shot CLIP with `templates` (one: the hand-crafted prompt; several: prompt ensembling).
+    public static func zeroShot(model: CLIPModel, data: CachedDataset, split: Split, classes: ClassSubset,
+                                templates: [String]) throws -> EvaluationResult {
+        let (classnames, features) = try data.evaluation(split, classes: classes)
+        let classifier = try TextClassifier.zeroShot(model: model, classnames: classnames, templates: templates)
+        return EvaluationResult(classifier: classifier, data: features)
+    }
+
+    /// The linear probe fitted on view 0 of the few-shot draw (`shots` nil: all training data),
+    /// λ chosen on val, scored on test.
+    public static func linearProbe(data: CachedDataset, shots: Int?, seed: Int, classes: ClassSubset)
+        throws -> (result: EvaluationResult, lambda: Double) {
+        let task = try data.task(shots: shots, seed: seed, classes: classes, allowUnaugmented: true)
+        let probe = LinearProbe.fit(train: task.train, val: task.val, classes: task.classnames.count)
+        return (EvaluationResult(classifier: probe, data: task.test), probe.lambda)
+    }
+}

@@ -1,0 +1,234 @@
+import ArgumentParser
+import CLIP
+import Datasets
+import FeatureCache
+import Foundation
+import Indexing
+import Kernels
+import Reproduction
+
+/// `cocoon reproduce PROTOCOL…`: the papers' protocols as one resumable command — plan the cells,
+/// index what the store lacks, run the cells (`--jobs` at a time), write the tables and the
+/// report; `--dry-run` estimates, `--slurm` writes (and `--submit` submits) sbatch array jobs.
+struct Reproduce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the papers' protocols (fewshot, base-to-new, cross-dataset, domain-generalisation, baselines, ablations) from the cache.")
+
+    @Argument(help: "Protocols: fewshot, base-to-new, cross-dataset, domain-generalisation, baselines, ablations, or all.")
+    var protocols: [String]
+    @Option(help: "CoOp's $DATA: the folder holding oxford_pets/, imagenet/, …") var root: String
+    @Option(help: "CLIP model directory.") var model: String
+    @Option(help: "Feature store directory (created if missing; indexed as needed).") var store: String
+    @Option(help: "Output folder: cells, tables.md/json, report.html (rerun to resume).") var out: String
+    @Option(help: "Datasets, comma-separated (default: those of the eleven and the four ImageNet variants found under --root).")
+    var datasets: String?
+    @Option(help: "Shot counts, comma-separated (the 16-shot protocols use the largest).") var shots: String = "1,2,4,8,16"
+    @Option(help: "Seeds, comma-separated.") var seeds: String = "1,2,3"
+    @Option(help: "K augmented views per few-shot training image.") var views: Int = 10
+    @Option(name: .customLong("max-epochs"), help: "Cap every tuned cell's epochs (default: the papers' schedules).") var maxEpochs: Int?
+    @Option(help: "Source dataset of cross-dataset transfer and domain generalisation.") var source: String = "ImageNet"
+    @Option(help: "Cells run at once, each in its own process.") var jobs: Int = 1
+    @Flag(name: .customLong("dry-run"), help: "Print the cells and a time estimate measured on this machine; run nothing.") var dryRun = false
+    @Flag(help: "Write the plan as Slurm array jobs into OUT/slurm (index shards → merge → cells → aggregation).") var slurm = false
+    @Flag(help: "With --slurm: submit them (OUT/slurm/submit.sh).") var submit = false
+    @Option(help: "With --slurm: index shards per dataset.") var shards: Int = 1
+    @Option(name: .customLong("cpus-per-task"), help: "With --slurm: CPUs of each task.") var cpusPerTask: Int = 1
+    @Option(help: .hidden) var stage: String = "all"
+    @Option(help: .hidden) var task: Int?
+    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+
+    func run() throws {
+        guard let stage = ReproductionStage(rawValue: stage) else { throw ValidationError("--stage must be one of \(ReproductionStage.allCases.map(\.rawValue))") }
+        guard jobs >= 1 else { throw ValidationError("--jobs \(jobs): give 1 or more") }
+        guard shards >= 1, cpusPerTask >= 1 else { throw ValidationError("--shards and --cpus-per-task: give 1 or more") }
+        if submit && !slurm { throw ValidationError("--submit needs --slurm") }
+        let threads = configureCompute(threads: self.threads)
+        let modelURL = URL(fileURLWithPath: model), rootURL = URL(fileURLWithPath: root)
+        let clip = try CLIPModel(directory: modelURL, loadImageTower: false)
+        let plan = try ReproductionPlan.make(ReproductionSettings(
+            protocols: try ReproductionProtocol.parse(protocols), datasets: try datasetNames(rootURL), shots: try integers(shots, "--shots"),
+            seeds: try integers(seeds, "--seeds"), views: views, maxEpochs: maxEpochs, source: try DatasetCatalog.canonicalName(source),
+            model: clip.directory.fingerprint.hex))
+        let folder = ReproductionFolder(URL(fileURLWithPath: out))
+
+        switch stage {
+        case .all: break
+        case .index: return try indexShard(plan, folder: folder, task: try requireTask(IndexShards(plan: plan, shards: shards).count))
+        case .merge: return try mergeShards(plan, folder: folder)
+        case .tune: return try runCell(plan.cells[try requireTask(plan.cells.count)], clip: clip, folder: folder, position: nil)
+        case .aggregate: return try aggregate(plan, clip: clip, folder: folder, quiet: true)
+        }
+
+        try folder.record(plan)
+        let pending = plan.cells.indices.filter { !folder.isDone(plan.cells[$0]) }
+        print("plan: \(plan.cells.count) cells over \(plan.datasets.count) datasets; \(plan.cells.count - pending.count) done, \(pending.count) to run")
+        if dryRun { return try printEstimate(plan, pending: pending.map { plan.cells[$0] }) }
+        if slurm { return try writeSlurm(plan, folder: folder, pending: pending) }
+
+        for run in IndexRun.runs(for: plan) {
+            let summary = try Indexer(settings: try run.settings(plan: plan, model: modelURL, root: rootURL, store: store)).run()
+            print(summary.text)
+        }
+        if jobs == 1 || pending.count <= 1 {
+            for (k, i) in pending.enumerated() { try runCell(plan.cells[i], clip: clip, folder: folder, position: (k + 1, pending.count)) }
+        } else {
+            try runWorkers(pending, plan: plan, threadsPerJob: max(1, threads / jobs))
+        }
+        try aggregate(plan, clip: clip, folder: folder, quiet: false)
+    }
+
+    // MARK: stages
+
+    private func requireTask(_ count: Int) throws -> Int {
+        guard let task, task >= 0, task < count else { throw ValidationError("--task: give 0..<\(count) for this stage") }
+        return task
+    }
+
+    private func runCell(_ cell: Cell, clip: CLIPModel, folder: ReproductionFolder, position: (Int, Int)?) throws {
+        let runner = CellRunner(model: clip, store: try FeatureStore(path: store), folder: folder)
+        let seconds = try runner.run(cell)
+        let prefix = position.map { "[\($0.0)/\($0.1)] " } ?? ""
+        print(prefix + cell.summary + String(format: " (%.1f s)", seconds))
+        fflush(stdout)
+    }
+
+    /// Runs `pending` cells `jobs` at a time, each as `cocoon reproduce … --stage tune --task i`.
+    private func runWorkers(_ pending: [Int], plan: ReproductionPlan, threadsPerJob: Int) throws {
+        var queue = pending[...]
+        var running: [Process] = []
+        var failures: [String] = []
+        var finished = 0
+        while !queue.isEmpty || !running.isEmpty {
+            while running.count < jobs, let i = queue.popFirst() {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+                p.arguments = try stageArguments() + ["--stage", "tune", "--task", String(i), "--threads", String(threadsPerJob)]
+                try p.run()
+                running.append(p)
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+            for p in running where !p.isRunning {
+                finished += 1
+                if p.terminationStatus != 0 { failures.append(p.arguments?.last.map { "cell task \($0)" } ?? "a cell") }
+            }
+            running.removeAll { !$0.isRunning }
+        }
+        guard failures.isEmpty else {
+            throw ReproductionError("\(failures.count) of \(pending.count) cells failed (their errors are above); rerun the same command to retry them")
+        }
+    }
+
+    private func indexShard(_ plan: ReproductionPlan, folder: ReproductionFolder, task: Int) throws {
+        let shard = IndexShards(plan: plan, shards: shards)
+        let (dataset, selector) = try shard.task(task)
+        let storePath = SlurmScripts.shardStore(folder, task: task).path
+        for run in IndexRun.runs(for: plan) where run.dataset == dataset {
+            let settings = try run.settings(plan: plan, model: URL(fileURLWithPath: model), root: URL(fileURLWithPath: root),
+                                            store: storePath, shard: selector)
+            print(try Indexer(settings: settings, showsProgress: false).run().text)
+        }
+    }
+
+    private func mergeShards(_ plan: ReproductionPlan, folder: ReproductionFolder) throws {
+        let target = try FeatureStore(path: store, options: FeatureStore.Options(create: true))
+        for task in 0..<IndexShards(plan: plan, shards: shards).count {
+            let path = SlurmScripts.shardStore(folder, task: task).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ReproductionError("\(path): index task \(task) left no shard store; resubmit (the index job failed or never ran)")
+            }
+            let report = try target.merge(from: try FeatureStore(path: path))
+            print("\(path): copied \(report.copied.values.reduce(0, +)) entries, \(report.identical.values.reduce(0, +)) already present")
+        }
+    }
+
+    private func aggregate(_ plan: ReproductionPlan, clip: CLIPModel, folder: ReproductionFolder, quiet: Bool) throws {
+        try folder.record(plan)
+        let backbone = ReproductionReport.backbone(clip.architecture)
+        let tables = try ReproductionReport.tables(plan: plan, folder: folder, backbone: backbone)
+        try ReproductionReport.write(tables, plan: plan, backbone: backbone, modelName: modelURL.lastPathComponent, to: folder)
+        if !quiet { print("\n" + tables.map(\.markdown).joined(separator: "\n")) }
+        print("tables: \(folder.url.appendingPathComponent("tables.md").path); report: \(folder.url.appendingPathComponent("report.html").path)")
+    }
+
+    private var modelURL: URL { URL(fileURLWithPath: model).standardizedFileURL }
+
+    // MARK: dry run and Slurm
+
+    private func printEstimate(_ plan: ReproductionPlan, pending: [Cell]) throws {
+        let estimate = try ReproductionEstimate.measure(plan: plan, pending: pending, modelDirectory: URL(fileURLWithPath: model),
+                                                        root: URL(fileURLWithPath: root))
+        for cost in estimate.cells {
+            print(String(format: "  %@: %d steps × %.3f s = %@", cost.cell.summary, cost.steps, cost.secondsPerStep, duration(cost.seconds)))
+        }
+        let baselines = pending.filter { !$0.method.isPrompt }.count
+        if baselines > 0 { print("  \(baselines) zero-shot, ensembling and linear-probe cells: seconds each") }
+        let tune = estimate.tuneSeconds, index = estimate.indexSeconds
+        print(String(format: "index: at most %d images at %.1f images/s = %@", estimate.images, estimate.imagesPerSecond, duration(index)))
+        print("tune: \(estimate.cells.count) prompt cells, \(duration(tune)) of steps; wall with --jobs \(jobs): ≈ \(duration(index + tune / Double(jobs)))")
+        print("(formula: images ÷ images/s + Σ cells epochs × steps/epoch × s/step ÷ parallel tasks; s/step measured here per method, classes and context)")
+    }
+
+    private func writeSlurm(_ plan: ReproductionPlan, folder: ReproductionFolder, pending: [Int]) throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let scripts = SlurmScripts(command: [executable] + (try stageArguments()), folder: folder, indexDatasets: plan.datasets,
+                                   shards: shards, pendingCells: pending, cpusPerTask: cpusPerTask)
+        try scripts.write()
+        print("wrote \(scripts.directory.path): index.sbatch (\(plan.datasets.count * shards) tasks), merge.sbatch, "
+              + (pending.isEmpty ? "" : "tune.sbatch (\(pending.count) tasks), ") + "aggregate.sbatch, submit.sh")
+        guard submit else { return print("submit with: \(scripts.directory.appendingPathComponent("submit.sh").path)") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [scripts.directory.appendingPathComponent("submit.sh").path]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ReproductionError("submit.sh failed (status \(p.terminationStatus)); is Slurm reachable (sinfo)?") }
+    }
+
+    /// This command's plan-defining arguments with absolute paths: what workers and Slurm tasks rerun.
+    private func stageArguments() throws -> [String] {
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        return ["reproduce"] + protocols + ["--root", absolute(root), "--model", absolute(model), "--store", absolute(store),
+                                            "--out", absolute(out), "--datasets", try datasetNames(URL(fileURLWithPath: root)).joined(separator: ","),
+                                            "--shots", shots, "--seeds", seeds, "--views", String(views), "--source", source,
+                                            "--shards", String(shards)]
+            + (maxEpochs.map { ["--max-epochs", String($0)] } ?? [])
+    }
+
+    // MARK: parsing
+
+    private func integers(_ text: String, _ option: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("\(option) '\(text)': expected integers such as 1,2,3") }
+        return values.map { $0! }
+    }
+
+    /// `--datasets` as canonical names, or the papers' datasets found under `root`.
+    private func datasetNames(_ root: URL) throws -> [String] {
+        if let datasets {
+            return try datasets.split(separator: ",").map { try DatasetCatalog.canonicalName(String($0).trimmingCharacters(in: .whitespaces)) }
+        }
+        let found = (ReproductionSettings.paperDatasets + ReproductionSettings.imageNetVariants).filter {
+            FileManager.default.fileExists(atPath: root.appendingPathComponent(DatasetCatalog.folder(of: $0)!).path)
+        }
+        guard !found.isEmpty else { throw ValidationError("--root \(root.path): none of the papers' dataset folders is there; check the path or pass --datasets") }
+        return found
+    }
+}
+
+/// Index tasks of a Slurm run: dataset `task / shards`, shard `task % shards`.
+struct IndexShards {
+    let plan: ReproductionPlan
+    let shards: Int
+
+    var count: Int { plan.datasets.count * shards }
+
+    func task(_ t: Int) throws -> (String, ShardSelector) {
+        (plan.datasets[t / shards], try ShardSelector(index: t % shards, count: shards))
+    }
+}
+
+private func duration(_ seconds: Double) -> String {
+    if seconds < 90 { return String(format: "%.0f s", seconds) }
+    if seconds < 5400 { return String(format: "%.1f min", seconds / 60) }
+    return String(format: "%.1f h", seconds / 3600)
+}
