@@ -11,7 +11,10 @@ TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build/testing
 # The browser test drives cocoon-serve's page in Debian's headless Chromium through Selenium.
 BROWSER_PKGS := chromium chromium-driver python3-selenium
 
-.PHONY: deps apt build release serve test test-browser demo parity-full bench bench-serve fixtures clean
+# The Slurm test runs a real single-node cluster (munged, slurmctld, slurmd) of Debian's Slurm 22.05.
+SLURM_PKGS := slurm-wlm munge
+
+.PHONY: deps apt build release serve test test-browser test-slurm demo parity-full bench bench-serve fixtures clean
 
 ## deps: install the Debian packages cocoon links against, if any is missing.
 deps:
@@ -40,6 +43,14 @@ test-browser: deps
 	@$(MAKE) --no-print-directory apt PKGS="$(BROWSER_PKGS)"
 	$(SWIFT) build $(TEST_FLAGS)
 	/usr/bin/python3 Tests/browser/serve_page_test.py .build/testing/release serve-page.png
+
+## test-slurm: a real single-node Slurm (munge, slurmctld, slurmd on localhost) runs sbatch array jobs with dependencies,
+## then `cocoon reproduce --slurm --submit`, whose merged store and tables must equal a local run's.
+test-slurm: deps
+	@$(MAKE) --no-print-directory apt PKGS="$(SLURM_PKGS)"
+	$(SWIFT) build $(TEST_FLAGS) --product cocoon
+	bash Tests/slurm/smoke_test.sh
+	bash Tests/slurm/reproduce_test.sh .build/testing/release/cocoon
 
 test: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
