@@ -59,7 +59,7 @@ public enum ReproductionReport {
         body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
         table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
         td:first-child,th:first-child{text-align:left}tr.published td{color:#777;font-style:italic}
-        section{margin-bottom:2em}.chart svg{max-width:640px}
+        section{display:inline-block;vertical-align:top;margin:0 2em 2em 0}.chart svg{width:520px;height:auto}
         </style></head><body>
         \(body)</body></html>
 

@@ -7,13 +7,13 @@ import Kernels
 
 /// `cocoon bench encode`: images/s of the image encoder alone, and of decode + preprocess + encode
 /// from image files through the index pipeline (decode threads overlapping the encoder), with the
-/// achieved GFLOPS against this machine's sgemm. Without `--model`, real-size ViT-B/32 and RN50
+/// achieved GFLOPS against this machine's sgemm. Without `--model`, real-size ViT-B/32, ViT-B/16 and RN50
 /// towers with synthetic weights. The files are 500x375 JPEGs (quality 90) unless `--format png`.
 struct BenchEncode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Image encoder images/s and GFLOPS, alone and from JPEG files (build with -c release).")
     @OptionGroup var options: BenchOptions
-    @Option(help: "Model directory (default: synthetic ViT-B/32 and RN50).") var model: String?
+    @Option(help: "Model directory (default: synthetic ViT-B/32, ViT-B/16 and RN50).") var model: String?
     @Option(help: "Images per encoder batch.") var batch: Int = 32
     @Option(help: "Image files for the end-to-end run.") var images: Int = 64
     @Option(name: .customLong("decode-threads"), help: "Decode threads of the end-to-end run.") var decodeThreads: Int = 2
@@ -38,6 +38,8 @@ struct BenchEncode: ParsableCommand {
         } else {
             towers.append(("ViT-B/32 (synthetic)", .vit(try VisionTransformer(
                 weights: SyntheticWeights(), imageSize: 224, patchSize: 32, width: 768, layers: 12, heads: 12, embedDim: 512))))
+            towers.append(("ViT-B/16 (synthetic)", .vit(try VisionTransformer(
+                weights: SyntheticWeights(), imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12, embedDim: 512))))
             towers.append(("RN50 (synthetic)", .resnet(try ModifiedResNet(
                 weights: SyntheticWeights(), blocksPerStage: [3, 4, 6, 3], width: 64, heads: 32, imageSize: 224, embedDim: 1024))))
         }

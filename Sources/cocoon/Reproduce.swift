@@ -164,8 +164,10 @@ struct Reproduce: ParsableCommand {
         if baselines > 0 { print("  \(baselines) zero-shot, ensembling and linear-probe cells: seconds each") }
         let tune = estimate.tuneSeconds, index = estimate.indexSeconds
         print(String(format: "index: at most %d images at %.1f images/s = %@", estimate.images, estimate.imagesPerSecond, duration(index)))
-        print("tune: \(estimate.cells.count) prompt cells, \(duration(tune)) of steps; wall with --jobs \(jobs): ≈ \(duration(index + tune / Double(jobs)))")
-        print("(formula: images ÷ images/s + Σ cells epochs × steps/epoch × s/step ÷ parallel tasks; s/step measured here per method, classes and context)")
+        let longest = estimate.cells.map(\.seconds).max() ?? 0
+        print("tune: \(estimate.cells.count) prompt cells, \(duration(tune)) of steps (longest cell \(duration(longest))); "
+              + "wall with --jobs \(jobs): ≈ \(duration(index + max(tune / Double(jobs), longest)))")
+        print("(formula: images ÷ images/s + max(Σ cells epochs × steps/epoch × s/step ÷ parallel tasks, longest cell); s/step measured here per method, classes and context)")
     }
 
     private func writeSlurm(_ plan: ReproductionPlan, folder: ReproductionFolder, pending: [Int]) throws {

@@ -172,6 +172,16 @@ final class ReproduceTests: XCTestCase {
         XCTAssertEqual(try accuracy(try json("\(out)/cells/\(done)/\(score)")), try accuracy(try json("\(run.out)/cells/\(done)/\(score)")))
     }
 
+    func testIndexingKeepsOnlyTheDrawsTrainImagesWhenAsked() throws {
+        let run = try Self.run.get(), scratch = try Scratch("train-items")
+        let index = ["index", "--model", Paths.demoModel.path, "--dataset", "EuroSAT", "--root", run.root, "--store", scratch.path("s"), "--splits", "train"]
+        let out = try runCocoonOK(index + ["--views", "1", "--views-for", "fewshot:2:1", "--train-items", "fewshot"])
+        XCTAssertTrue(out.contains("train: 12 items indexed now (24 images"), "6 classes × 2 shots, view 0 and 1 view each: \(out)")
+        let refused = try runCocoon(index + ["--train-items", "fewshot"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--train-items fewshot needs --views-for fewshot:N:SEEDS"), refused.stderr)
+    }
+
     /// The tensor bytes of a safetensors file (after its header, which also holds the timings).
     private func tensorBytes(_ path: String) throws -> Data {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
