@@ -31,7 +31,8 @@ let package = Package(
 
         .target(name: "CHashingSupport"),
         .target(name: "Hashing", dependencies: ["CHashingSupport"], swiftSettings: fast),
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "CBFloat16", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CBFloat16"], swiftSettings: fast),
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"]),
         .target(name: "Datasets", dependencies: ["Hashing"]),
         .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets", "FeatureCache", "Hashing"]),
@@ -64,7 +65,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
         .testTarget(name: "SyntheticShapesTests", dependencies: ["SyntheticShapes", "Imaging", "Hashing", "Datasets", "CLIP", "Kernels"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing"]),
-        .testTarget(name: "DemoTests", dependencies: ["Demo", "CLIP", "FeatureCache", "PromptLearning"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "CLIP", "FeatureCache", "PromptLearning", "Kernels"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB",
                                                      "TestSupport"]),
         // The CLI end to end (tune, eval, zeroshot, probe, interpret, the papers' protocols).

@@ -4,6 +4,8 @@ compares cocoon against, measured side by side on the same machine.
 Cases (comma list for --cases; each runs in its own subprocess so its peak RSS is its own):
   sgemm            torch.mm fp32 2048x2048x2048, GFLOPS
   encode:vit-b-32  image encoder, batch 32, 224 px, inference mode, images/s   (also encode:rn50)
+  encode-bf16:vit-b-32  the same under torch.autocast("cpu", dtype=torch.bfloat16) (oneDNN bf16;
+                   also encode-bf16:rn50): what `cocoon bench encode --precision bf16` is set against
   coop:K           official-shape CoOp step: ViT-B/32 text tower, 77 tokens, M=16 unified context,
                    class token at the end, batch 32 cached image features, K classes, CE, backward,
                    SGD(lr 0.002, momentum 0.9, wd 5e-4); seconds/step
@@ -61,13 +63,15 @@ def case_sgemm(torch, repeats, _arg):
     return {"metric": "GFLOPS", "value": 2 * n ** 3 / statistics.median(seconds) / 1e9, "seconds": seconds}
 
 
-def case_encode(torch, repeats, arg):
+def case_encode(torch, repeats, arg, bf16=False):
+    import contextlib
     import open_clip
     model = open_clip.create_model(ENCODERS[arg], pretrained=None).float().eval()
     images = torch.randn(BATCH, 3, 224, 224, generator=torch.Generator().manual_seed(SEED))
+    precision = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
     def step():
-        with torch.inference_mode():
+        with torch.inference_mode(), precision:
             model.encode_image(images)
 
     seconds = timed(step, repeats)
@@ -157,6 +161,7 @@ def case_cocoop(torch, repeats, arg):
 CASES = {
     "sgemm": case_sgemm,
     "encode": case_encode,
+    "encode-bf16": lambda torch, r, a: case_encode(torch, r, a, bf16=True),
     "coop": case_coop,
     "coop-img": lambda torch, r, a: case_coop(torch, r, a, run_image_encoder=True),
     "coop-ckpt": lambda torch, r, a: case_coop(torch, r, a, checkpointing=True),
@@ -168,9 +173,9 @@ def parse_case(text):
     kind, _, arg = text.partition(":")
     if kind not in CASES:
         raise ValueError(f"unknown case '{text}'; kinds: {sorted(CASES)}")
-    if kind == "encode" and arg not in ENCODERS:
+    if kind in ("encode", "encode-bf16") and arg not in ENCODERS:
         raise ValueError(f"case '{text}': encoder must be one of {sorted(ENCODERS)}")
-    if kind not in ("sgemm", "encode") and not arg.isdigit():
+    if kind not in ("sgemm", "encode", "encode-bf16") and not arg.isdigit():
         raise ValueError(f"case '{text}': expected {kind}:K with K a class count")
     return kind, arg
 

@@ -1,3 +1,4 @@
+import Kernels
 import PromptLearning
 
 /// The settings of the embedded demo, in one table (the README quotes it). `full` is what
@@ -21,6 +22,8 @@ public struct DemoPlan: Codable {
     public var nearestWords: Int
     /// Whether to fit the linear-probe baseline at each shot count.
     public var linearProbe: Bool
+    /// Arithmetic of the image tower while indexing (`cocoon demo --precision bf16`).
+    public var precision: Precision = .fp32
 
     public static let full: DemoPlan = {
         var coop = Hyperparameters.coop(shots: 16, dataset: "colored-shapes")

@@ -41,16 +41,19 @@ public final class DemoRunner {
             }
         }
         let storePath = workDirectory.appendingPathComponent("store").path
-        try timed("index") {
+        let summary = try timed("index") {
             var settings = IndexSettings(modelDirectory: modelDirectory, datasetName: "split-json", dataRoot: datasetRoot, storePath: storePath)
             settings.augmentedViews = plan.augmentedViews
             settings.seed = plan.seed
+            settings.precision = plan.precision
             let summary = try Indexer(settings: settings, showsProgress: showsProgress).run()
             log(summary.text)
+            return summary
         }
         let model = try CLIPModel(directory: modelDirectory, loadImageTower: false)
         let store = try FeatureStore(path: storePath)
-        let cached = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex), datasetName: spec.name)
+        let cached = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex), datasetName: spec.name,
+                                       extractorID: summary.ext.description)
         let all = try cached.evaluation(.test, classes: .all)
 
         // baselines on all classes

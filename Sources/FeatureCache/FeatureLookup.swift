@@ -50,7 +50,7 @@ extension FeatureStore {
             throw StoreError("\(path): no features of \(what)\(id.map { " with extractor \($0)" } ?? ""); stored models: \(known.isEmpty ? "none" : known.joined(separator: ", ")) (index it with `cocoon index --store \(path)`)")
         }
         guard candidates.count == 1 else {
-            let list = candidates.map { "\($0.id) (\($0.record.modelName), \($0.record.codeVersion), \($0.record.preprocessing.prefix(40))…)" }
+            let list = candidates.map { "\($0.id) (\($0.record.modelName), \($0.record.precision ?? "fp32"), \($0.record.codeVersion), \($0.record.preprocessing.prefix(40))…)" }
             throw StoreError("\(path): \(candidates.count) extractors of \(what): \(list.joined(separator: "; ")); choose one with --extractor ID")
         }
         return candidates[0]

@@ -16,33 +16,41 @@ public struct ExtractorRecord: Equatable {
     /// Human-readable, exact description of decode + resize + crop + normalisation.
     public var preprocessing: String
     public var codeVersion: String
+    /// Arithmetic of the image tower's weight products: nil for FP32 (the field is absent, so FP32
+    /// ids are those of earlier versions), "bf16" for `--precision bf16`. Part of the id, so BF16
+    /// features never share an extractor with FP32 ones.
+    public var precision: String?
 
     public init(modelName: String, modelFingerprint: String, architecture: String, embedDim: Int,
-                preprocessing: String, codeVersion: String = StoreSchema.creator) {
+                preprocessing: String, codeVersion: String = StoreSchema.creator, precision: String? = nil) {
         self.modelName = modelName
         self.modelFingerprint = modelFingerprint
         self.architecture = architecture
         self.embedDim = embedDim
         self.preprocessing = preprocessing
         self.codeVersion = codeVersion
+        self.precision = precision
     }
 
     var json: JSON {
-        .object([
+        var fields: [String: JSON] = [
             "model_name": .string(modelName),
             "model_fingerprint": .string(modelFingerprint),
             "architecture": .string(architecture),
             "embed_dim": .int(embedDim),
             "preprocessing": .string(preprocessing),
             "code_version": .string(codeVersion),
-        ])
+        ]
+        if let precision { fields["precision"] = .string(precision) }
+        return .object(fields)
     }
 
     init(json: JSON, what: String) throws {
         let f = JSONFields(json: json, what: what)
         self.init(modelName: try f.string("model_name"), modelFingerprint: try f.string("model_fingerprint"),
                   architecture: try f.string("architecture"), embedDim: try f.int("embed_dim"),
-                  preprocessing: try f.string("preprocessing"), codeVersion: try f.string("code_version"))
+                  preprocessing: try f.string("preprocessing"), codeVersion: try f.string("code_version"),
+                  precision: json["precision"] == nil ? nil : try f.string("precision"))
     }
 
     /// First 8 bytes of SHA-256 of the canonical JSON.

@@ -1,6 +1,7 @@
 import CLIP
 import FeatureCache
 import Imaging
+import Kernels
 
 /// The exact description of what an index run computes, as the store's records: the
 /// `ExtractorRecord` (model name and fingerprint, architecture, decode + resize + crop +
@@ -19,10 +20,11 @@ public enum ExtractorDescription {
             + "mean \(list(p.mean)) std \(list(p.std))"
     }
 
-    public static func record(model: CLIPModel, modelName: String) -> ExtractorRecord {
+    public static func record(model: CLIPModel, modelName: String, precision: Precision = .fp32) -> ExtractorRecord {
         ExtractorRecord(modelName: modelName, modelFingerprint: model.directory.fingerprint.hex,
                         architecture: model.architecture.summary, embedDim: model.architecture.embedDim,
-                        preprocessing: preprocessing(model.directory.preprocess))
+                        preprocessing: preprocessing(model.directory.preprocess),
+                        precision: precision == .fp32 ? nil : precision.rawValue)
     }
 
     /// The recipe of `--views K --seed S` (the views' seeds derive from S).

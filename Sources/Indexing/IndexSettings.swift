@@ -1,5 +1,6 @@
 import FeatureCache
 import Foundation
+import Kernels
 
 /// Everything `cocoon index` was asked to do: which model, dataset and store, which splits and
 /// views, and how to run (batch, threads, shard, commit interval). Built by the CLI (or a test)
@@ -26,6 +27,8 @@ public struct IndexSettings {
     /// Stop at the first unreadable image instead of recording it as a failure.
     public var strict: Bool = false
     public var dtype: FeatureDType = .f16
+    /// Arithmetic of the image tower's weight products (part of the extractor's identity).
+    public var precision: Precision = .fp32
     /// Model name recorded in the store (default: the model directory's name).
     public var modelName: String?
     /// Threads decoding and preparing views while the encoder runs.

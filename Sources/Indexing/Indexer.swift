@@ -33,7 +33,8 @@ public final class Indexer {
         let store = try FeatureStore(path: settings.storePath, options: FeatureStore.Options(create: true))
         _ = try IndexerLock(storePath: store.path)  // fail fast if another indexer writes here; released at once
 
-        let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName)
+        encoder.use(settings.precision)
+        let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName, precision: settings.precision)
         let ext = try store.registerExtractor(record)
         let recipe = settings.augmentedViews > 0 ? try store.registerRecipe(ExtractorDescription.recipe(seed: settings.seed)) : nil
         try store.recordNumerics(NumericsRecord(library: OpenBLASCore.library, kernels: OpenBLASCore.current), for: ext)

@@ -43,6 +43,12 @@ public enum Reduce {
         return s
     }
 
+    /// a·b / (|a|·|b|) (0 when either is zero).
+    public static func cosine(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> Float {
+        let norms = (dot(a, a, count: n) * dot(b, b, count: n)).squareRoot()
+        return norms > 0 ? dot(a, b, count: n) / norms : 0
+    }
+
     /// Σ (x[i] − mean)²
     @inline(__always)
     public static func squaredDeviations(_ x: UnsafePointer<Float>, from mean: Float, count n: Int) -> Float {

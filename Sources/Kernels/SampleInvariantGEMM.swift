@@ -31,11 +31,16 @@ public enum SampleInvariantGEMM {
     static let smallProduct = 1_000_000
 
     /// `y[S·L, out] = x[S·L, in] · Wᵀ + bias` for `S` samples of `L` rows each, every sample's
-    /// rows bit-identical to a run of that sample alone. `padding` holds the aligned copies.
+    /// rows bit-identical to a run of that sample alone. `padding` holds the aligned copies, and
+    /// the BF16 weights when the encoder runs in BF16 (`fp32Only`: this product stays FP32).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                               samples S: Int, rowsPerSample L: Int, inFeatures K: Int, outFeatures N: Int,
-                              padding: SamplePadding) {
+                              padding: SamplePadding, fp32Only: Bool = false) {
+        if !fp32Only, let bf16 = padding.bf16 {   // row-invariant by construction
+            BF16GEMM.linear(y, x, weight: weight, bias: bias, rows: S * L, inFeatures: K, outFeatures: N, weights: bf16, scratch: padding.bf16Scratch)
+            return
+        }
         let U = rowPeriod
         if U == 0 || L * N * K <= smallProduct {   // per sample: one shape whatever the batch
             for s in 0..<S {
@@ -63,6 +68,10 @@ public enum SampleInvariantGEMM {
     public static func columns(m M: Int, k K: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                c: UnsafeMutablePointer<Float>, samples S: Int, columnsPerSample L: Int,
                                accumulate: Bool, padding: SamplePadding) {
+        if let bf16 = padding.bf16 {   // column-invariant by construction
+            BF16GEMM.columns(m: M, k: K, weight: a, b: b, n: S * L, c: c, accumulate: accumulate, weights: bf16, scratch: padding.bf16Scratch)
+            return
+        }
         let U = columnPeriod, n = S * L, beta: Float = accumulate ? 1 : 0
         if U == 0 || M * L * K <= smallProduct {
             for s in 0..<S {
@@ -162,10 +171,14 @@ public enum SampleInvariantGEMM {
     }
 }
 
-/// The aligned copies `SampleInvariantGEMM` makes when a sample's length is not a whole number
-/// of periods: grow-only, one per lane, kept between batches.
+/// A lane's state for `SampleInvariantGEMM`: the aligned copies it makes when a sample's length is
+/// not a whole number of periods (grow-only, kept between batches), and, when the encoder runs
+/// in BF16, the packed weights and the lane's BF16 scratch.
 public final class SamplePadding {
     public let input = GrowableBuffer(), output = GrowableBuffer()
+    /// Set by an encoder running `--precision bf16`: its weights' BF16 copies.
+    public var bf16: BF16Weights?
+    public let bf16Scratch = BF16Buffer()
     public init() {}
 }
 

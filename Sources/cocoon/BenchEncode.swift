@@ -18,6 +18,8 @@ struct BenchEncode: ParsableCommand {
     @Option(help: "Image files for the end-to-end run.") var images: Int = 64
     @Option(name: .customLong("decode-threads"), help: "Decode threads of the end-to-end run.") var decodeThreads: Int = 2
     @Option(help: "File format of the end-to-end run: jpeg (quality 90) or png.") var format: String = "jpeg"
+    @Option(help: "Precisions side by side, comma-separated (default: fp32, and bf16 where the CPU has it); with both, the cosine of their features.")
+    var precision: String?
 
     func run() throws {
         let fileFormat: ImageFileFormat
@@ -48,20 +50,34 @@ struct BenchEncode: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let files = try writeImages(count: images, format: fileFormat, to: directory)
 
+        let precisions = try precision.map { try $0.split(separator: ",").map { try Precision(option: String($0)) } }
+            ?? (BF16Support.available ? [.fp32, .bf16] : [.fp32])
         for (name, encoder) in towers {
             let R = encoder.imageSize
             let pixels = Tensor(shape: [batch, 3, R, R])
             for i in 0..<pixels.count { pixels[i] = Float((i * 7919) % 255) / 127.5 - 1 }
-            let alone = medianSeconds(repeats: options.repeats) { _ = encoder.encode(pixels: pixels.data, batch: batch) }
-            let aloneRate = Double(batch) / alone
-            let aloneGFLOPS = encoder.flopsPerImage * aloneRate / 1e9
             print(String(format: "%@: %.2f GFLOP/image", name, encoder.flopsPerImage / 1e9))
-            print(String(format: "  encoder alone:            %7.1f images/s  %6.1f GFLOPS (%.0f%% of sgemm)",
-                         aloneRate, aloneGFLOPS, 100 * aloneGFLOPS / peak))
-            let endToEnd = try fromFiles(files, encoder: encoder)
-            let e2eGFLOPS = encoder.flopsPerImage * endToEnd / 1e9
-            print(String(format: "  decode+preprocess+encode: %7.1f images/s  %6.1f GFLOPS (%.0f%% of the encoder alone)",
-                         endToEnd, e2eGFLOPS, 100 * endToEnd / aloneRate))
+            var features: [Precision: Tensor] = [:]
+            for p in precisions {
+                encoder.use(p)
+                features[p] = encoder.encode(pixels: pixels.data, batch: batch)
+                let alone = medianSeconds(repeats: options.repeats) { _ = encoder.encode(pixels: pixels.data, batch: batch) }
+                let aloneRate = Double(batch) / alone
+                let aloneGFLOPS = encoder.flopsPerImage * aloneRate / 1e9
+                print(String(format: "  %@ encoder alone:            %7.1f images/s  %6.1f GFLOPS (%.0f%% of sgemm)",
+                             p.rawValue, aloneRate, aloneGFLOPS, 100 * aloneGFLOPS / peak))
+                let endToEnd = try fromFiles(files, encoder: encoder)
+                let e2eGFLOPS = encoder.flopsPerImage * endToEnd / 1e9
+                print(String(format: "  %@ decode+preprocess+encode: %7.1f images/s  %6.1f GFLOPS (%.0f%% of the encoder alone)",
+                             p.rawValue, endToEnd, e2eGFLOPS, 100 * endToEnd / aloneRate))
+            }
+            encoder.use(.fp32)
+            if let a = features[.fp32], let b = features[.bf16] {
+                let D = encoder.embedDim
+                let cosines = (0..<batch).map { i in Double(Reduce.cosine(a.data + i * D, b.data + i * D, count: D)) }
+                print(String(format: "  bf16 vs fp32 features: cosine min %.5f, mean %.5f over %d images", cosines.min()!,
+                             cosines.reduce(0, +) / Double(batch), batch))
+            }
         }
     }
 

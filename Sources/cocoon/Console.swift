@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Kernels
 
@@ -23,3 +24,6 @@ func printJSON(_ value: Any) throws {
 func jsonObject<T: Encodable>(_ value: T) throws -> Any {
     try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
 }
+
+/// The one help text of `--precision` (index, embed, predict, bench encode).
+let precisionHelp: ArgumentHelp = "Image tower arithmetic: fp32 (exact, default) or bf16 (AVX512-BF16 inputs and weights, fp32 accumulation; its own extractor in a store)."

@@ -12,12 +12,14 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Report directory (HTML, JSON, SVG).") var report: String = "demo-report"
     @Flag(help: "The seconds-long reduced plan (what make test checks).") var reduced = false
     @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: precisionHelp) var precision: String = "fp32"
 
     func run() throws {
         configureCompute(threads: threads)
         let start = Date()
-        let runner = DemoRunner(modelDirectory: URL(fileURLWithPath: model), workDirectory: URL(fileURLWithPath: work),
-                                plan: reduced ? .reduced : .full)
+        var plan: DemoPlan = reduced ? .reduced : .full
+        plan.precision = try Precision(option: precision)
+        let runner = DemoRunner(modelDirectory: URL(fileURLWithPath: model), workDirectory: URL(fileURLWithPath: work), plan: plan)
         runner.log = { print($0); fflush(stdout) }
         runner.showsProgress = true
         let results = try runner.run()

@@ -16,6 +16,7 @@ struct Embed: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Unnormalised features (the projection output).") var raw = false
     @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: precisionHelp) var precision: String = "fp32"
 
     func run() throws {
         guard !texts.isEmpty || !images.isEmpty else { throw IndexingError("embed: pass at least one --text or --image") }
@@ -27,6 +28,7 @@ struct Embed: ParsableCommand {
             rows += collect(features, inputs: texts)
         }
         if !images.isEmpty, let encoder = m.image {
+            encoder.use(try Precision(option: precision))
             let R = encoder.imageSize, plane = 3 * R * R
             let normalization = try ExtractorDescription.normalization(m.directory.preprocess)
             let pixels = Tensor(shape: [images.count, 3, R, R])             // [I, 3, R, R]

@@ -25,6 +25,7 @@ struct Index: ParsableCommand {
     @Flag(help: "Stop at the first unreadable image instead of recording it as a failure.") var strict = false
     @Option(help: "Stored element type: f16 or f32.") var dtype: String = "f16"
     @Option(help: "Seed of the augmented views.") var seed: UInt64 = 1
+    @Option(help: precisionHelp) var precision: String = "fp32"
     @Option(help: "Model name recorded in the store (default: the model directory's name).") var name: String?
     @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
     @Option(name: .customLong("decode-threads"), help: "Threads decoding images while the encoder runs.") var decodeThreads: Int = 2
@@ -46,6 +47,7 @@ struct Index: ParsableCommand {
         guard let type = FeatureDType(name: dtype) else { throw IndexingError("--dtype '\(dtype)': expected f16 or f32") }
         settings.dtype = type
         settings.seed = seed
+        settings.precision = try Precision(option: precision)
         settings.modelName = name
         settings.decodeThreads = decodeThreads
         settings.commitEvery = commitEvery

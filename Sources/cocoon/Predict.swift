@@ -20,6 +20,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Images per encoder batch.") var batch: Int = 32
     @Option(name: .customLong("decode-threads"), help: "Threads decoding images while the encoder runs.") var decodeThreads: Int = 2
     @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: precisionHelp) var precision: String = "fp32"
     @Flag(help: "No progress line.") var quiet = false
 
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
@@ -34,6 +35,7 @@ struct Predict: ParsableCommand {
         guard let encoder = model.image else {
             throw IndexingError("\(classifier.model): the model has no image tower; predict needs a full CLIP model directory")
         }
+        encoder.use(try Precision(option: precision))
         let (head, classnames, description) = try classifier.load(model)
         FileHandle.standardError.write(Data("\(description) on \(files.count) images\n".utf8))
 

@@ -118,6 +118,22 @@ final class ParityTests: XCTestCase {
             assertClose(split.data, try ref.tensor("image.features"), "\(name) image.features, \(lanes) lanes")
         }
         try checkSlotIndependence(model.image!)
+        try checkBF16(model.image!, name: name, pixels: pixels, reference: try ref.tensor("image.features"))
+    }
+
+    /// `--precision bf16`: features within cosine 0.999 of the FP32 reference, and still
+    /// independent of the slot, the batch and the lanes.
+    private func checkBF16(_ encoder: ImageEncoder, name: String, pixels: Tensor, reference: Tensor) throws {
+        guard BF16Support.available else { throw XCTSkip("this CPU has no AVX512-BF16") }
+        encoder.use(.bf16)
+        defer { encoder.use(.fp32) }
+        let B = pixels.shape[0], D = encoder.embedDim
+        let features = encoder.encode(pixels: pixels.data, batch: B)
+        let cosines = (0..<B).map { Reduce.cosine(features.data + $0 * D, reference.data + $0 * D, count: D) }
+        print("\(name) bf16 vs fp32 reference: cosine min \(cosines.min()!), mean \(cosines.reduce(0, +) / Float(B))")
+        XCTAssertGreaterThanOrEqual(cosines.min()!, 0.999, "\(name): \(cosines)")
+        XCTAssertLessThan(cosines.min()!, 1, "\(name): bf16 features should differ from fp32 ones")
+        try checkSlotIndependence(encoder)
     }
 
     func testViTTextTower() throws { try checkText("tiny-vit") }

@@ -18,6 +18,15 @@ public enum ImageEncoder {
         switch self { case .vit(let v): return v.flopsPerImage; case .resnet(let r): return r.flopsPerImage }
     }
 
+    public var precision: Precision {
+        switch self { case .vit(let v): return v.precision; case .resnet(let r): return r.precision }
+    }
+
+    /// Runs the tower's weight products in `precision` from the next `encode` on.
+    public func use(_ precision: Precision) {
+        switch self { case .vit(let v): v.use(precision); case .resnet(let r): r.use(precision) }
+    }
+
     /// Features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`, the batch split
     /// into `lanes` slices run at once (default: one per thread).
     public func encode(pixels: UnsafePointer<Float>, batch: Int, lanes: Int? = nil,

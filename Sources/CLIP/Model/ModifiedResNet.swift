@@ -112,6 +112,12 @@ public final class ModifiedResNet {
     let cWeight: Tensor, cBias: Tensor                                                                  // [D, E], [D]
     /// Convolution buffers reused by every layer, one set per lane (one `encode` at a time per encoder).
     private let laneScratch = LaneScratch { ConvolutionScratch() }
+    /// BF16 copies of the weights under `--precision bf16` (nil: FP32).
+    private var bf16: BF16Weights?
+
+    public var precision: Precision { bf16 == nil ? .fp32 : .bf16 }
+    /// Runs the convolutions and the pool's q/k/v in `precision`; the final projection (`c_proj`) stays FP32.
+    public func use(_ precision: Precision) { bf16 = precision == .bf16 ? BF16Weights() : nil }
 
     /// Channels entering the attention pool (32·width).
     public var poolChannels: Int { 32 * width }
@@ -168,6 +174,7 @@ public final class ModifiedResNet {
     private func encodeSlice(pixels: UnsafePointer<Float>, batch B: Int, into out: UnsafeMutablePointer<Float>,
                              scratch: ConvolutionScratch, trace: ((String, Tensor) -> Void)?) {
         let R = imageSize
+        scratch.padding.bf16 = bf16
         // NCHW → CNHW
         var x = Tensor(uninitializedShape: [3, B, R, R])
         for b in 0..<B { for c in 0..<3 { (x.data + (c * B + b) * R * R).update(from: pixels + (b * 3 + c) * R * R, count: R * R) } }
@@ -235,7 +242,7 @@ public final class ModifiedResNet {
             }
         }
         SampleInvariantGEMM.linear(out, attended.data, weight: cWeight.data, bias: cBias.data, samples: B, rowsPerSample: 1,
-                                   inFeatures: E, outFeatures: embedDim, padding: padding)
+                                   inFeatures: E, outFeatures: embedDim, padding: padding, fp32Only: true)
     }
 
     /// [C, B, H, W] → [B, C, H, W] (for traces and tests).

@@ -18,6 +18,12 @@ public final class VisionTransformer {
     let projection: Tensor           // [Wv, D]
     /// Block buffers kept between batches, one per lane (one `encode` at a time per encoder).
     private let laneScratch = LaneScratch { BlockWorkspace() }
+    /// BF16 copies of the weights under `--precision bf16` (nil: FP32).
+    private var bf16: BF16Weights?
+
+    public var precision: Precision { bf16 == nil ? .fp32 : .bf16 }
+    /// Runs the patch embedding and the blocks' linear layers in `precision`; `proj` stays FP32.
+    public func use(_ precision: Precision) { bf16 = precision == .bf16 ? BF16Weights() : nil }
 
     public var grid: Int { imageSize / patchSize }
     public var tokens: Int { grid * grid + 1 }
@@ -75,6 +81,7 @@ public final class VisionTransformer {
         let embedded = Tensor(uninitializedShape: [B * g * g, W])                       // [B·g², W]
         let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false)
         let scratch = workspace.scratch(for: shape)
+        scratch.padding.bf16 = bf16
         SampleInvariantGEMM.linear(embedded.data, patches.data, weight: patchWeight.data, bias: nil, samples: B,
                                    rowsPerSample: g * g, inFeatures: K, outFeatures: W, padding: scratch.padding)
         if let trace { embedded.reshape([B, g * g, W]); trace("image.patch_embed", embedded) }

@@ -1,0 +1,118 @@
+import CBFloat16
+import Foundation
+
+/// The arithmetic of the image towers' weight products: `fp32` (OpenBLAS; the default, exact
+/// against the references) or `bf16` (inputs and weights rounded to BF16, FP32 accumulation, on
+/// AVX512-BF16). LayerNorm, softmax, attention, residual adds and the final projection stay FP32
+/// either way. Chosen by `--precision` on `index`, `embed`, `predict` and `bench encode`.
+public enum Precision: String, CaseIterable, Codable, Sendable {
+    case fp32, bf16
+
+    /// Parses `--precision`, and for bf16 checks this CPU runs it (one-line error otherwise).
+    public init(option text: String) throws {
+        guard let p = Precision(rawValue: text.lowercased()) else {
+            throw BF16Error("--precision '\(text)': expected fp32 or bf16")
+        }
+        if p == .bf16, let reason = BF16Support.unsupportedReason(cpuFlags: OpenBLASCore.cpuFlags()) { throw BF16Error(reason) }
+        self = p
+    }
+}
+
+/// A BF16 request this machine cannot serve; `description` is one line naming the fix.
+public struct BF16Error: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Whether this CPU runs the BF16 kernels (AVX-512 F/BW/VL and AVX512-BF16, zmm state saved by the OS).
+public enum BF16Support {
+    public static let available = cbf16_available() != 0
+    static let required = ["avx512f", "avx512bw", "avx512vl", "avx512_bf16"]
+
+    /// nil when the kernels can run; else the one-line refusal naming the missing instruction sets
+    /// (`cpuFlags` as /proc/cpuinfo lists them).
+    public static func unsupportedReason(cpuFlags: Set<String>, kernelsRun: Bool = available) -> String? {
+        let missing = required.filter { !cpuFlags.contains($0) }
+        if missing.isEmpty && kernelsRun { return nil }
+        let named = missing.isEmpty ? "the OS does not enable AVX-512 state" : "this CPU lacks \(missing.joined(separator: ", "))"
+        return "--precision bf16 needs AVX512-BF16 (\(named)); use --precision fp32 (the default) on this machine"
+    }
+}
+
+/// A model's weights in the layouts the BF16 kernel reads, packed once on first use and shared by
+/// every lane of an encoder (keyed by the FP32 weight's address, which lives as long as the model).
+public final class BF16Weights: @unchecked Sendable {
+    private let lock = NSLock()
+    private var packed: [Int: UnsafeMutablePointer<UInt16>] = [:]
+
+    public init() {}
+
+    deinit { for p in packed.values { p.deallocate() } }
+
+    private func cached(_ key: Int, count: Int, _ fill: (UnsafeMutablePointer<UInt16>) -> Void) -> UnsafePointer<UInt16> {
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = packed[key] { return UnsafePointer(p) }
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+        fill(p)
+        packed[key] = p
+        return UnsafePointer(p)
+    }
+
+    /// Panels of `Wᵀ` for `x·Wᵀ`, W `[n, k]` (a linear layer's weight).
+    func panels(_ w: UnsafePointer<Float>, n: Int, k: Int) -> UnsafePointer<UInt16> {
+        cached(Int(bitPattern: w) << 1, count: cbf16_panel_elements(Int32(n), Int32(k))) {
+            cbf16_pack_transposed(w, Int32(n), Int32(k), Int32(k), $0)
+        }
+    }
+
+    /// BF16 rows of W `[m, k]` for `W·X` (a convolution's weight).
+    func rows(_ w: UnsafePointer<Float>, m: Int, k: Int) -> UnsafePointer<UInt16> {
+        cached(Int(bitPattern: w) << 1 | 1, count: m * Int(cbf16_row_stride(Int32(k)))) {
+            cbf16_convert_rows(w, Int32(m), Int32(k), Int32(k), $0)
+        }
+    }
+}
+
+/// A grow-only BF16 scratch buffer (one per lane): the rounded activations of one product.
+public final class BF16Buffer {
+    private var storage: UnsafeMutablePointer<UInt16>?
+    private var capacity = 0
+
+    public init() {}
+    deinit { storage?.deallocate() }
+
+    func pointer(capacity needed: Int) -> UnsafeMutablePointer<UInt16> {
+        if let storage, capacity >= needed { return storage }
+        storage?.deallocate()
+        capacity = max(needed, 1)
+        storage = .allocate(capacity: capacity)
+        return storage!
+    }
+}
+
+/// BF16 products with FP32 accumulation (`CBFloat16`). Every output element depends only on its
+/// own row of the left operand and column of the right one, so these need no sample padding to be
+/// batch-invariant. Called by `SampleInvariantGEMM` when a lane's `SamplePadding` carries weights.
+public enum BF16GEMM {
+    /// `y[rows, N] = x[rows, K] · Wᵀ + bias`.
+    public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, rows: Int, inFeatures K: Int, outFeatures N: Int,
+                              weights: BF16Weights, scratch: BF16Buffer) {
+        guard rows > 0 else { return }
+        let panels = weights.panels(weight, n: N, k: K)
+        let a = scratch.pointer(capacity: rows * Int(cbf16_row_stride(Int32(K))))   // [rows, K↑2] bf16
+        cbf16_convert_rows(x, Int32(rows), Int32(K), Int32(K), a)
+        cbf16_gemm(a, Int32(rows), Int32(K), panels, Int32(N), bias, y, Int32(N), 0)
+    }
+
+    /// `c[M, n] = W[M, K] · b[K, n] (+ c when accumulate)`, b with row stride n.
+    public static func columns(m M: Int, k K: Int, weight: UnsafePointer<Float>, b: UnsafePointer<Float>, n: Int,
+                               c: UnsafeMutablePointer<Float>, accumulate: Bool, weights: BF16Weights, scratch: BF16Buffer) {
+        guard n > 0 else { return }
+        let rows = weights.rows(weight, m: M, k: K)
+        let panels = scratch.pointer(capacity: cbf16_panel_elements(Int32(n), Int32(K)))
+        cbf16_pack(b, Int32(K), Int32(n), Int32(n), panels)
+        cbf16_gemm(rows, Int32(M), Int32(K), panels, Int32(n), nil, c, Int32(n), accumulate ? 1 : 0)
+    }
+}
