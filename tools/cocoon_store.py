@@ -313,8 +313,9 @@ class Store:
                              % (self.path, what, " with extractor %s" % extractor if extractor else "",
                                 ", ".join(known) if known else "none", self.path))
         if len(candidates) > 1:
-            listed = "; ".join("%s (%s, %s, %s…)" % (e["id"], e.get("model_name"), e.get("code_version"),
-                                                   str(e.get("preprocessing", ""))[:40]) for e in candidates)
+            listed = "; ".join("%s (%s, %s, %s, %s…)" % (e["id"], e.get("model_name"), e.get("precision", "fp32"),
+                                                       e.get("code_version"), str(e.get("preprocessing", ""))[:40])
+                               for e in candidates)
             raise StoreError("%s: %d extractors of %s: %s; choose one with extractor=ID (--extractor ID)"
                              % (self.path, len(candidates), what, listed))
         return candidates[0]
