@@ -35,7 +35,7 @@ struct FoldedConv {
     /// bits it gets alone. `scratch` holds the im2col matrix and the aligned copies.
     func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool, scratch: ConvolutionScratch) -> Tensor {
         let s = shape(batch: batch, height: height, width: width)
-        let out = Tensor(uninitializedShape: [outChannels, batch, s.outHeight, s.outWidth])
+        let out = scratch.activations.tensor([outChannels, batch, s.outHeight, s.outWidth], batch: batch)
         Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, shape: s,
                        columns: s.columnCount > 0 ? scratch.columns.pointer(capacity: s.columnCount) : nil,
                        samplePadding: scratch.padding)
@@ -45,11 +45,34 @@ struct FoldedConv {
 }
 
 /// One lane's convolution buffers, kept between batches: the im2col matrix (at batch 32 it
-/// reaches hundreds of megabytes, which freshly mapped memory would page-fault on every call) and
-/// the aligned copies that keep each image's bits independent of its slot (`SampleInvariantGEMM`).
+/// reaches hundreds of megabytes, which freshly mapped memory would page-fault on every call),
+/// the layers' activations, and the aligned copies that keep each image's bits independent of
+/// its slot (`SampleInvariantGEMM`).
 final class ConvolutionScratch {
     let columns = GrowableBuffer()
+    let activations = ActivationPool()
     let padding = SamplePadding()
+}
+
+/// A lane's activation tensors, reused from layer to layer and batch to batch instead of freshly
+/// mapped each time (a layer's output is tens of MiB per lane, whose pages the kernel otherwise
+/// zeroes on first touch: 21% of RN50's BF16 time). A tensor only the pool still references is
+/// free; contents are undefined, as `Tensor(uninitializedShape:)`'s are.
+final class ActivationPool {
+    private var tensors: [Tensor] = []
+    private var batch = 0
+
+    func tensor(_ shape: [Int], batch: Int) -> Tensor {
+        if batch != self.batch { tensors.removeAll(); self.batch = batch }   // another batch size: other shapes
+        let count = shape.reduce(1, *)
+        for i in tensors.indices where tensors[i].count == count && isKnownUniquelyReferenced(&tensors[i]) {
+            tensors[i].reshape(shape)
+            return tensors[i]
+        }
+        let made = Tensor(uninitializedShape: shape)
+        tensors.append(made)
+        return made
+    }
 }
 
 /// CLIP's anti-aliased Bottleneck: 1×1 → 3×3 → AvgPool(stride) → 1×1 (×4), identity or
@@ -76,10 +99,10 @@ struct Bottleneck {
         var h = conv1.forward(x, batch: B, height: H, width: W, relu: true, scratch: scratch)
         h = conv2.forward(h, batch: B, height: H, width: W, relu: true, scratch: scratch)
         let Ho = H / stride, Wo = W / stride
-        if stride > 1 { h = pool(h, planes: conv2.outChannels * B, height: H, width: W) }
+        if stride > 1 { h = pool(h, planes: conv2.outChannels * B, height: H, width: W, batch: B, scratch: scratch) }
         let out = conv3.forward(h, batch: B, height: Ho, width: Wo, relu: false, scratch: scratch)
         if let downsample {
-            let source = stride > 1 ? pool(x, planes: conv1.inChannels * B, height: H, width: W) : x
+            let source = stride > 1 ? pool(x, planes: conv1.inChannels * B, height: H, width: W, batch: B, scratch: scratch) : x
             let identity = downsample.forward(source, batch: B, height: Ho, width: Wo, relu: false, scratch: scratch)
             Elementwise.add(out.data, identity.data, count: out.count)
         } else {
@@ -89,8 +112,8 @@ struct Bottleneck {
         return out
     }
 
-    private func pool(_ x: Tensor, planes: Int, height: Int, width: Int) -> Tensor {
-        let out = Tensor(uninitializedShape: [planes, height / stride, width / stride])
+    private func pool(_ x: Tensor, planes: Int, height: Int, width: Int, batch: Int, scratch: ConvolutionScratch) -> Tensor {
+        let out = scratch.activations.tensor([planes, height / stride, width / stride], batch: batch)
         AvgPool2D.forward(out.data, x.data, planes: planes, height: height, width: width, kernel: stride)
         return out
     }
@@ -176,14 +199,14 @@ public final class ModifiedResNet {
         let R = imageSize
         scratch.padding.bf16 = bf16
         // NCHW → CNHW
-        var x = Tensor(uninitializedShape: [3, B, R, R])
+        var x = scratch.activations.tensor([3, B, R, R], batch: B)
         for b in 0..<B { for c in 0..<3 { (x.data + (c * B + b) * R * R).update(from: pixels + (b * 3 + c) * R * R, count: R * R) } }
         var H = R
         x = stem[0].forward(x, batch: B, height: H, width: H, relu: true, scratch: scratch)
         H = stem[0].shape(batch: B, height: H, width: H).outHeight
         x = stem[1].forward(x, batch: B, height: H, width: H, relu: true, scratch: scratch)
         x = stem[2].forward(x, batch: B, height: H, width: H, relu: true, scratch: scratch)
-        let pooled = Tensor(uninitializedShape: [width, B, H / 2, H / 2])
+        let pooled = scratch.activations.tensor([width, B, H / 2, H / 2], batch: B)
         AvgPool2D.forward(pooled.data, x.data, planes: width * B, height: H, width: H, kernel: 2)
         x = pooled
         H /= 2
