@@ -110,20 +110,13 @@ public struct ReproductionPlan: Codable {
     }
 }
 
-/// The hyper-parameter settings the protocols use, from the one defaults table (`Hyperparameters`).
-enum ProtocolConfigs {
-    /// CoOp's own setting: M = 16, random init, unified, end; epochs by shots.
-    static func coop(shots: Int, dataset: String) -> Hyperparameters { Hyperparameters.coop(shots: shots, dataset: dataset) }
-
-    /// CoOp as the CoCoOp paper runs it (`vit_b16_ctxv1`): M = 4 from "a photo of a".
-    static func coopContextV1(shots: Int, dataset: String) -> Hyperparameters {
-        var h = Hyperparameters.coop(shots: shots, dataset: dataset)
-        h.contextLength = 4
-        h.initPhrase = "a photo of a"
-        return h
-    }
-
-    static func cocoop() -> Hyperparameters { Hyperparameters.cocoop() }
+/// CoOp as the CoCoOp paper runs it (`vit_b16_ctxv1`): the one defaults table's CoOp with M = 4
+/// from "a photo of a". (CoOp's own setting and CoCoOp's are `Hyperparameters.coop`/`.cocoop` as they are.)
+func coopContextV1(shots: Int, dataset: String) -> Hyperparameters {
+    var h = Hyperparameters.coop(shots: shots, dataset: dataset)
+    h.contextLength = 4
+    h.initPhrase = "a photo of a"
+    return h
 }
 
 /// Collects the cells and tables of each protocol; identical cells (same id) are kept once with
@@ -191,7 +184,7 @@ struct PlanBuilder {
             for s in settings.shots {
                 zeroRow.append(.cells([zero], own[0]))
                 probe.append(.cells(seeds(.linearProbe, source: d, shots: s, nil, targets: own), own[0]))
-                coop.append(.cells(seeds(.coop, source: d, shots: s, ProtocolConfigs.coop(shots: s, dataset: d), targets: own), own[0]))
+                coop.append(.cells(seeds(.coop, source: d, shots: s, Hyperparameters.coop(shots: s, dataset: d), targets: own), own[0]))
             }
             perDataset.append(TableSpec(protocolName: .fewShot, id: "fewshot-\(d)", title: "Few-shot: \(d)", corner: "method \\ shots",
                                         columns: settings.shots.map(String.init),
@@ -218,8 +211,8 @@ struct PlanBuilder {
         var rows: [String: [Entry]] = [:]
         let methods: [(String, CellMethod, (String) -> Hyperparameters?)] = [
             ("zero-shot CLIP", .zeroShot, { _ in nil }),
-            ("CoOp", .coop, { ProtocolConfigs.coopContextV1(shots: s, dataset: $0) }),
-            ("CoCoOp", .cocoop, { _ in ProtocolConfigs.cocoop() }),
+            ("CoOp", .coop, { coopContextV1(shots: s, dataset: $0) }),
+            ("CoCoOp", .cocoop, { _ in Hyperparameters.cocoop() }),
         ]
         var perDataset: [TableSpec] = []
         for d in settings.trainable {
@@ -258,24 +251,20 @@ struct PlanBuilder {
             let entries = all.map { Entry.cells(ids($0), $0) }
             rows.append(.init(label: label, entries: entries + (targets.count > 1 ? [.average(Array(entries.dropFirst()))] : [])))
         }
-        row(CellMethod.zeroShot.displayName) { t in [self.cellID(.zeroShot, source: t.dataset, targets: [t])] }
+        row(CellMethod.zeroShot.displayName) { t in [self.cell(.zeroShot, source: t.dataset, targets: [t])] }
         if p == .domainGeneralisation {
             let probe = seeds(.linearProbe, source: source, shots: s, nil, targets: [all[0]])
             rows.append(.init(label: "linear probe", entries: [.cells(probe, all[0])] + Array(repeating: .missing, count: targets.count + (targets.count > 1 ? 1 : 0))))
-            let m16 = seeds(.coop, source: source, shots: s, ProtocolConfigs.coop(shots: s, dataset: source), targets: all)
+            let m16 = seeds(.coop, source: source, shots: s, Hyperparameters.coop(shots: s, dataset: source), targets: all)
             row("CoOp M=16") { _ in m16 }
         }
-        let m4 = seeds(.coop, source: source, shots: s, ProtocolConfigs.coopContextV1(shots: s, dataset: source), targets: all)
+        let m4 = seeds(.coop, source: source, shots: s, coopContextV1(shots: s, dataset: source), targets: all)
         row(p == .domainGeneralisation ? "CoOp M=4" : "CoOp") { _ in m4 }
-        let co = seeds(.cocoop, source: source, shots: s, ProtocolConfigs.cocoop(), targets: all)
+        let co = seeds(.cocoop, source: source, shots: s, Hyperparameters.cocoop(), targets: all)
         row("CoCoOp") { _ in co }
         tables.append(TableSpec(protocolName: p, id: p.rawValue, title: title, corner: "method",
                                 columns: columns + (targets.count > 1 ? ["target average"] : []), rows: rows, chart: nil,
                                 published: p == .crossDataset ? .crossDataset : .domainGeneralisation))
-    }
-
-    private mutating func cellID(_ method: CellMethod, source: String, targets: [EvaluationTarget]) -> String {
-        cell(method, source: source, targets: targets)
     }
 
     private mutating func addBaselines() {
@@ -297,13 +286,13 @@ struct PlanBuilder {
         let s = settings.protocolShots
         var variants: [(String, (String) -> Hyperparameters)] = []
         for m in [4, 8, 16] {
-            variants.append(("M=\(m) random init", { var h = ProtocolConfigs.coop(shots: s, dataset: $0); h.contextLength = m; return h }))
+            variants.append(("M=\(m) random init", { var h = Hyperparameters.coop(shots: s, dataset: $0); h.contextLength = m; return h }))
         }
-        variants.append(("M=16 class-specific (CSC)", { var h = ProtocolConfigs.coop(shots: s, dataset: $0); h.classSpecific = true; return h }))
+        variants.append(("M=16 class-specific (CSC)", { var h = Hyperparameters.coop(shots: s, dataset: $0); h.classSpecific = true; return h }))
         for position in [ClassTokenPosition.middle, .front] {
-            variants.append(("M=16 class token \(position.rawValue)", { var h = ProtocolConfigs.coop(shots: s, dataset: $0); h.position = position; return h }))
+            variants.append(("M=16 class token \(position.rawValue)", { var h = Hyperparameters.coop(shots: s, dataset: $0); h.position = position; return h }))
         }
-        variants.append(("M=4 init \"a photo of a\"", { ProtocolConfigs.coopContextV1(shots: s, dataset: $0) }))
+        variants.append(("M=4 init \"a photo of a\"", { coopContextV1(shots: s, dataset: $0) }))
         let datasets = settings.trainable
         var rows: [TableSpec.Row] = []
         for (label, config) in variants {

@@ -43,7 +43,6 @@ struct Reproduce: ParsableCommand {
         guard shards >= 1, cpusPerTask >= 1 else { throw ValidationError("--shards and --cpus-per-task: give 1 or more") }
         if submit && !slurm { throw ValidationError("--submit needs --slurm") }
         let threads = configureCompute(threads: self.threads)
-        let modelURL = URL(fileURLWithPath: model), rootURL = URL(fileURLWithPath: root)
         let clip = try CLIPModel(directory: modelURL, loadImageTower: false)
         let plan = try ReproductionPlan.make(ReproductionSettings(
             protocols: try ReproductionProtocol.parse(protocols), datasets: try datasetNames(rootURL), shots: try integers(shots, "--shots"),
@@ -55,7 +54,9 @@ struct Reproduce: ParsableCommand {
         case .all: break
         case .index: return try indexShard(plan, folder: folder, task: try requireTask(IndexShards(plan: plan, shards: shards).count))
         case .merge: return try mergeShards(plan, folder: folder)
-        case .tune: return try runCell(plan.cells[try requireTask(plan.cells.count)], clip: clip, folder: folder, position: nil)
+        case .tune:
+            let runner = CellRunner(model: clip, store: try FeatureStore(path: store), folder: folder)
+            return try runCell(plan.cells[try requireTask(plan.cells.count)], runner: runner, position: nil)
         case .aggregate: return try aggregate(plan, clip: clip, folder: folder, quiet: true)
         }
 
@@ -70,7 +71,8 @@ struct Reproduce: ParsableCommand {
             print(summary.text)
         }
         if jobs == 1 || pending.count <= 1 {
-            for (k, i) in pending.enumerated() { try runCell(plan.cells[i], clip: clip, folder: folder, position: (k + 1, pending.count)) }
+            let runner = CellRunner(model: clip, store: try FeatureStore(path: store), folder: folder)   // datasets opened once
+            for (k, i) in pending.enumerated() { try runCell(plan.cells[i], runner: runner, position: (k + 1, pending.count)) }
         } else {
             try runWorkers(pending, plan: plan, threadsPerJob: max(1, threads / jobs))
         }
@@ -84,8 +86,7 @@ struct Reproduce: ParsableCommand {
         return task
     }
 
-    private func runCell(_ cell: Cell, clip: CLIPModel, folder: ReproductionFolder, position: (Int, Int)?) throws {
-        let runner = CellRunner(model: clip, store: try FeatureStore(path: store), folder: folder)
+    private func runCell(_ cell: Cell, runner: CellRunner, position: (Int, Int)?) throws {
         let seconds = try runner.run(cell)
         let prefix = position.map { "[\($0.0)/\($0.1)] " } ?? ""
         print(prefix + cell.summary + String(format: " (%.1f s)", seconds))
@@ -95,26 +96,22 @@ struct Reproduce: ParsableCommand {
     /// Runs `pending` cells `jobs` at a time, each as `cocoon reproduce … --stage tune --task i`.
     private func runWorkers(_ pending: [Int], plan: ReproductionPlan, threadsPerJob: Int) throws {
         var queue = pending[...]
-        var running: [Process] = []
-        var failures: [String] = []
-        var finished = 0
+        var running: [(task: Int, process: Process)] = []
+        var failed: [Int] = []
         while !queue.isEmpty || !running.isEmpty {
             while running.count < jobs, let i = queue.popFirst() {
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
                 p.arguments = try stageArguments() + ["--stage", "tune", "--task", String(i), "--threads", String(threadsPerJob)]
                 try p.run()
-                running.append(p)
+                running.append((i, p))
             }
             Thread.sleep(forTimeInterval: 0.05)
-            for p in running where !p.isRunning {
-                finished += 1
-                if p.terminationStatus != 0 { failures.append(p.arguments?.last.map { "cell task \($0)" } ?? "a cell") }
-            }
-            running.removeAll { !$0.isRunning }
+            failed += running.filter { !$0.process.isRunning && $0.process.terminationStatus != 0 }.map(\.task)
+            running.removeAll { !$0.process.isRunning }
         }
-        guard failures.isEmpty else {
-            throw ReproductionError("\(failures.count) of \(pending.count) cells failed (their errors are above); rerun the same command to retry them")
+        guard failed.isEmpty else {
+            throw ReproductionError("\(failed.count) of \(pending.count) cells failed (tasks \(failed.sorted().map(String.init).joined(separator: ",")); their errors are above); rerun the same command to retry them")
         }
     }
 
@@ -123,8 +120,7 @@ struct Reproduce: ParsableCommand {
         let (dataset, selector) = try shard.task(task)
         let storePath = SlurmScripts.shardStore(folder, task: task).path
         for run in IndexRun.runs(for: plan) where run.dataset == dataset {
-            let settings = try run.settings(plan: plan, model: URL(fileURLWithPath: model), root: URL(fileURLWithPath: root),
-                                            store: storePath, shard: selector)
+            let settings = try run.settings(plan: plan, model: modelURL, root: rootURL, store: storePath, shard: selector)
             print(try Indexer(settings: settings, showsProgress: false).run().text)
         }
     }
@@ -151,12 +147,12 @@ struct Reproduce: ParsableCommand {
     }
 
     private var modelURL: URL { URL(fileURLWithPath: model).standardizedFileURL }
+    private var rootURL: URL { URL(fileURLWithPath: root).standardizedFileURL }
 
     // MARK: dry run and Slurm
 
     private func printEstimate(_ plan: ReproductionPlan, pending: [Cell]) throws {
-        let estimate = try ReproductionEstimate.measure(plan: plan, pending: pending, modelDirectory: URL(fileURLWithPath: model),
-                                                        root: URL(fileURLWithPath: root))
+        let estimate = try ReproductionEstimate.measure(plan: plan, pending: pending, modelDirectory: modelURL, root: rootURL)
         for cost in estimate.cells {
             print(String(format: "  %@: %d steps × %.3f s = %@", cost.cell.summary, cost.steps, cost.secondsPerStep, duration(cost.seconds)))
         }
@@ -190,7 +186,7 @@ struct Reproduce: ParsableCommand {
     private func stageArguments() throws -> [String] {
         func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
         return ["reproduce"] + protocols + ["--root", absolute(root), "--model", absolute(model), "--store", absolute(store),
-                                            "--out", absolute(out), "--datasets", try datasetNames(URL(fileURLWithPath: root)).joined(separator: ","),
+                                            "--out", absolute(out), "--datasets", try datasetNames(rootURL).joined(separator: ","),
                                             "--shots", shots, "--seeds", seeds, "--views", String(views), "--source", source,
                                             "--shards", String(shards)]
             + (maxEpochs.map { ["--max-epochs", String($0)] } ?? [])
