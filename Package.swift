@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "FeatureCache", dependencies: ["CLMDB", "Hashing", "Datasets"]),
         .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"]),
         .target(name: "SyntheticShapes", dependencies: ["Imaging", "Hashing"]),
-        .target(name: "Demo", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "SyntheticShapes"]),
+        .target(name: "Demo", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "Kernels", "PromptLearning", "SyntheticShapes"]),
         .target(name: "Reproduction", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "Kernels", "Hashing"]),
 
         .executableTarget(name: "cocoon", dependencies: [

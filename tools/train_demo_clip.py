@@ -43,7 +43,7 @@ WORD_PATTERN = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}
 EXTRA_TEXT = [
     "a photo of a {}.", "itap of a {}.", "a bad photo of the {}.", "a origami {}.", "a photo of the large {}.",
     "a {} in a video game.", "art of the {}.", "a photo of the small {}.", "{} texture.", "an outlined {}.",
-    "x x x x x x x x x x x x x x x x", "X", "a photo of an outlined {}.", "a centered photo of a {}.",
+    "x x x x x x x x x x x x x x x x", "X", "a photo of an outlined {}.", "a centered photo of a {}.", "a filled {}.",
 ]
 SHAPES = ["circle", "square", "triangle", "star", "cross", "ring", "heart", "arrow"]
 COLORS = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"]
@@ -272,9 +272,9 @@ def few_shot(labels: torch.Tensor, shots: int, seed: int) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate(model, tokenizer, datasets: pathlib.Path, shots: int = 16, seed: int = 1) -> dict:
-    """Zero-shot ("a photo of a {}." and "an outlined {}.") and a `shots`-shot linear probe per dataset."""
+    """Zero-shot ("a photo of a {}.", "an outlined {}.", "a filled {}.") and a `shots`-shot linear probe per dataset."""
     results = {}
-    for name in ("colored-shapes", "plain-shapes", "shapes"):
+    for name in ("colored-shapes", "colored-shapes-grainy", "plain-shapes", "shapes"):
         root = datasets / name
         if not (root / "split.json").exists():
             continue
@@ -282,7 +282,7 @@ def evaluate(model, tokenizer, datasets: pathlib.Path, shots: int = 16, seed: in
         test_u8, test_y, _ = load_split(root, "test")
         train_x, test_x = image_features(model, train_u8), image_features(model, test_u8)
         row = {"classes": len(names), "test_images": len(test_y)}
-        for template in ("a photo of a {}.", "an outlined {}."):
+        for template in ("a photo of a {}.", "an outlined {}.", "a filled {}."):
             t = text_features(model, tokenizer, [template.format(n) for n in names])
             row[f"zero_shot[{template}]"] = round(100 * float(((test_x @ t.T).argmax(-1) == test_y).float().mean()), 1)
         pick = few_shot(train_y, shots, seed)

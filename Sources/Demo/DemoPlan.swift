@@ -2,47 +2,58 @@ import Kernels
 import PromptLearning
 
 /// The settings of the embedded demo, in one table (the README quotes it). `full` is what
-/// `make demo` runs; `reduced` is the seconds-long version `make test` asserts on.
+/// `make demo` runs; `reduced` is the shorter version `make test` asserts on. Training uses the
+/// papers' defaults (`Hyperparameters`) unchanged; only the seeds, shot counts and datasets are
+/// chosen here.
 public struct DemoPlan: Codable {
-    /// Seed of the generated images, the view augmentations, the few-shot draws and training.
-    public var seed: UInt64
-    /// Downstream dataset (two-tone colour × shape, the demo domain).
+    /// Seed of the generated images and of the cached augmented views: the world is drawn once.
+    public var worldSeed: UInt64
+    /// Seeds of the few-shot draws and of training; every learned entry is their mean ± std.
+    public var seeds: [Int]
+    /// Downstream dataset (few-shot, base-to-new, and the source of domain generalisation).
     public var dataset: String
+    /// Domain-generalisation target: the same classes drawn in another style.
+    public var targetDataset: String
     /// Shots of the few-shot table.
     public var shots: [Int]
     /// Augmented views cached per training image (view 0 is the eval transform).
     public var augmentedViews: Int
-    /// CoOp: context length, init phrase, epochs, learning rate, batch.
-    public var coop: Hyperparameters
-    /// CoCoOp on the base classes (base-to-new).
-    public var cocoop: Hyperparameters
-    /// Shots of the base-to-new runs.
+    /// Shots of the base-to-new runs (the target domain is scored with the few-shot table's most shots).
     public var baseToNewShots: Int
+    /// Epochs of every run, when set (the reduced plan): otherwise the papers' schedules.
+    public var maxEpochs: Int?
     /// Nearest words shown per learned context vector.
     public var nearestWords: Int
     /// Whether to fit the linear-probe baseline at each shot count.
     public var linearProbe: Bool
+    /// Images per row of the report's examples (fixed and broken by CoOp; samples per split).
+    public var examples: Int
     /// Arithmetic of the image tower while indexing (`cocoon demo --precision bf16`).
     public var precision: Precision = .fp32
 
-    public static let full: DemoPlan = {
-        var coop = Hyperparameters.coop(shots: 16, dataset: "colored-shapes")
-        coop.epochs = 50                      // the notes' measured recipe: 50 epochs suffice here
-        coop.contextLength = 16
-        var cocoop = Hyperparameters.cocoop()
-        cocoop.batchSize = 4                  // the notes' CoCoOp run: batch 4, 10 epochs
-        return DemoPlan(seed: 1, dataset: "colored-shapes", shots: [1, 4, 16], augmentedViews: 2, coop: coop, cocoop: cocoop,
-                        baseToNewShots: 16, nearestWords: 3, linearProbe: true)
-    }()
+    /// CoOp of the few-shot table: CoOp's own defaults for `shots` (M = 16, random init).
+    public func coop(shots: Int) -> Hyperparameters { capped(.coop(shots: shots, dataset: dataset)) }
+    /// CoOp in base-to-new, as the CoCoOp paper runs it (M = 4 from "a photo of a").
+    public var coopBaseToNew: Hyperparameters { capped(.coopContextV1(shots: baseToNewShots, dataset: dataset)) }
+    /// CoCoOp's defaults (batch 1, 10 epochs).
+    public var cocoop: Hyperparameters { capped(.cocoop()) }
 
+    private func capped(_ h: Hyperparameters) -> Hyperparameters {
+        var h = h
+        if let maxEpochs { h.epochs = min(h.epochs, maxEpochs) }
+        return h
+    }
+
+    public static let full = DemoPlan(worldSeed: 1, seeds: [1, 2, 3], dataset: "colored-shapes", targetDataset: "colored-shapes-grainy",
+                                      shots: [1, 2, 4, 8, 16], augmentedViews: 2, baseToNewShots: 16, maxEpochs: nil,
+                                      nearestWords: 3, linearProbe: true, examples: 8)
+
+    /// The full plan with at most 50 epochs per run, no 8-shot row and one augmented view.
     public static let reduced: DemoPlan = {
         var plan = DemoPlan.full
-        plan.shots = [16]
+        plan.shots = [1, 2, 4, 16]
+        plan.maxEpochs = 50
         plan.augmentedViews = 1
-        plan.coop.epochs = 8
-        plan.cocoop.epochs = 2                // the first epoch is the warm-up at 1e-5
-        plan.baseToNewShots = 4
-        plan.linearProbe = false
         return plan
     }()
 }

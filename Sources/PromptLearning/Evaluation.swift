@@ -40,6 +40,19 @@ public func harmonicMean(_ base: Double, _ new: Double) -> Double {
     base + new > 0 ? 2 * base * new / (base + new) : 0
 }
 
+/// The mean and sample standard deviation of one number over seeds (the papers' "mean ± std");
+/// `std` is nil for a single value. Used by `SeedSummary`, the reproduction tables and the demo.
+public struct SeedMean: Codable, Equatable, Sendable {
+    public var mean: Double
+    public var std: Double?
+
+    public init(_ values: [Double]) {
+        mean = values.reduce(0, +) / Double(max(values.count, 1))
+        std = values.count > 1
+            ? (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot() : nil
+    }
+}
+
 /// Per-image answers of a classifier's logits: what `EvaluationResult`, `cocoon predict` and
 /// `cocoon-serve` read from them.
 public enum Predictions {

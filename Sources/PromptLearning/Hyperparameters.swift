@@ -26,6 +26,15 @@ public struct Hyperparameters: Codable, Equatable {
                                initPhrase: nil, classSpecific: false, position: .end, seed: 1)
     }
 
+    /// CoOp as the CoCoOp paper runs it in base-to-new and transfer (`vit_b16_ctxv1`): `coop`'s
+    /// schedule with M = 4 from "a photo of a". Used by `cocoon reproduce` and the demo.
+    public static func coopContextV1(shots: Int, dataset: String) -> Hyperparameters {
+        var h = coop(shots: shots, dataset: dataset)
+        h.contextLength = 4
+        h.initPhrase = "a photo of a"
+        return h
+    }
+
     /// CoCoOp (CVPR, `vit_b16_c4_ep10_batch1_ctxv1`): M = 4 from "a photo of a", batch 1, 10 epochs.
     public static func cocoop() -> Hyperparameters {
         Hyperparameters(learningRate: 0.002, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1,

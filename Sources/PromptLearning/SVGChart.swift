@@ -6,7 +6,11 @@ public enum SVGChart {
     public struct Series {
         public var name: String
         public var points: [(x: Double, y: Double)]
-        public init(name: String, points: [(x: Double, y: Double)]) { self.name = name; self.points = points }
+        /// ± half-heights of error bars, one per point (the std over seeds), or nil.
+        public var errors: [Double]?
+        public init(name: String, points: [(x: Double, y: Double)], errors: [Double]? = nil) {
+            self.name = name; self.points = points; self.errors = errors
+        }
     }
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -17,7 +21,8 @@ public enum SVGChart {
         let all = series.flatMap(\.points)
         guard !all.isEmpty else { return frame(title: title, body: "") }
         let fx: (Double) -> Double = logX ? { log2(max($0, 1e-9)) } : { $0 }
-        let xs = all.map { fx($0.x) }, ys = all.map(\.y)
+        let xs = all.map { fx($0.x) }
+        let ys = series.flatMap { s in s.points.enumerated().flatMap { k, p in [p.y - (s.errors?[k] ?? 0), p.y + (s.errors?[k] ?? 0)] } }
         let (x0, x1) = padded(xs.min()!, xs.max()!), (y0, y1) = padded(ys.min()!, ys.max()!)
         let px = { (x: Double) in left + (fx(x) - x0) / (x1 - x0) * (width - left - right) }
         let py = { (y: Double) in height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom) }
@@ -32,6 +37,11 @@ public enum SVGChart {
             body += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
             if s.points.count <= 40 {
                 for p in s.points { body += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>\n", px(p.x), py(p.y), color) }
+            }
+            for (p, e) in zip(s.points, s.errors ?? []) where e > 0 {
+                let x = px(p.x)
+                body += String(format: "<path d=\"M%.1f,%.1fV%.1fM%.1f,%.1fh8M%.1f,%.1fh8\" stroke=\"%@\" stroke-width=\"1.5\"/>\n",
+                               x, py(p.y - e), py(p.y + e), x - 4, py(p.y - e), x - 4, py(p.y + e), color)
             }
             body += legend(i, s.name, color)
         }

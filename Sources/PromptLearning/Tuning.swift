@@ -138,9 +138,8 @@ public struct SeedSummary: Codable {
 
     public init(_ outcomes: [TuningOutcome]) {
         func meanStd(_ v: [Double]) -> (Double, Double) {
-            let m = v.reduce(0, +) / Double(max(v.count, 1))
-            let variance = v.count > 1 ? v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count - 1) : 0
-            return (m, variance.squareRoot())
+            let s = SeedMean(v)
+            return (s.mean, s.std ?? 0)
         }
         seeds = outcomes.map(\.seed)
         (accuracyMean, accuracyStd) = meanStd(outcomes.map(\.test.accuracy))

@@ -110,15 +110,6 @@ public struct ReproductionPlan: Codable {
     }
 }
 
-/// CoOp as the CoCoOp paper runs it (`vit_b16_ctxv1`): the one defaults table's CoOp with M = 4
-/// from "a photo of a". (CoOp's own setting and CoCoOp's are `Hyperparameters.coop`/`.cocoop` as they are.)
-func coopContextV1(shots: Int, dataset: String) -> Hyperparameters {
-    var h = Hyperparameters.coop(shots: shots, dataset: dataset)
-    h.contextLength = 4
-    h.initPhrase = "a photo of a"
-    return h
-}
-
 /// Collects the cells and tables of each protocol; identical cells (same id) are kept once with
 /// their targets merged.
 struct PlanBuilder {
@@ -211,7 +202,7 @@ struct PlanBuilder {
         var rows: [String: [Entry]] = [:]
         let methods: [(String, CellMethod, (String) -> Hyperparameters?)] = [
             ("zero-shot CLIP", .zeroShot, { _ in nil }),
-            ("CoOp", .coop, { coopContextV1(shots: s, dataset: $0) }),
+            ("CoOp", .coop, { Hyperparameters.coopContextV1(shots: s, dataset: $0) }),
             ("CoCoOp", .cocoop, { _ in Hyperparameters.cocoop() }),
         ]
         var perDataset: [TableSpec] = []
@@ -258,7 +249,7 @@ struct PlanBuilder {
             let m16 = seeds(.coop, source: source, shots: s, Hyperparameters.coop(shots: s, dataset: source), targets: all)
             row("CoOp M=16") { _ in m16 }
         }
-        let m4 = seeds(.coop, source: source, shots: s, coopContextV1(shots: s, dataset: source), targets: all)
+        let m4 = seeds(.coop, source: source, shots: s, Hyperparameters.coopContextV1(shots: s, dataset: source), targets: all)
         row(p == .domainGeneralisation ? "CoOp M=4" : "CoOp") { _ in m4 }
         let co = seeds(.cocoop, source: source, shots: s, Hyperparameters.cocoop(), targets: all)
         row("CoCoOp") { _ in co }
@@ -292,7 +283,7 @@ struct PlanBuilder {
         for position in [ClassTokenPosition.middle, .front] {
             variants.append(("M=16 class token \(position.rawValue)", { var h = Hyperparameters.coop(shots: s, dataset: $0); h.position = position; return h }))
         }
-        variants.append(("M=4 init \"a photo of a\"", { coopContextV1(shots: s, dataset: $0) }))
+        variants.append(("M=4 init \"a photo of a\"", { Hyperparameters.coopContextV1(shots: s, dataset: $0) }))
         let datasets = settings.trainable
         var rows: [TableSpec.Row] = []
         for (label, config) in variants {

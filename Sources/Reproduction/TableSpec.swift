@@ -1,4 +1,5 @@
 import Foundation
+import PromptLearning
 
 /// One number of a table, as a recipe over cell results: the mean ± std over seeds of some cells'
 /// accuracy on a target, the harmonic mean of two entries (base-to-new H, from the means as the
@@ -108,10 +109,8 @@ public struct ResultTables {
         case .cells(let ids, let target):
             let values = ids.compactMap { scores[$0]?[target.key] }
             guard values.count == ids.count, !values.isEmpty else { return nil }
-            let mean = values.reduce(0, +) / Double(values.count)
-            let std = values.count > 1
-                ? (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot() : nil
-            return EntryValue(mean: mean, std: std, count: values.count)
+            let summary = SeedMean(values)
+            return EntryValue(mean: summary.mean, std: summary.std, count: values.count)
         case .harmonic(let a, let b):
             guard let a = value(a), let b = value(b) else { return nil }
             return EntryValue(mean: a.mean + b.mean > 0 ? 2 * a.mean * b.mean / (a.mean + b.mean) : 0, std: nil, count: min(a.count, b.count))

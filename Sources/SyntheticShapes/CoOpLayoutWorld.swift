@@ -68,7 +68,8 @@ public struct CoOpLayoutWorld: Sendable {
         }
     }
 
-    /// Outline widths of two-tone images: the demo's "colored-shapes" (1.0–1.7 px at 64 px).
+    /// Outline widths of two-tone images: thin (1.0–1.7 px at 64 px), so that the hand-crafted prompt
+    /// confuses outline and interior colour and a learned prompt has room to gain.
     static let outline = ShapeScene.OutlineWidth(minimum: 1.0, fractionLow: 0.04, fractionHigh: 0.06)
 
     /// The 15 datasets as their readers return them, in `datasetNames` order.

@@ -9,6 +9,41 @@ public struct DemoClass: Sendable, Equatable {
     public let color: ShapeColor?
 }
 
+/// Which colour of a two-tone shape names its class.
+public enum LabelledPart: String, Codable, Sendable {
+    case outline, fill
+}
+
+/// The demo world's labelling rule for two-tone shapes: the light tells which colour names the
+/// class — the outline's in full light, the fill's in dim light (brightness `dim`) — and every
+/// shape has its own share of pictures in full light. The frozen image features see the light; a
+/// prompt without the image cannot.
+public struct LabelConvention: Sendable, Equatable {
+    /// Share of full-light pictures for the first half of the shapes (circle, square, triangle,
+    /// star: CoOp's base classes) and for the second half (cross, ring, heart, arrow).
+    public var litShare: (firstHalf: Double, secondHalf: Double)
+    /// Brightness range of dim pictures (full light is 1).
+    public var dim: (Double, Double)
+
+    public init(litShare: (firstHalf: Double, secondHalf: Double), dim: (Double, Double)) {
+        self.litShare = litShare
+        self.dim = dim
+    }
+
+    /// The part whose colour names the class of a picture of brightness `brightness`.
+    public static func labelledPart(brightness: Double) -> LabelledPart {
+        brightness < 1 ? .fill : .outline
+    }
+
+    func litShare(of shape: ShapeKind) -> Double {
+        shape.rawValue < ShapeKind.allCases.count / 2 ? litShare.firstHalf : litShare.secondHalf
+    }
+
+    public static func == (a: LabelConvention, b: LabelConvention) -> Bool {
+        a.litShare == b.litShare && a.dim == b.dim
+    }
+}
+
 /// A downstream dataset of the demo in CoOp's split-JSON layout (read by `Datasets` as
 /// "split-json"): `<name>/split.json` and PNG images `<name>/<split>/<label>_<k>.png`. Classes are
 /// numbered in `classes` order; every image is drawn from its own stream keyed by (seed, name,
@@ -22,14 +57,24 @@ public struct DemoDataset: Sendable {
     public let perClass: (train: Int, val: Int, test: Int)
     /// Outline width of two-tone images.
     public let outline: ShapeScene.OutlineWidth
+    /// Which colour names the class of a two-tone image (nil: the outline's, always).
+    public let convention: LabelConvention?
+    /// The colours the other part of a two-tone image is drawn from (under a convention).
+    public let palette: [ShapeColor]
+    /// Sensor-noise amplitude of every pixel (`ShapeScene.grain`), when not the renderer's default.
+    public let grain: Double?
 
     public init(name: String, classes: [DemoClass], style: ShapeStyle, perClass: (train: Int, val: Int, test: Int),
-                outline: ShapeScene.OutlineWidth = .pretraining) {
+                outline: ShapeScene.OutlineWidth = .pretraining, convention: LabelConvention? = nil,
+                palette: [ShapeColor] = ShapeColor.allCases, grain: Double? = nil) {
         self.name = name
         self.classes = classes
         self.style = style
         self.perClass = perClass
         self.outline = outline
+        self.convention = convention
+        self.palette = palette
+        self.grain = grain
     }
 
     /// Colour × shape classes ("red circle", …), shape-major: label = shape · 8 + colour, so the
@@ -38,14 +83,28 @@ public struct DemoDataset: Sendable {
         ShapeColor.allCases.map { DemoClass(name: "\($0.name) \(shape.name)", shape: shape, color: $0) }
     }
 
-    /// The demo's datasets: "colored-shapes" (two-tone, the demo domain: 64 colour×shape classes,
-    /// outlines thinner than in the pretraining corpus — 1.0–1.7 px instead of 1.25–2.8 px — so the
-    /// hand-crafted prompt confuses outline and interior colour while the image features still
-    /// separate them), "plain-shapes" (the same classes filled plainly: the no-headroom control) and
-    /// "shapes" (8 shape classes, any colour).
+    /// The demo's colours: every class and every second colour of a two-tone shape is one of them.
+    public static let demoPalette: [ShapeColor] = [.red, .green, .blue, .yellow]
+
+    /// The demo's 32 classes: the 8 shapes × `demoPalette`, shape-major (base = first 4 shapes).
+    public static let demoClasses: [DemoClass] = ShapeKind.allCases.flatMap { shape in
+        demoPalette.map { DemoClass(name: "\($0.name) \(shape.name)", shape: shape, color: $0) }
+    }
+
+    /// The demo world's rule (see `LabelConvention`): circles, squares, triangles and stars are
+    /// in full light 60 % of the time (the outline names them), crosses, rings, hearts and arrows
+    /// 20 % (mostly dim: the fill names them); dim pictures have brightness 0.25–0.40.
+    public static let demoConvention = LabelConvention(litShare: (firstHalf: 0.6, secondHalf: 0.2), dim: (0.25, 0.40))
+
+    /// The demo's datasets: "colored-shapes" (the demo domain: `demoClasses` two-tone under
+    /// `demoConvention`), "colored-shapes-grainy" (the same classes and rule drawn with four times
+    /// the sensor noise: the domain-generalisation target), "plain-shapes" (64 colour×shape
+    /// classes filled plainly: the no-headroom control) and "shapes" (8 shape classes, any colour).
     public static let standard: [DemoDataset] = [
-        DemoDataset(name: "colored-shapes", classes: colorShapeClasses, style: .twoTone, perClass: (20, 4, 20),
-                    outline: ShapeScene.OutlineWidth(minimum: 1.0, fractionLow: 0.04, fractionHigh: 0.06)),
+        DemoDataset(name: "colored-shapes", classes: demoClasses, style: .twoTone, perClass: (20, 4, 20),
+                    convention: demoConvention, palette: demoPalette),
+        DemoDataset(name: "colored-shapes-grainy", classes: demoClasses, style: .twoTone, perClass: (20, 4, 20),
+                    convention: demoConvention, palette: demoPalette, grain: 0.06),
         DemoDataset(name: "plain-shapes", classes: colorShapeClasses, style: .plain, perClass: (20, 4, 20)),
         DemoDataset(name: "shapes", classes: ShapeKind.allCases.map { DemoClass(name: $0.name, shape: $0, color: nil) },
                     style: .plain, perClass: (32, 8, 50)),
@@ -79,8 +138,25 @@ public struct DemoDataset: Sendable {
     public func scene(split: String, index: Int, seed: UInt64, imageSize: Int = 64) -> ShapeScene {
         let c = classes[index / count(split)]
         var random = ShapeRandom(seed: seed, stream: Self.streamTag(name, split), index: UInt64(index))
-        return ShapeScene.sample(&random, imageSize: imageSize, shape: c.shape, color: c.color, style: style,
-                                 outline: outline)
+        var scene: ShapeScene
+        if let convention, let shape = c.shape, let color = c.color, style == .twoTone {
+            let brightness = random.chance(convention.litShare(of: shape)) ? 1 : random.uniform(convention.dim.0, convention.dim.1)
+            let other = random.pick(palette.filter { $0 != color })
+            let onOutline = LabelConvention.labelledPart(brightness: brightness) == .outline
+            scene = ShapeScene.sample(&random, imageSize: imageSize, shape: shape, color: onOutline ? color : other, style: style,
+                                      interior: onOutline ? other : color, outline: outline)
+            scene.brightness = brightness
+        } else {
+            scene = ShapeScene.sample(&random, imageSize: imageSize, shape: c.shape, color: c.color, style: style, outline: outline)
+        }
+        if let grain { scene.grain = grain }
+        return scene
+    }
+
+    /// The part whose colour names the class of `scene` (a scene of this dataset).
+    public func labelledPart(_ scene: ShapeScene) -> LabelledPart {
+        guard style == .twoTone else { return .fill }
+        return convention.map { _ in LabelConvention.labelledPart(brightness: scene.brightness) } ?? .outline
     }
 
     /// FNV-1a of "name/split": the stream tag of a dataset split.

@@ -1,7 +1,9 @@
 /// Varied English captions for a `ShapeScene`, drawn from its own `ShapeRandom` stream: many
 /// templates, sometimes the size or background, sometimes only the colour or only the shape,
-/// sometimes a few filler words first. Two-tone scenes always say "outlined"/"outline" and in 30 % of
-/// full descriptions also name the interior colour ("a blue star outlined in red"). Never uses the
+/// sometimes a few filler words first. A two-tone scene is described by its outline ("an outlined red
+/// star", 45 % of full descriptions), by its fill ("a filled blue star", 30 %) or by both ("a blue star
+/// outlined in red", 25 %), so a prompt can ask for either colour; 10 % of plain scenes are called
+/// "filled" too (their fill is their colour). Never uses the
 /// downstream template "a photo of a …" (the hand-crafted zero-shot prompt must stay a guess).
 /// Used by the pretraining corpus writer.
 public enum ShapeCaptioner {
@@ -19,6 +21,13 @@ public enum ShapeCaptioner {
         "an image of {a} outlined {c} {s}", "a picture of the outlined {z}{c} {s}", "a drawing of {a} outlined {c} {s}",
         "{a} outlined {c} {s} on {a} {b} background", "{a} {z}{s} with {a} {c} outline", "this is {a} outlined {c} {s}.",
         "{a} {c} outlined {s}", "a rendering of {a} outlined {c} {s}",
+    ]
+    /// Templates naming only the fill {i}: the interior of a two-tone scene, the colour of a plain one.
+    static let filledTemplates = [
+        "{a} filled {z}{i} {s}", "the filled {i} {s}", "filled {i} {s}", "{a} {s} filled with {i}",
+        "an image of {a} filled {i} {s}", "a picture of the filled {z}{i} {s}", "a drawing of {a} filled {i} {s}",
+        "{a} filled {i} {s} on {a} {b} background", "this is {a} filled {i} {s}.", "{a} {i} filled {s}",
+        "a rendering of {a} filled {i} {s}",
     ]
     /// Two-tone templates naming the interior colour {i} too (the outline colour stays marked by "outline").
     static let interiorTemplates = [
@@ -43,10 +52,14 @@ public enum ShapeCaptioner {
             if outlined { template = template.replacingOccurrences(of: "{s}", with: "outlined {s}") }
         } else if kind < 0.20 {
             template = random.pick(colorOnlyTemplates)
-            if outlined { colorWord = "outlined " + colorWord }
+            if outlined { colorWord = random.chance(0.6) ? "outlined " + colorWord : "filled " + scene.interiorColor.name }
         } else {
-            template = outlined && random.chance(0.3) ? random.pick(interiorTemplates)
-                : random.pick(outlined ? outlinedTemplates : fullTemplates)
+            let focus = random.unit()
+            if outlined {
+                template = random.pick(focus < 0.45 ? outlinedTemplates : (focus < 0.75 ? filledTemplates : interiorTemplates))
+            } else {
+                template = random.pick(focus < 0.1 && scene.style == .plain ? filledTemplates : fullTemplates)
+            }
             if !template.contains("{b}") && !template.hasSuffix(".") && random.chance(0.2) {
                 template += " on {a} {b} background"
             }

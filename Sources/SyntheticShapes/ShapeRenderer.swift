@@ -5,9 +5,6 @@ import Imaging
 /// rounding to bytes. Pure Float/Double arithmetic and `ShapeRandom`, so the bytes are the same on
 /// every machine. Used by the corpus and dataset writers.
 public enum ShapeRenderer {
-    /// Sensor noise amplitude (uniform ±, in 0…1 units) added to every channel.
-    static let sensorNoise: Float = 0.015
-
     /// The picture of `scene` (`scene.imageSize` square).
     public static func render(_ scene: ShapeScene) -> RGBImage {
         let side = scene.imageSize
@@ -25,9 +22,9 @@ public enum ShapeRenderer {
             let c = buffer.baseAddress!
             paintBackground(scene, c, &noise)
             paintShape(scene, c)
-            let gain = Float(scene.brightness)
+            let gain = Float(scene.brightness), grain = Float(scene.grain)
             for k in 0..<(side * side * 3) {
-                let jitter = Float(noise.uniform(-1, 1)) * sensorNoise
+                let jitter = Float(noise.uniform(-1, 1)) * grain
                 let v = c[k] * gain + jitter
                 out[k] = UInt8(min(255, max(0, v * 255 + 0.5)))
             }

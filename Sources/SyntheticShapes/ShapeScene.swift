@@ -3,7 +3,8 @@
 /// `sample`; drawn by `ShapeRenderer`; described by `ShapeCaptioner`. Lengths are in pixels.
 public struct ShapeScene: Sendable {
     public var shape: ShapeKind
-    /// The labelled colour: the fill (plain, dark) or the outline (two-tone).
+    /// The shape's colour: the fill (plain, dark) or the outline (two-tone; which of the two names a
+    /// class is up to the dataset, see `LabelConvention`).
     public var color: ShapeColor
     public var style: ShapeStyle
     /// Interior colour of a two-tone shape (≠ `color`); equals `color` for the other styles.
@@ -17,7 +18,7 @@ public struct ShapeScene: Sendable {
     public var centerY: Double
     /// Rotation in radians (|θ| ≤ 20°).
     public var rotation: Double
-    /// Jittered colours in 0…1: labelled colour and interior colour.
+    /// Jittered colours in 0…1: `color` and interior colour.
     public var rgb: (Double, Double, Double)
     public var interiorRGB: (Double, Double, Double)
     /// Outline width in pixels (two-tone only).
@@ -29,6 +30,8 @@ public struct ShapeScene: Sendable {
     public var textureAmplitude: Double
     public var texturePeriod: Double
     public var textureAngle: Double
+    /// Sensor noise amplitude (uniform ±, in 0…1 units) added to every channel of every pixel.
+    public var grain: Double = 0.015
     /// Seed of the per-pixel noise (background noise texture and sensor noise).
     public var noiseSeed: UInt64
 
@@ -62,23 +65,25 @@ public struct ShapeScene: Sendable {
     }
 
     /// Draws a scene. `shape`, `color` and `background` are sampled uniformly and `style` as plain,
-    /// dark, two-tone with probabilities 0.66, 0.12, 0.22, unless fixed by the caller.
+    /// dark, two-tone with probabilities 0.58, 0.12, 0.30, unless fixed by the caller; a two-tone
+    /// interior is `interior` when given (and `color` then another colour), else any other colour.
     public static func sample(_ random: inout ShapeRandom, imageSize: Int = 64,
                               shape fixedShape: ShapeKind? = nil, color fixedColor: ShapeColor? = nil,
                               style fixedStyle: ShapeStyle? = nil, background fixedBackground: BackgroundTexture? = nil,
+                              interior fixedInterior: ShapeColor? = nil,
                               outline: OutlineWidth = .pretraining) -> ShapeScene {
         let shape = fixedShape ?? random.pick(ShapeKind.allCases)
-        let color = fixedColor ?? random.pick(ShapeColor.allCases)
+        let color = fixedColor ?? random.pick(ShapeColor.allCases.filter { $0 != fixedInterior })
         let style: ShapeStyle
         if let fixedStyle {
             style = fixedStyle
         } else {
             let u = random.unit()
-            style = u < 0.66 ? .plain : (u < 0.66 + 0.12 ? .dark : .twoTone)
+            style = u < 0.58 ? .plain : (u < 0.58 + 0.12 ? .dark : .twoTone)
         }
         let background = fixedBackground ?? random.pick(BackgroundTexture.allCases)
         let others = ShapeColor.allCases.filter { $0 != color }
-        let interior = style == .twoTone ? random.pick(others) : color
+        let interior = style == .twoTone ? (fixedInterior ?? random.pick(others)) : color
 
         let side = Double(imageSize)
         let radius = side * random.uniform(radiusRange.0, radiusRange.1)

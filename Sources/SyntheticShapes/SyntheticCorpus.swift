@@ -1,7 +1,7 @@
 import Foundation
 
 /// The pretraining corpus: `count` image–caption pairs from the full world (all shapes, colours,
-/// backgrounds; styles plain 0.66 / dark 0.12 / two-tone 0.22). Written by `write` as
+/// backgrounds; styles plain 0.58 / dark 0.12 / two-tone 0.30). Written by `write` as
 /// - `images.u8`: raw uint8 [count, side, side, 3] RGB,
 /// - `captions.txt`: one caption per line (line i describes image i),
 /// - `labels.tsv`: header then `shape	color	style	interior	background` per image,

@@ -25,7 +25,7 @@ struct DemoCommand: ParsableCommand {
         let results = try runner.run()
         print(DemoReport.tables(results))
         let reportURL = URL(fileURLWithPath: report)
-        try DemoReport.write(results, to: reportURL)
+        try DemoReport.write(results, to: reportURL, images: runner.dataRoot)
         print(String(format: "report: %@/index.html   (demo ran in %.0f s)", reportURL.path, Date().timeIntervalSince(start)))
     }
 }

@@ -104,8 +104,8 @@ final class ClassifierExportTests: XCTestCase {
         let coopNumpy = try numpyAccuracy(in: coop)
         print(String(format: "classifier export, CoOp: numpy %.4f%%, cocoon eval %.4f%%, difference %.4f points", coopNumpy, eval, coopNumpy - eval))
         XCTAssertEqual(coopNumpy, eval, accuracy: 0.2)
-        XCTAssertGreaterThan(eval, 100.0 / 64 * 3, "well above chance on 64 classes")
-        try checkFiles(coop.appendingPathComponent("clf"), classes: 64)
+        XCTAssertGreaterThan(eval, 100.0 / 32 * 3, "well above chance on 32 classes")
+        try checkFiles(coop.appendingPathComponent("clf"), classes: 32)
 
         // Zero-shot: the dataset's hand-crafted prompt, against `cocoon zeroshot`.
         let zero = scratch.url.appendingPathComponent("zeroshot")
@@ -116,7 +116,7 @@ final class ClassifierExportTests: XCTestCase {
         let zeroNumpy = try numpyAccuracy(in: zero)
         print(String(format: "classifier export, zero-shot: numpy %.4f%%, cocoon zeroshot %.4f%%, difference %.4f points", zeroNumpy, zeroShot, zeroNumpy - zeroShot))
         XCTAssertEqual(zeroNumpy, zeroShot, accuracy: 0.2)
-        try checkFiles(zero.appendingPathComponent("clf"), classes: 64)
+        try checkFiles(zero.appendingPathComponent("clf"), classes: 32)
 
         // CoCoOp: no fixed class matrix, refused in one line, nothing written.
         let cocoop = scratch.path("cocoop.safetensors")

@@ -20,12 +20,12 @@ final class PredictTests: XCTestCase {
                                  "--format", "jsonl", "--top", "3", "--quiet"])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("skipped: \(broken.path): not a JPEG or PNG file"), run.stderr)
-        XCTAssertTrue(run.stderr.contains("1280 images classified, 1 unreadable (skipped)"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("640 images classified, 1 unreadable (skipped)"), run.stderr)
         let labels = try world.labels("colored-shapes", split: "test")
         let rows = try run.stdout.split(separator: "\n").map {
             try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
-        XCTAssertEqual(rows.count, 1280)
+        XCTAssertEqual(rows.count, 640)
         var correct = 0
         for row in rows {
             let top = try XCTUnwrap(row["top"] as? [[String: Any]])
@@ -35,13 +35,13 @@ final class PredictTests: XCTestCase {
             XCTAssertLessThanOrEqual(probabilities.reduce(0, +), 1 + 1e-9)
             if top[0]["label"] as? Int == labels[row["path"] as! String] { correct += 1 }
         }
-        let predictAccuracy = 100 * Double(correct) / 1280
+        let predictAccuracy = 100 * Double(correct) / 640
         let eval = try runCocoon(["eval", prompt] + world.task + ["--dataset", "colored-shapes", "--json"])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let result = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])?["result"] as? [String: Any])
         let evalAccuracy = try XCTUnwrap(result["accuracy"] as? Double)
         print("predict \(predictAccuracy)% vs eval on cached f16 features \(evalAccuracy)%")
-        XCTAssertEqual(predictAccuracy, evalAccuracy, accuracy: 100.0 * 3 / 1280, "f16 storage may flip a near-tie or two")
+        XCTAssertEqual(predictAccuracy, evalAccuracy, accuracy: 100.0 * 3 / 640, "f16 storage may flip a near-tie or two")
 
         // Zero-shot with the class names of a stored dataset, as a table and as CSV.
         let image = testFolder.appendingPathComponent("00_000.png").path

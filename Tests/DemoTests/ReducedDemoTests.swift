@@ -6,61 +6,124 @@ import PromptLearning
 import XCTest
 @testable import Demo
 
-/// The embedded demo in miniature (the reduced plan: one shot count, few epochs) on the committed
-/// demo model: learned prompts must show the papers' story (and the learned context must sit near
-/// the word the hand prompt lacks), and the numbers must not depend on anything but the seed.
+/// The embedded demo in miniature (the reduced plan: seeds 1–3, shots 1/2/4/16, at most 50
+/// epochs) on the committed demo model: it must show the papers' three findings, each by at least
+/// two standard errors of its seed spread, and its numbers must depend on nothing but the seeds.
 final class ReducedDemoTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
+    static let modelURL = repository.appendingPathComponent("demo/model")
 
-    func testReducedDemoShowsThePapersStoryDeterministically() throws {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("cocoon-demo-test-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: work) }
-        let modelURL = ReducedDemoTests.repository.appendingPathComponent("demo/model")
-        let first = try DemoRunner(modelDirectory: modelURL, workDirectory: work, plan: .reduced).run()
-
-        let coop16 = try XCTUnwrap(first.fewShot.first { $0.shots == 16 })
-        XCTAssertGreaterThanOrEqual(coop16.coop, first.zeroShot + 10,
-                                    "CoOp 16-shot \(coop16.coop)% vs zero-shot \(first.zeroShot)%")
-        let zeroShotBase = first.baseToNew[0].base
-        for learned in first.baseToNew.dropFirst() {
-            XCTAssertGreaterThan(learned.base, zeroShotBase, "\(learned.method) base \(learned.base)% vs zero-shot \(zeroShotBase)%")
-        }
-        XCTAssertEqual(first.nearestWords.count, DemoPlan.reduced.coop.contextLength)
-        XCTAssertTrue(first.nearestWords.joined().contains { $0.token.hasPrefix("outline") },
-                      "the learned context should sit near \"outline(d)\": \(first.nearestWords.map { $0.map(\.token) })")
-
-        // Same seed, same numbers: the 16-shot CoOp run again from the same cache.
-        let model = try CLIPModel(directory: modelURL, loadImageTower: false)
-        let store = try FeatureStore(path: work.appendingPathComponent("store").path)
-        let cached = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex), datasetName: first.plan.dataset)
-        let again = try Tuning.run(model: model, data: cached, request: TuningRequest(
-            method: .coop, shots: 16, seed: Int(first.plan.seed), classes: .all, hyperparameters: first.plan.coop,
-            checkpoint: work.appendingPathComponent("again.safetensors")))
-        XCTAssertEqual(again.test.accuracy, coop16.coop)
-        XCTAssertEqual(again.log.map(\.loss), coop16.coopLoss)
+    /// Two standard errors of the difference of two seed means (a value without spread adds none).
+    static func margin(_ a: SeedMean, _ b: SeedMean, seeds: Int) -> Double {
+        2 * (((a.std ?? 0) * (a.std ?? 0) + (b.std ?? 0) * (b.std ?? 0)) / Double(seeds)).squareRoot()
     }
 
-    /// Indexing with `--precision bf16` moves no table entry of the reduced demo by more than
-    /// 0.5 points (measured: at most 0.3).
-    func testBF16IndexingKeepsTheDemoTablesWithinHalfAPoint() throws {
+    /// The reduced plan run once per process under `precision` (both tests read the FP32 run).
+    static func run(_ precision: Precision) throws -> (results: DemoResults, work: URL) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let done = runs[precision] { return done }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("cocoon-demo-\(precision)-\(getpid())")
+        var plan = DemoPlan.reduced
+        plan.precision = precision
+        let done = (try DemoRunner(modelDirectory: modelURL, workDirectory: work, plan: plan).run(), work)
+        runs[precision] = done
+        return done
+    }
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var runs: [Precision: (results: DemoResults, work: URL)] = [:]
+
+    override class func tearDown() {
+        for (_, run) in runs { try? FileManager.default.removeItem(at: run.work) }
+        runs = [:]
+    }
+
+    func testReducedDemoShowsThePapersFindingsDeterministically() throws {
+        let (r, work) = try Self.run(.fp32)
+        let n = r.plan.seeds.count
+        XCTAssertEqual(r.plan.seeds, [1, 2, 3])
+        func row(_ shots: Int) throws -> DemoResults.FewShotRow { try XCTUnwrap(r.fewShot.first { $0.shots == shots }) }
+        let zeroShot = SeedMean([r.zeroShot])
+
+        // 1. Few-shot: CoOp's gain over the hand-crafted prompt grows from 1 to 16 shots (measured:
+        //    +10.3 → +18.1, margin 3.4) and CoOp beats the linear probe at 1, 2 and 4 shots
+        //    (measured by 29.7 / 17.2 / 8.3 points, margins 4.3 / 3.3 / 7.5).
+        let (one, sixteen) = (try row(1), try row(16))
+        XCTAssertGreaterThan(sixteen.coop.mean - one.coop.mean, Self.margin(sixteen.coop, one.coop, seeds: n),
+                             "CoOp gain 1 shot \(one.coop.mean - r.zeroShot), 16 shots \(sixteen.coop.mean - r.zeroShot)")
+        for shots in [1, 2, 4] {
+            let few = try row(shots), probe = try XCTUnwrap(few.linearProbe)
+            XCTAssertGreaterThan(few.coop.mean - probe.mean, Self.margin(few.coop, probe, seeds: n),
+                                 "\(shots) shots: CoOp \(few.coop) vs linear probe \(probe)")
+        }
+        XCTAssertGreaterThan(one.coop.mean - r.zeroShot, Self.margin(one.coop, zeroShot, seeds: n), "CoOp 1 shot vs zero-shot")
+
+        // 2. Base-to-new: CoOp rises on base and falls below zero-shot on new (measured 47.5 → 81.6
+        //    and 73.4 → 61.9); CoCoOp's new accuracy is above CoOp's (81.2 vs 61.9, margin 5.3) and
+        //    its H is the best of the three (84.5 vs 70.4 and 57.7).
+        XCTAssertEqual(r.baseToNew.map(\.method), ["zero-shot CLIP", "CoOp", "CoCoOp"])
+        let (zs, coop, cocoop) = (r.baseToNew[0], r.baseToNew[1], r.baseToNew[2])
+        XCTAssertGreaterThan(coop.base.mean - zs.base.mean, Self.margin(coop.base, zs.base, seeds: n), "CoOp base vs zero-shot")
+        XCTAssertGreaterThan(zs.new.mean - coop.new.mean, Self.margin(coop.new, zs.new, seeds: n), "CoOp new vs zero-shot")
+        let newMargin = Self.margin(cocoop.new, coop.new, seeds: n)
+        XCTAssertGreaterThan(cocoop.new.mean - coop.new.mean, newMargin, "CoCoOp new \(cocoop.new) vs CoOp new \(coop.new)")
+        XCTAssertGreaterThan(cocoop.harmonic - max(coop.harmonic, zs.harmonic), newMargin, "H \(r.baseToNew.map(\.harmonic))")
+
+        // 3. Domain generalisation: the CoOp prompt keeps at least half its source gain on the grainy
+        //    target (measured: +18.1 on the source, +18.9 on the target).
+        let dgZeroShot = try XCTUnwrap(r.domainGeneralisation.first { $0.method == "zero-shot CLIP" })
+        let dgCoOp = try XCTUnwrap(r.domainGeneralisation.first { $0.method == "CoOp" })
+        let sourceGain = dgCoOp.source.mean - dgZeroShot.source.mean, targetGain = dgCoOp.target.mean - dgZeroShot.target.mean
+        XCTAssertGreaterThan(sourceGain, Self.margin(dgCoOp.source, dgZeroShot.source, seeds: n))
+        XCTAssertGreaterThan(targetGain, 0.5 * sourceGain, "target gain \(targetGain) vs source gain \(sourceGain)")
+
+        // The report's pictures: samples of every split of both datasets, fixed and broken examples.
+        XCTAssertEqual(r.samples.count, 6)
+        XCTAssertEqual(r.fixed.count, r.plan.examples)
+        XCTAssertEqual(r.broken.count, r.plan.examples)
+        for picture in r.fixed { XCTAssertEqual(picture.coop, picture.truth); XCTAssertNotEqual(picture.zeroShot, picture.truth) }
+        for picture in r.broken { XCTAssertEqual(picture.zeroShot, picture.truth); XCTAssertNotEqual(picture.coop, picture.truth) }
+
+        // Same seed, same numbers: the 16-shot CoOp run of seed 1 again from the same cache, in one
+        // lane as the demo runs it.
+        let model = try CLIPModel(directory: Self.modelURL, loadImageTower: false)
+        let store = try FeatureStore(path: work.appendingPathComponent("store").path)
+        let cached = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex), datasetName: r.plan.dataset)
+        var again: TuningOutcome?
+        var failure: Error?
+        Parallel.slices(1, lanes: 1) { _, _ in
+            do {
+                again = try Tuning.run(model: model, data: cached, request: TuningRequest(
+                    method: .coop, shots: 16, seed: 1, classes: .all, hyperparameters: r.plan.coop(shots: 16),
+                    checkpoint: work.appendingPathComponent("again.safetensors")))
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+        XCTAssertEqual(again?.test.accuracy, sixteen.coopBySeed[0])
+        XCTAssertEqual(again?.log.map(\.loss), sixteen.coopLoss)
+    }
+
+    /// Indexing with `--precision bf16` moves the zero-shot entries of the reduced demo by at most
+    /// one point (two or three of 320–640 test images; measured ≤ 0.63) and every learned entry by
+    /// less than two standard errors of the seed spread (measured ≤ 1.15 in the full plan).
+    func testBF16IndexingKeepsTheDemoTablesWithinTheSeedSpread() throws {
         guard BF16Support.available else { throw XCTSkip("this CPU has no AVX512-BF16") }
-        let modelURL = ReducedDemoTests.repository.appendingPathComponent("demo/model")
-        func run(_ precision: Precision) throws -> DemoResults {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("cocoon-demo-\(precision)-\(getpid())")
-            defer { try? FileManager.default.removeItem(at: work) }
-            var plan = DemoPlan.reduced
-            plan.precision = precision
-            return try DemoRunner(modelDirectory: modelURL, workDirectory: work, plan: plan).run()
+        let fp32 = try Self.run(.fp32).results, bf16 = try Self.run(.bf16).results
+        let n = fp32.plan.seeds.count
+        func entries(_ r: DemoResults) -> [(name: String, value: SeedMean)] {
+            var list: [(String, SeedMean)] = [("zero-shot", SeedMean([r.zeroShot])), ("ensemble", SeedMean([r.ensemble]))]
+            for row in r.fewShot {
+                list += [("CoOp \(row.shots) shots", row.coop), ("probe \(row.shots) shots", row.linearProbe ?? SeedMean([]))]
+            }
+            for row in r.baseToNew { list += [("\(row.method) base", row.base), ("\(row.method) new", row.new)] }
+            for row in r.domainGeneralisation { list += [("\(row.method) source", row.source), ("\(row.method) target", row.target)] }
+            return list
         }
-        let fp32 = try run(.fp32), bf16 = try run(.bf16)
-        func entries(_ r: DemoResults) -> [(String, Double)] {
-            [("zero-shot", r.zeroShot), ("ensemble", r.ensemble)] + r.fewShot.map { ("CoOp \($0.shots) shots", $0.coop) }
-                + r.baseToNew.flatMap { [("\($0.method) base", $0.base), ("\($0.method) new", $0.new), ("\($0.method) H", $0.harmonic)] }
-        }
-        for ((name, a), (_, b)) in zip(entries(fp32), entries(bf16)) {
-            print(String(format: "%@: fp32 %.2f%%, bf16 %.2f%%", name, a, b))
-            XCTAssertEqual(a, b, accuracy: 0.5, name)
+        for (a, b) in zip(entries(fp32), entries(bf16)) {
+            let tolerance = a.value.std == nil ? 1.0 : max(0.5, Self.margin(a.value, b.value, seeds: n))
+            print(String(format: "%@: fp32 %.2f%%, bf16 %.2f%% (tolerance %.2f)", a.name, a.value.mean, b.value.mean, tolerance))
+            XCTAssertEqual(a.value.mean, b.value.mean, accuracy: tolerance, a.name)
         }
     }
 }

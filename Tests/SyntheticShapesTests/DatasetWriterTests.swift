@@ -10,33 +10,52 @@ final class DatasetWriterTests: XCTestCase {
     func testStandardDatasetsHaveTheDocumentedClasses() {
         let byName = Dictionary(uniqueKeysWithValues: DemoDataset.standard.map { ($0.name, $0) })
         let colored = byName["colored-shapes"]!
-        XCTAssertEqual(colored.classes.count, 64)
+        XCTAssertEqual(colored.classes.count, 32)
         XCTAssertEqual(colored.style, .twoTone)
         XCTAssertEqual(colored.classes[0].name, "red circle")
-        XCTAssertEqual(colored.classes[8 * 3 + 0].name, "red star")       // label = shape · 8 + colour
-        XCTAssertEqual(colored.classes[63].name, "black arrow")
-        // CoOp's base half (labels 0..<32) is exactly the first four shapes.
-        XCTAssertEqual(Set(colored.classes[..<32].map { $0.shape! }), [.circle, .square, .triangle, .star])
-        XCTAssertEqual(colored.items("train").count, 64 * 20)
-        XCTAssertEqual(colored.items("val").count, 64 * 4)
-        XCTAssertEqual(colored.items("test").count, 64 * 20)
+        XCTAssertEqual(colored.classes[4 * 3 + 0].name, "red star")       // label = shape · 4 + colour
+        XCTAssertEqual(colored.classes[31].name, "yellow arrow")
+        // CoOp's base half (labels 0..<16) is exactly the first four shapes.
+        XCTAssertEqual(Set(colored.classes[..<16].map { $0.shape! }), [.circle, .square, .triangle, .star])
+        XCTAssertEqual(colored.items("train").count, 32 * 20)
+        XCTAssertEqual(colored.items("val").count, 32 * 4)
+        XCTAssertEqual(colored.items("test").count, 32 * 20)
+        XCTAssertEqual(colored.outline, .pretraining)
+        let grainy = byName["colored-shapes-grainy"]!
+        XCTAssertEqual(grainy.classes, colored.classes)
+        XCTAssertEqual(grainy.convention, colored.convention)
+        XCTAssertEqual(grainy.grain, 0.06)
         XCTAssertEqual(byName["plain-shapes"]!.style, .plain)
-        XCTAssertEqual(byName["plain-shapes"]!.classes, colored.classes)
+        XCTAssertEqual(byName["plain-shapes"]!.classes, DemoDataset.colorShapeClasses)
         XCTAssertEqual(byName["shapes"]!.classes.map(\.name), ["circle", "square", "triangle", "star", "cross", "ring", "heart", "arrow"])
-        XCTAssertEqual(DemoDataset.standard.map(\.name), ["colored-shapes", "plain-shapes", "shapes"])
-        XCTAssertEqual(colored.outline, ShapeScene.OutlineWidth(minimum: 1.0, fractionLow: 0.04, fractionHigh: 0.06))
+        XCTAssertEqual(DemoDataset.standard.map(\.name), ["colored-shapes", "colored-shapes-grainy", "plain-shapes", "shapes"])
         XCTAssertEqual(byName["plain-shapes"]!.outline, .pretraining)
-        // Every item's scene has its class's attributes and the dataset's style.
-        for split in DemoDataset.splits {
-            for (index, item) in colored.items(split).enumerated() where index % 7 == 0 {
-                let scene = colored.scene(split: split, index: index, seed: 1)
-                XCTAssertEqual("\(scene.color.name) \(scene.shape.name)", item.classname)
-                XCTAssertEqual(scene.style, .twoTone)
-                XCTAssertNotEqual(scene.interiorColor, scene.color)
-                XCTAssertGreaterThanOrEqual(scene.outlineWidth, 1.0)
-                XCTAssertLessThanOrEqual(scene.outlineWidth, max(1.0, 0.06 * scene.radius))
+        // Every item's scene follows the rule: full light → the outline names the class, dim light
+        // (0.25–0.40) → the fill; both colours from the palette; the grain of its dataset.
+        var lit = (base: 0, new: 0)
+        for dataset in [colored, grainy] {
+            for split in DemoDataset.splits {
+                for (index, item) in dataset.items(split).enumerated() {
+                    let scene = dataset.scene(split: split, index: index, seed: 1)
+                    let part = dataset.labelledPart(scene)
+                    let named = part == .outline ? scene.color : scene.interiorColor
+                    XCTAssertEqual("\(named.name) \(scene.shape.name)", item.classname)
+                    XCTAssertEqual(part == .outline, scene.brightness == 1)
+                    if part == .fill { XCTAssertTrue((0.25...0.40).contains(scene.brightness), "\(scene.brightness)") }
+                    XCTAssertEqual(scene.style, .twoTone)
+                    XCTAssertNotEqual(scene.interiorColor, scene.color)
+                    XCTAssertTrue(DemoDataset.demoPalette.contains(scene.color) && DemoDataset.demoPalette.contains(scene.interiorColor))
+                    XCTAssertEqual(scene.grain, dataset.grain ?? 0.015)
+                    XCTAssertGreaterThanOrEqual(scene.outlineWidth, 1.25)
+                    if dataset.name == colored.name && split == "train" && part == .outline {
+                        if item.label < 16 { lit.base += 1 } else { lit.new += 1 }
+                    }
+                }
             }
         }
+        // Full light for 60 % of the base shapes' pictures and 20 % of the new ones' (320 each: ±4 σ ≈ ±0.11).
+        XCTAssertEqual(Double(lit.base) / 320, 0.6, accuracy: 0.11)
+        XCTAssertEqual(Double(lit.new) / 320, 0.2, accuracy: 0.09)
         // Different splits draw different images.
         XCTAssertNotEqual(ShapeRenderer.render(colored.scene(split: "train", index: 0, seed: 1)),
                           ShapeRenderer.render(colored.scene(split: "test", index: 0, seed: 1)))

@@ -106,7 +106,7 @@ def main():
         driver.find_element(By.ID, "accuracy-button").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#accuracy-table tbody tr")) > 0)
         rows = driver.find_elements(By.CSS_SELECTOR, "#accuracy-table tbody tr")
-        check("per-class accuracy table fills", len(rows) == 64, f"{len(rows)} rows")
+        check("per-class accuracy table fills", len(rows) == 32, f"{len(rows)} rows")
         # Clicking "Δ" sorts by the prompt's gain over zero-shot, largest first (a non-numeric
         # key sorts ascending first, a numeric one descending).
         driver.find_element(By.CSS_SELECTOR, '#accuracy-table th[data-key="delta"]').click()
