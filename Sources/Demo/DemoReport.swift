@@ -102,7 +102,7 @@ public enum DemoReport {
         let b2nRows = r.baseToNew.map {
             "<tr><td>\(e($0.method))</td>\(cell($0.base))\(cell($0.new))<td>\(String(format: "%.1f", $0.harmonic))</td></tr>"
         }.joined()
-        let dgRows = r.domainGeneralisation.map { "<tr><td>\(e($0.method))</td>\(cell($0.source))\(cell($0.target))</td></tr>" }.joined()
+        let dgRows = r.domainGeneralisation.map { "<tr><td>\(e($0.method))</td>\(cell($0.source))\(cell($0.target))</tr>" }.joined()
         let words = r.nearestWords.enumerated().map { m, list in
             "<tr><td>\(m + 1)</td><td>" + list.map { e($0.token) + String(format: " (%.3f)", $0.distance) }.joined(separator: ", ") + "</td></tr>"
         }.joined()
