@@ -2,14 +2,15 @@
 import Glibc
 #endif
 
-/// A smooth pointwise activation of the transformer MLPs: its value and derivative as
-/// straight-line code that `Elementwise.activate`/`activateBackward` inline into their loops.
+/// A smooth pointwise activation of the transformer MLPs: its value, and value with derivative, as
+/// straight-line code that `Elementwise.activate`/`activateSavingDerivative` inline into their loops.
 /// Each conforming type's `forward`/`backward` names itself concretely, so the generic loops are
 /// specialised inside this module (a generic entry point would be called across modules
 /// unspecialised, through the witness table, one call per element).
 public protocol SmoothActivation {
     static func value(_ x: Float) -> Float
-    static func derivative(_ x: Float) -> Float
+    /// f(x) and f′(x) from one evaluation of the shared exponential.
+    static func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float)
 }
 
 /// CLIP's activation `x·σ(1.702x)` (QuickGELU).
@@ -22,19 +23,21 @@ public enum QuickGELU: SmoothActivation {
         Elementwise.activate(QuickGELU.self, y, x, bias: bias, rows: rows, cols: cols)
     }
 
-    /// dx[i] = dy[i]·f′(x[i]) from the saved input `x`. `dx` may alias `dy`.
-    public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        Elementwise.activateBackward(QuickGELU.self, dx, dy, x, count: count)
+    /// The training forward: x[r, c] += bias[c], y = f(x), and `x` is overwritten with f′(x),
+    /// all `backward` needs, from one exponential per element.
+    public static func forwardSavingDerivative(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                                               bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
+        Elementwise.activateSavingDerivative(QuickGELU.self, y, x, bias: bias, rows: rows, cols: cols)
     }
 
     @inline(__always)
     public static func value(_ x: Float) -> Float { x / (1 + FastExp.exp(-1.702 * x)) }
 
-    /// σ(1.702x)·(1 + 1.702x·(1 − σ(1.702x)))
+    /// x·σ(1.702x) and σ(1.702x)·(1 + 1.702x·(1 − σ(1.702x)))
     @inline(__always)
-    public static func derivative(_ x: Float) -> Float {
+    public static func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
         let s = 1 / (1 + FastExp.exp(-1.702 * x))
-        return s * (1 + 1.702 * x * (1 - s))
+        return (x * s, s * (1 + 1.702 * x * (1 - s)))
     }
 }
 
@@ -78,16 +81,28 @@ extension Elementwise {
         }
     }
 
-    /// dx[i] = dy[i]·F′(x[i]), in place when `dx == dy` (the residual blocks' case).
+    /// x[r, c] += bias[c] (when given), y[r, c] = F(x[r, c]), x[r, c] = F′(x[r, c]); rows split
+    /// over the threads.
     @inline(__always)
-    static func activateBackward<F: SmoothActivation>(_: F.Type, _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
-                                                       _ x: UnsafePointer<Float>, count: Int) {
-        Parallel.ranges(count) { r in
-            if UnsafePointer(dx) == dy {
-                for i in r { dx[i] *= F.derivative(x[i]) }
-            } else {
-                for i in r { dx[i] = dy[i] * F.derivative(x[i]) }
+    static func activateSavingDerivative<F: SmoothActivation>(_: F.Type, _ y: UnsafeMutablePointer<Float>,
+                                                               _ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                                                               rows: Int, cols: Int) {
+        Parallel.ranges(rows, work: rows * cols) { range in
+            for r in range {
+                let xr = x + r * cols, yr = y + r * cols
+                if let bias {
+                    for c in 0..<cols { let (f, d) = F.valueAndDerivative(xr[c] + bias[c]); yr[c] = f; xr[c] = d }
+                } else {
+                    for c in 0..<cols { let (f, d) = F.valueAndDerivative(xr[c]); yr[c] = f; xr[c] = d }
+                }
             }
+        }
+    }
+
+    /// The activation's backward: dx[i] *= f′[i], with f′ saved by the training forward.
+    public static func multiply(_ dx: UnsafeMutablePointer<Float>, by derivative: UnsafePointer<Float>, count: Int) {
+        Parallel.ranges(count) { r in
+            for i in r { dx[i] *= derivative[i] }
         }
     }
 }
@@ -139,19 +154,20 @@ public enum GELU: SmoothActivation {
         Elementwise.activate(GELU.self, y, x, bias: bias, rows: rows, cols: cols)
     }
 
-    /// dx[i] = dy[i]·f′(x[i]), as `QuickGELU.backward`.
-    public static func backward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        Elementwise.activateBackward(GELU.self, dx, dy, x, count: count)
+    /// The training forward, as `QuickGELU.forwardSavingDerivative`.
+    public static func forwardSavingDerivative(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
+                                               bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
+        Elementwise.activateSavingDerivative(GELU.self, y, x, bias: bias, rows: rows, cols: cols)
     }
 
     @inline(__always)
     public static func value(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
 
-    /// Φ(x) + x·φ(x)
+    /// x·Φ(x) and Φ(x) + x·φ(x)
     @inline(__always)
-    public static func derivative(_ x: Float) -> Float {
+    public static func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
         let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
         let pdf = FastExp.exp(-0.5 * x * x) * 0.39894228040143268
-        return cdf + x * pdf
+        return (x * cdf, cdf + x * pdf)
     }
 }

@@ -14,6 +14,16 @@ func configureCompute(threads requested: Int?) -> Int {
     return Threads.configure(requested)
 }
 
+/// A comma-separated list of integers of at least `minimum` (`--shots 1,2,4`, `--seeds 1,2,3`),
+/// or a one-line error naming the option.
+func integerList(_ text: String, option: String, minimum: Int) throws -> [Int] {
+    let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ ($0 ?? minimum - 1) >= minimum }) else {
+        throw ValidationError("\(option) '\(text)': expected integers of at least \(minimum), such as 1,2,3")
+    }
+    return values.map { $0! }
+}
+
 /// Prints a JSON-serialisable value (sorted keys, pretty).
 func printJSON(_ value: Any) throws {
     let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])

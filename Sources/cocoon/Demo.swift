@@ -13,12 +13,17 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "The seconds-long reduced plan (what make test checks).") var reduced = false
     @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
     @Option(help: precisionHelp) var precision: String = "fp32"
+    @Option(help: "Shot counts of the few-shot table, comma-separated (default 1,2,4,16; CoOp's Figure 3 also has 8).")
+    var shots: String?
+    @Option(help: "Seeds, comma-separated (default 1,2,3).") var seeds: String?
 
     func run() throws {
         configureCompute(threads: threads)
         let start = Date()
         var plan: DemoPlan = reduced ? .reduced : .full
         plan.precision = try Precision(option: precision)
+        if let shots { plan.shots = try integerList(shots, option: "--shots", minimum: 1) }
+        if let seeds { plan.seeds = try integerList(seeds, option: "--seeds", minimum: 0) }
         let runner = DemoRunner(modelDirectory: URL(fileURLWithPath: model), workDirectory: URL(fileURLWithPath: work), plan: plan)
         runner.log = { print($0); fflush(stdout) }
         runner.showsProgress = true

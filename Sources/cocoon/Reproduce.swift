@@ -45,8 +45,8 @@ struct Reproduce: ParsableCommand {
         let threads = configureCompute(threads: self.threads)
         let clip = try CLIPModel(directory: modelURL, loadImageTower: false)
         let plan = try ReproductionPlan.make(ReproductionSettings(
-            protocols: try ReproductionProtocol.parse(protocols), datasets: try datasetNames(rootURL), shots: try integers(shots, "--shots"),
-            seeds: try integers(seeds, "--seeds"), views: views, maxEpochs: maxEpochs, source: try DatasetCatalog.canonicalName(source),
+            protocols: try ReproductionProtocol.parse(protocols), datasets: try datasetNames(rootURL), shots: try integerList(shots, option: "--shots", minimum: 1),
+            seeds: try integerList(seeds, option: "--seeds", minimum: 0), views: views, maxEpochs: maxEpochs, source: try DatasetCatalog.canonicalName(source),
             model: clip.directory.fingerprint.hex))
         let folder = ReproductionFolder(URL(fileURLWithPath: out))
 
@@ -193,12 +193,6 @@ struct Reproduce: ParsableCommand {
     }
 
     // MARK: parsing
-
-    private func integers(_ text: String, _ option: String) throws -> [Int] {
-        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("\(option) '\(text)': expected integers such as 1,2,3") }
-        return values.map { $0! }
-    }
 
     /// `--datasets` as canonical names, or the papers' datasets found under `root`.
     private func datasetNames(_ root: URL) throws -> [String] {

@@ -50,7 +50,12 @@ final class LayerGradientTests: XCTestCase {
         let xt = tensor(x, [50]), rt = tensor(r, [50]), y = Tensor(shape: [50]), dx = Tensor(shape: [50])
         QuickGELU.forward(y.data, xt.data, rows: 1, cols: 50)
         XCTAssertLessThan(relativeError(y.toArray(), Ref.quickGELU(x)), 1e-6)
-        QuickGELU.backward(dx.data, rt.data, xt.data, count: 50)
+        // Training: the same values, and the input overwritten with f′, which backward multiplies in.
+        let saved = tensor(x, [50]), trained = Tensor(shape: [50])
+        QuickGELU.forwardSavingDerivative(trained.data, saved.data, rows: 1, cols: 50)
+        XCTAssertLessThan(relativeError(trained.toArray(), Ref.quickGELU(x)), 1e-6)
+        dx.data.update(from: rt.data, count: 50)
+        Elementwise.multiply(dx.data, by: saved.data, count: 50)
         XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(Ref.quickGELU($0), r) }), 1e-5)
     }
 
@@ -128,7 +133,11 @@ final class GELUTests: XCTestCase {
         let xt = tensor(x, [40]), rt = tensor(r, [40]), y = Tensor(shape: [40]), dx = Tensor(shape: [40])
         GELU.forward(y.data, xt.data, rows: 1, cols: 40)
         XCTAssertLessThan(relativeError(y.toArray(), ref(x)), 1e-6)
-        GELU.backward(dx.data, rt.data, xt.data, count: 40)
+        let saved = tensor(x, [40]), trained = Tensor(shape: [40])
+        GELU.forwardSavingDerivative(trained.data, saved.data, rows: 1, cols: 40)
+        XCTAssertLessThan(relativeError(trained.toArray(), ref(x)), 1e-6)
+        dx.data.update(from: rt.data, count: 40)
+        Elementwise.multiply(dx.data, by: saved.data, count: 40)
         XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(ref($0), r) }), 1e-5)
     }
 }

@@ -66,10 +66,13 @@ public struct ResidualBlock {
         // MLP branch
         LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
         linear(a.fc, a.ln2, fcWeight, nil, W, 4 * W)
-        let act = cache == nil ? a.fc : a.act   // inference keeps no pre-activation: in place, one pass
-        switch activation {   // adds c_fc's bias
-        case .quickGELU: QuickGELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
-        case .gelu: GELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
+        // Adds c_fc's bias. Inference: in place, one pass. Training: `a.fc` keeps f′, all backward needs.
+        let act = cache == nil ? a.fc : a.act
+        switch (activation, cache == nil) {
+        case (.quickGELU, true): QuickGELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
+        case (.gelu, true): GELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
+        case (.quickGELU, false): QuickGELU.forwardSavingDerivative(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
+        case (.gelu, false): GELU.forwardSavingDerivative(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
         }
         linear(scratch.residual, act, projWeight, nil, 4 * W, W)
         Elementwise.add(x, scratch.residual, bias: projBias.data, rows: rows, cols: W)
@@ -86,10 +89,7 @@ public struct ResidualBlock {
         let g4 = scratch.wide, g3 = scratch.qkvGrad, g1 = scratch.residual
         // MLP branch: dx stays as the residual path; add the branch's input gradient.
         Linear.backwardInput(g4, dx, weight: projWeight.data, rows: rows, inFeatures: 4 * W, outFeatures: W)
-        switch activation {
-        case .quickGELU: QuickGELU.backward(g4, g4, a.fc, count: rows * 4 * W)
-        case .gelu: GELU.backward(g4, g4, a.fc, count: rows * 4 * W)
-        }
+        Elementwise.multiply(g4, by: a.fc, count: rows * 4 * W)   // f′ saved by the forward
         Linear.backwardInput(g1, g4, weight: fcWeight.data, rows: rows, inFeatures: W, outFeatures: 4 * W)
         LayerNorm.backward(dx, g1, a.middle, gamma: ln2Gamma.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W, accumulate: true)
         // attention branch
@@ -102,7 +102,8 @@ public struct ResidualBlock {
 }
 
 /// The activations one block keeps for its backward pass (one instance per layer and chunk).
-/// Owned by the text encoder's training path; sized for `rows = B·T` positions.
+/// Owned by the text encoder's training path; sized for `rows = B·T` positions. After a training
+/// forward `fc` holds the MLP activation's derivative f′ (the pre-activation itself is not kept).
 public final class BlockActivations {
     let storage: Tensor
     let input, ln1, mean1, rstd1, qkv, probs, attn, middle, ln2, mean2, rstd2, fc, act: UnsafeMutablePointer<Float>
