@@ -74,13 +74,15 @@ public enum DemoReport {
                     .init(name: "ensemble", points: shots.map { ($0, r.ensemble) }),
                 ], logX: true)),
             ("base_to_new.svg", SVGChart.bars(
-                title: "base-to-new (\(r.plan.baseToNewShots) shots, means)", yLabel: "accuracy (%)",
+                title: "base-to-new (\(r.plan.baseToNewShots) shots, mean ± std over seeds)", yLabel: "accuracy (%)",
                 categories: r.baseToNew.map(\.method),
-                series: [("base", r.baseToNew.map(\.base.mean)), ("new", r.baseToNew.map(\.new.mean)), ("H", r.baseToNew.map(\.harmonic))])),
+                series: [("base", r.baseToNew.map(\.base.mean)), ("new", r.baseToNew.map(\.new.mean)), ("H", r.baseToNew.map(\.harmonic))],
+                errors: [r.baseToNew.map { $0.base.std ?? 0 }, r.baseToNew.map { $0.new.std ?? 0 }])),
             ("domain_generalisation.svg", SVGChart.bars(
-                title: "\(r.plan.dataset) → \(r.plan.targetDataset) (means)", yLabel: "accuracy (%)",
+                title: "\(r.plan.dataset) → \(r.plan.targetDataset) (mean ± std over seeds)", yLabel: "accuracy (%)",
                 categories: r.domainGeneralisation.map(\.method),
-                series: [("source", r.domainGeneralisation.map(\.source.mean)), ("target", r.domainGeneralisation.map(\.target.mean))])),
+                series: [("source", r.domainGeneralisation.map(\.source.mean)), ("target", r.domainGeneralisation.map(\.target.mean))],
+                errors: [r.domainGeneralisation.map { $0.source.std ?? 0 }, r.domainGeneralisation.map { $0.target.std ?? 0 }])),
             ("loss_curves.svg", SVGChart.lines(
                 title: "training loss (seed \(r.plan.seeds[0]))", xLabel: "epoch", yLabel: "loss",
                 series: r.fewShot.map { row in

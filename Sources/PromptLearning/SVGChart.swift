@@ -48,9 +48,15 @@ public enum SVGChart {
         return frame(title: title, body: body)
     }
 
-    /// Grouped bars: one group per category, one bar per series (values in the same order).
-    public static func bars(title: String, yLabel: String, categories: [String], series: [(name: String, values: [Double])]) -> String {
-        let ys = series.flatMap(\.values)
+    /// Grouped bars: one group per category, one bar per series (values in the same order), with
+    /// ± error bars where `errors[series][category]` is above zero (the std over seeds).
+    public static func bars(title: String, yLabel: String, categories: [String], series: [(name: String, values: [Double])],
+                            errors: [[Double]]? = nil) -> String {
+        func error(_ i: Int, _ c: Int) -> Double {
+            guard let errors, i < errors.count, c < errors[i].count else { return 0 }
+            return errors[i][c]
+        }
+        let ys = series.enumerated().flatMap { i, s in s.values.enumerated().map { c, v in v + error(i, c) } }
         guard !ys.isEmpty, !categories.isEmpty else { return frame(title: title, body: "") }
         let y0 = 0.0, y1 = padded(0, ys.max()!).1
         let py = { (y: Double) in height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom) }
@@ -61,10 +67,14 @@ public enum SVGChart {
             let gx = left + Double(c) * groupWidth + groupWidth * 0.1
             body += text(gx + groupWidth * 0.4, height - bottom + 16, category, anchor: "middle")
             for (i, s) in series.enumerated() where c < s.values.count {
-                let v = s.values[c], x = gx + Double(i) * barWidth
+                let v = s.values[c], e = error(i, c), x = gx + Double(i) * barWidth, mid = x + barWidth * 0.46
                 body += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>\n",
                                x, py(v), barWidth * 0.92, py(y0) - py(v), palette[i % palette.count])
-                body += text(x + barWidth * 0.46, py(v) - 4, String(format: "%.1f", v), anchor: "middle", size: 10)
+                if e > 0 {
+                    body += String(format: "<path d=\"M%.1f,%.1fV%.1fM%.1f,%.1fh8M%.1f,%.1fh8\" stroke=\"#333\" stroke-width=\"1.5\"/>\n",
+                                   mid, py(v - e), py(v + e), mid - 4, py(v - e), mid - 4, py(v + e))
+                }
+                body += text(mid, py(v + e) - 4, String(format: "%.1f", v), anchor: "middle", size: 10)
             }
         }
         for (i, s) in series.enumerated() { body += legend(i, s.name, palette[i % palette.count]) }
