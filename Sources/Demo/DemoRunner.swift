@@ -119,14 +119,13 @@ public final class DemoRunner {
         let learned = try LearnerFactory.load(checkpoint, model: model, classnames: all.classnames)
         let (fixed, broken) = try examples(source, src, zeroShot: zeroShot, learned: learned)
 
-        func fixedSeed(_ v: Double) -> SeedMean { SeedMean([v]) }
         let fewShot = plan.shots.map { shots -> DemoResults.FewShotRow in
             let coop = values({ .fewShot(seed: $0, shots: shots) }, \.accuracy)
             let probe = plan.linearProbe ? values({ .fewShot(seed: $0, shots: shots) }, \.probe) : nil
             return DemoResults.FewShotRow(shots: shots, linearProbe: probe.map(SeedMean.init), coop: SeedMean(coop), coopBySeed: coop,
                                           probeBySeed: probe, coopLoss: results[.fewShot(seed: firstSeed, shots: shots)]!.loss)
         }
-        var baseToNew = [DemoResults.BaseToNewRow(method: "zero-shot CLIP", base: fixedSeed(zeroShotBase), new: fixedSeed(zeroShotNew),
+        var baseToNew = [DemoResults.BaseToNewRow(method: "zero-shot CLIP", base: SeedMean([zeroShotBase]), new: SeedMean([zeroShotNew]),
                                                   harmonic: harmonicMean(zeroShotBase, zeroShotNew))]
         for method in [PromptMethod.coop, .cocoop] {
             let job = { DemoJob.baseToNew(seed: $0, method: method) }
@@ -134,7 +133,7 @@ public final class DemoRunner {
             baseToNew.append(.init(method: job(firstSeed).methodName, base: base, new: new, harmonic: harmonicMean(base.mean, new.mean)))
         }
         let mostShotsJob = { DemoJob.fewShot(seed: $0, shots: mostShots) }
-        var domain = [DemoResults.DomainRow(method: "zero-shot CLIP", source: fixedSeed(zeroShotAll), target: fixedSeed(zeroShotTarget))]
+        var domain = [DemoResults.DomainRow(method: "zero-shot CLIP", source: SeedMean([zeroShotAll]), target: SeedMean([zeroShotTarget]))]
         if plan.linearProbe {
             domain.append(.init(method: "linear probe", source: SeedMean(values(mostShotsJob, \.probe)),
                                 target: SeedMean(values(mostShotsJob, \.probeTarget))))

@@ -113,7 +113,7 @@ extension CoOpLayoutWorld {
     // MARK: - ImageNet and its variants
 
     /// wnid of ImageNet label i: "n00000001", "n00000002", … (sorted wnids = the drawn order).
-    static func wnid(_ label: Int) -> String { "n" + padded(label + 1, 8) }
+    static func wnid(_ label: Int) -> String { "n" + SynthFiles.zeroPadded(label + 1, 8) }
 
     /// `imagenet/classnames.txt` ("n00000001 red circle"), `imagenet/images/train/<wnid>/<wnid>_0001.JPEG`
     /// (K·t) and `imagenet/images/val/<wnid>/ILSVRC2012_val_00000001.JPEG` (K·e; the reader's val and test).
@@ -121,8 +121,8 @@ extension CoOpLayoutWorld {
         let classes = drawnClasses("ImageNet")
         let items = slots(classes, ["train", "test"]).map { s -> LayoutItem in
             let w = Self.wnid(s.label)
-            let path = s.split == "train" ? "train/\(w)/\(w)_\(Self.padded(s.k + 1, 4)).JPEG"
-                : "val/\(w)/ILSVRC2012_val_\(Self.padded(s.i + 1, 8)).JPEG"
+            let path = s.split == "train" ? "train/\(w)/\(w)_\(SynthFiles.zeroPadded(s.k + 1, 4)).JPEG"
+                : "val/\(w)/ILSVRC2012_val_\(SynthFiles.zeroPadded(s.i + 1, 8)).JPEG"
             return LayoutItem(slot: s, path: path, classname: s.cls.name)
         }
         let test = classes.count * perClass.test
@@ -157,7 +157,7 @@ extension CoOpLayoutWorld {
         ][name]!
         let classes = labels.map { all[$0] }
         let items = slots(classes, ["test"]).map { s -> LayoutItem in
-            let number = Self.padded(s.k + 1, 4)
+            let number = SynthFiles.zeroPadded(s.k + 1, 4)
             let w = Self.wnid(labels[s.label])
             let path = [
                 "ImageNetV2": "\(s.label)/\(number).jpeg", "ImageNetSketch": "\(w)/sketch_\(number).JPEG",
@@ -178,10 +178,10 @@ extension CoOpLayoutWorld {
     func caltech101() -> LayoutPlan {
         let folder = { (c: DemoClass) in Self.underscored(c.name) }
         let classes = sortedByFolder("Caltech101", folder)
-        let items = slots(classes).map { LayoutItem(slot: $0, path: "\(folder($0.cls))/image_\(Self.padded($0.m, 4)).jpg", classname: folder($0.cls)) }
+        let items = slots(classes).map { LayoutItem(slot: $0, path: "\(folder($0.cls))/image_\(SynthFiles.zeroPadded($0.m, 4)).jpg", classname: folder($0.cls)) }
         var plan = layoutPlan("Caltech101", folder: "caltech-101", imageDir: "101_ObjectCategories", classes: classes, items: items)
         plan.images += (0..<2).map {
-            LayoutImage(path: "caltech-101/101_ObjectCategories/BACKGROUND_Google/image_\(Self.padded($0 + 1, 4)).jpg",
+            LayoutImage(path: "caltech-101/101_ObjectCategories/BACKGROUND_Google/image_\(SynthFiles.zeroPadded($0 + 1, 4)).jpg",
                         cls: nil, stream: "Caltech101/background", index: $0)
         }
         return plan
@@ -216,7 +216,7 @@ extension CoOpLayoutWorld {
     func stanfordCars() -> LayoutPlan {
         let classes = drawnClasses("StanfordCars")
         let items = slots(classes).map { s in
-            LayoutItem(slot: s, path: s.split == "test" ? "cars_test/\(Self.padded(s.i + 1, 5)).jpg" : "cars_train/\(Self.padded(s.n, 5)).jpg",
+            LayoutItem(slot: s, path: s.split == "test" ? "cars_test/\(SynthFiles.zeroPadded(s.i + 1, 5)).jpg" : "cars_train/\(SynthFiles.zeroPadded(s.n, 5)).jpg",
                        classname: s.cls.name)
         }
         return layoutPlan("StanfordCars", folder: "stanford_cars", imageDir: "", classes: classes, items: items)
@@ -226,7 +226,7 @@ extension CoOpLayoutWorld {
     /// ({"1": "red circle", …}, label = key − 1); class "red circle"; drawn order.
     func oxfordFlowers() -> LayoutPlan {
         let classes = drawnClasses("OxfordFlowers")
-        let items = slots(classes).map { LayoutItem(slot: $0, path: "image_\(Self.padded($0.n, 5)).jpg", classname: $0.cls.name) }
+        let items = slots(classes).map { LayoutItem(slot: $0, path: "image_\(SynthFiles.zeroPadded($0.n, 5)).jpg", classname: $0.cls.name) }
         let catToName = "{" + classes.enumerated().map { "\"\($0.offset + 1)\": \(Self.quoted($0.element.name))" }.joined(separator: ", ") + "}\n"
         return layoutPlan("OxfordFlowers", folder: "oxford_flowers", imageDir: "jpg", classes: classes, items: items,
                           texts: [("oxford_flowers/cat_to_name.json", catToName)])
@@ -271,7 +271,7 @@ extension CoOpLayoutWorld {
         let folder = { (c: DemoClass) in Self.underscored(c.name) }
         let classes = sortedByFolder("DescribableTextures", folder)
         let items = slots(classes).map { s in
-            LayoutItem(slot: s, path: "\(folder(s.cls))/\(folder(s.cls))_\(Self.padded(s.m, 4)).jpg", classname: folder(s.cls))
+            LayoutItem(slot: s, path: "\(folder(s.cls))/\(folder(s.cls))_\(SynthFiles.zeroPadded(s.m, 4)).jpg", classname: folder(s.cls))
         }
         return layoutPlan("DescribableTextures", folder: "dtd", imageDir: "images", classes: classes, items: items)
     }
@@ -294,7 +294,7 @@ extension CoOpLayoutWorld {
         let classes = drawnClasses("UCF101")
         let action = { (c: DemoClass) in Self.capitalized(c.name).joined() }
         func video(_ s: Slot) -> String {
-            "v_\(action(s.cls))_g\(Self.padded(s.split == "test" ? s.k + 1 : perClass.test + s.m, 2))_c01"
+            "v_\(action(s.cls))_g\(SynthFiles.zeroPadded(s.split == "test" ? s.k + 1 : perClass.test + s.m, 2))_c01"
         }
         let items = slots(classes).map { s in
             LayoutItem(slot: s, path: "\(Self.capitalized(s.cls.name).joined(separator: "_"))/\(video(s)).jpg",
@@ -318,10 +318,10 @@ extension CoOpLayoutWorld {
     /// per line, drawn order = labels) and `images_variant_{train,val,test}.txt` ("0000001 red circle").
     func fgvcAircraft() -> LayoutPlan {
         let classes = drawnClasses("FGVCAircraft")
-        let items = slots(classes).map { LayoutItem(slot: $0, path: "\(Self.padded($0.n, 7)).jpg", classname: $0.cls.name) }
+        let items = slots(classes).map { LayoutItem(slot: $0, path: "\(SynthFiles.zeroPadded($0.n, 7)).jpg", classname: $0.cls.name) }
         let lists = Self.splits.map { split in
             ("fgvc_aircraft/images_variant_\(split).txt",
-             Self.lines(items.filter { $0.slot.split == split }.map { "\(Self.padded($0.slot.n, 7)) \($0.classname)" }))
+             Self.lines(items.filter { $0.slot.split == split }.map { "\(SynthFiles.zeroPadded($0.slot.n, 7)) \($0.classname)" }))
         }
         return layoutPlan("FGVCAircraft", folder: "fgvc_aircraft", imageDir: "images", classes: classes, items: items,
                           texts: [("fgvc_aircraft/variants.txt", Self.lines(classes.map(\.name)))] + lists, splitJSON: false)
@@ -344,10 +344,6 @@ extension CoOpLayoutWorld {
 
     static func lines(_ lines: [String]) -> String { lines.map { $0 + "\n" }.joined() }
 
-    static func padded(_ value: Int, _ digits: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
-    }
 
     /// "red circle" → "red_circle".
     static func underscored(_ name: String) -> String { name.replacingOccurrences(of: " ", with: "_") }

@@ -119,16 +119,12 @@ public struct DemoDataset: Sendable {
         var items: [(String, Int, String)] = []
         for (label, c) in classes.enumerated() {
             for k in 0..<n {
-                items.append(("\(split)/\(Self.padded(label, 2))_\(Self.padded(k, 3)).png", label, c.name))
+                items.append(("\(split)/\(SynthFiles.zeroPadded(label, 2))_\(SynthFiles.zeroPadded(k, 3)).png", label, c.name))
             }
         }
         return items
     }
 
-    private static func padded(_ value: Int, _ digits: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
-    }
 
     private func count(_ split: String) -> Int {
         split == "train" ? perClass.train : (split == "val" ? perClass.val : perClass.test)

@@ -10,6 +10,12 @@ public struct SynthError: Error, CustomStringConvertible, Sendable {
 
 /// File and threading helpers of the synthetic writers.
 enum SynthFiles {
+    /// `value` in decimal, left-padded with zeros to `digits` (file names: "00_007.png", "n00000001").
+    static func zeroPadded(_ value: Int, _ digits: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+
     static func makeDirectory(_ url: URL) throws {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
