@@ -42,6 +42,20 @@ void cbf16_pack_transposed(const float *w, int n, int k, int ldw, uint16_t *pane
         }
 }
 
+int cbf16_conv_out(int size, const cbf16_conv_shape *s) { return (size + 2 * s->padding - s->kernel) / s->stride + 1; }
+
+// Columns per block: the block's panels (block × k↑2 BF16) take at most 256 KiB, so they stay in L2.
+int cbf16_conv_block(int k) {
+    int block = 131072 / cbf16_row_stride(k) / 32 * 32;
+    return block < 32 ? 32 : block > 1024 ? 1024 : block;
+}
+
+size_t cbf16_conv_scratch_elements(int k) {
+    size_t block = (size_t)cbf16_conv_block(k);
+    // the panels, two fp32 rows, then the runs (4 ints per column at most)
+    return block * (size_t)cbf16_row_stride(k) + 4 * block + 8 * block;
+}
+
 #if defined(__x86_64__)
 
 int cbf16_available(void) {
@@ -59,13 +73,22 @@ int cbf16_available(void) {
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-typedef void (*tile_fn)(const uint16_t *a, int ks, const uint16_t *b, int pairs, const float *bias,
-                        float *c, int ldc, int valid, int accumulate);
+// What a tile adds to its sums before storing them: a bias per column (a linear layer's) and/or
+// per row (a convolution's output channel), then ReLU when `relu`. Tiles take the fields as
+// arguments, their pointers moved to the tile (a struct argument cost a store-forwarding stall per call).
+typedef struct {
+    const float *column_bias, *row_bias;
+    int relu;
+} epilogue;
+
+typedef void (*tile_fn)(const uint16_t *a, int ks, const uint16_t *b, int pairs, float *c, int ldc, int valid,
+                        const float *column_bias, const float *row_bias, int relu);
 
 // One MR × (16·NP) tile; `valid` = columns of c to write (≤ 16·NP), `b` = its first panel.
 #define TILE(MR, NP)                                                                                  \
     TARGET static void tile_##MR##_##NP(const uint16_t *a, int ks, const uint16_t *b, int pairs,      \
-                                        const float *bias, float *c, int ldc, int valid, int accumulate) { \
+                                        float *c, int ldc, int valid, const float *column_bias,       \
+                                        const float *row_bias, int relu) {                            \
         __m512 acc[MR][NP];                                                                           \
         for (int r = 0; r < MR; r++)                                                                  \
             for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();                             \
@@ -84,12 +107,12 @@ typedef void (*tile_fn)(const uint16_t *a, int ks, const uint16_t *b, int pairs,
             int left = valid - 16 * q;                                                                \
             if (left <= 0) break;                                                                     \
             __mmask16 mask = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);          \
-            __m512 add = bias ? _mm512_maskz_loadu_ps(mask, bias + 16 * q) : _mm512_setzero_ps();     \
+            __m512 add = column_bias ? _mm512_maskz_loadu_ps(mask, column_bias + 16 * q) : _mm512_setzero_ps(); \
             for (int r = 0; r < MR; r++) {                                                            \
-                float *out = c + (size_t)r * ldc + 16 * q;                                            \
                 __m512 v = _mm512_add_ps(acc[r][q], add);                                             \
-                if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, out));               \
-                _mm512_mask_storeu_ps(out, mask, v);                                                  \
+                if (row_bias) v = _mm512_add_ps(v, _mm512_set1_ps(row_bias[r]));                      \
+                if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());                                  \
+                _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * q, mask, v);                         \
             }                                                                                         \
         }                                                                                             \
     }
@@ -101,24 +124,6 @@ static const tile_fn tiles[2][8] = {
     {tile_1_1, tile_2_1, tile_3_1, tile_4_1, tile_5_1, tile_6_1, tile_7_1, tile_8_1},
     {tile_1_2, tile_2_2, tile_3_2, tile_4_2, tile_5_2, tile_6_2, tile_7_2, tile_8_2},
 };
-
-// Per call, the activations: 16 floats of each row of a pair in, 32 interleaved BF16 out.
-TARGET void cbf16_pack(const float *b, int k, int n, int ldb, uint16_t *panels) {
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    int pairs = (k + 1) / 2, count = (n + 15) / 16;
-    for (int q = 0; q < count; q++) {
-        int left = n - 16 * q;
-        __mmask16 mask = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-        for (int p = 0; p < pairs; p++) {
-            const float *r0 = b + (size_t)(2 * p) * ldb + 16 * q;
-            __m512 even = _mm512_maskz_loadu_ps(mask, r0);
-            __m512 odd = 2 * p + 1 < k ? _mm512_maskz_loadu_ps(mask, r0 + ldb) : _mm512_setzero_ps();
-            __m512i both = (__m512i)_mm512_cvtne2ps_pbh(odd, even);   // [even 0..15 | odd 0..15]
-            _mm512_storeu_si512(panels + ((size_t)q * pairs + p) * 32, _mm512_permutexvar_epi16(interleave, both));
-        }
-    }
-}
 
 TARGET void cbf16_convert_rows(const float *a, int m, int k, int lda, uint16_t *out) {
     int ks = cbf16_row_stride(k);
@@ -136,21 +141,123 @@ TARGET void cbf16_convert_rows(const float *a, int m, int k, int lda, uint16_t *
     }
 }
 
-void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n,
-                const float *bias, float *c, int ldc, int accumulate) {
+// c[m, n] = a · panels, then the epilogue: row blocks of MC, then 32-column panel pairs, then 8-row tiles.
+static void multiply(const uint16_t *a, int m, int ks, const uint16_t *panels, int n, float *c, int ldc, epilogue e) {
     enum { MC = 64 };   // rows per block: MC rows of A and one 32-column panel pair stay in L2
-    int ks = cbf16_row_stride(k), pairs = ks / 2, count = (n + 15) / 16;
+    int pairs = ks / 2, count = (n + 15) / 16;
     for (int i0 = 0; i0 < m; i0 += MC) {
         int i1 = i0 + MC < m ? i0 + MC : m;
         for (int q = 0; q < count; q += 2) {
             int np = count - q >= 2 ? 2 : 1, valid = n - 16 * q < 32 ? n - 16 * q : 32;
             const uint16_t *b = panels + (size_t)q * pairs * 32;
-            const float *bq = bias ? bias + 16 * q : NULL;
             for (int i = i0; i < i1; i += 8) {
                 int mr = i1 - i < 8 ? i1 - i : 8;
-                tiles[np - 1][mr - 1](a + (size_t)i * ks, ks, b, pairs, bq, c + (size_t)i * ldc + 16 * q, ldc, valid, accumulate);
+                tiles[np - 1][mr - 1](a + (size_t)i * ks, ks, b, pairs, c + (size_t)i * ldc + 16 * q, ldc, valid,
+                                      e.column_bias ? e.column_bias + 16 * q : NULL, e.row_bias ? e.row_bias + i : NULL, e.relu);
             }
         }
+    }
+}
+
+void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n, const float *bias, float *c, int ldc) {
+    multiply(a, m, cbf16_row_stride(k), panels, n, c, ldc, (epilogue){bias, NULL, 0});
+}
+
+// A run of output columns within one output row: image b, row oy, columns ox0 ..< ox0 + run.
+typedef struct {
+    int b, oy, ox0, run;
+} segment;
+
+// The runs covering output columns [j0, j0 + count); returns how many (≤ count).
+static int segments(const cbf16_conv_shape *s, int j0, int count, segment *out) {
+    int Ho = cbf16_conv_out(s->height, s), Wo = cbf16_conv_out(s->width, s), used = 0;
+    int b = j0 / (Ho * Wo), oy = j0 % (Ho * Wo) / Wo, ox0 = j0 % Wo;
+    for (int j = j0, end = j0 + count; j < end; used++) {
+        int run = Wo - ox0 < end - j ? Wo - ox0 : end - j;
+        out[used] = (segment){b, oy, ox0, run};
+        j += run;
+        ox0 = 0;
+        if (++oy == Ho) { oy = 0; b++; }
+    }
+    return used;
+}
+
+// Row k = (ch·kernel + ky)·kernel + kx of im2col(x) over `runs`: for each run the values
+// x[ch, b, oy·stride + ky − pad, ox·stride + kx − pad] (0 outside the image).
+TARGET static void im2col_row(float *dst, const float *x, const cbf16_conv_shape *s, int k, const segment *runs, int used) {
+    int kk = s->kernel, ch = k / (kk * kk), ky = k / kk % kk, kx = k % kk;
+    const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    for (int r = 0; r < used; r++) {
+        segment g = runs[r];
+        int iy = g.oy * s->stride + ky - s->padding;
+        if (iy < 0 || iy >= s->height) {
+            for (int t = 0; t < g.run; t += 16) {
+                int left = g.run - t;
+                _mm512_mask_storeu_ps(dst + t, left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1), _mm512_setzero_ps());
+            }
+        } else if (s->stride == 1) {   // ix = ox + kx − pad: masked loads read only the row's own columns
+            const float *src = x + ((size_t)(ch * s->batch + g.b) * s->height + iy) * s->width;
+            int first = g.ox0 + kx - s->padding;   // ix of the run's first column
+            for (int t = 0; t < g.run; t += 16) {
+                int left = g.run - t;
+                __m512i ix = _mm512_add_epi32(lanes, _mm512_set1_epi32(first + t));
+                __mmask16 inside = _mm512_cmpge_epi32_mask(ix, _mm512_setzero_si512()) &
+                                   _mm512_cmplt_epi32_mask(ix, _mm512_set1_epi32(s->width));
+                __mmask16 store = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+                _mm512_mask_storeu_ps(dst + t, store, _mm512_maskz_loadu_ps(inside & store, src + first + t));
+            }
+        } else {
+            const float *src = x + ((size_t)(ch * s->batch + g.b) * s->height + iy) * s->width;
+            for (int t = 0; t < g.run; t++) {
+                int ix = (g.ox0 + t) * s->stride + kx - s->padding;
+                dst[t] = ix >= 0 && ix < s->width ? src[ix] : 0;
+            }
+        }
+        dst += g.run;
+    }
+}
+
+// Panels of im2col(x) columns [j0, j0 + count); `rows` holds two fp32 im2col rows of a pair
+// (a 1×1 stride-1 convolution reads x's rows in place).
+TARGET static void pack_block(const float *x, const cbf16_conv_shape *s, int j0, int count, uint16_t *panels, float *rows,
+                              segment *runs) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    int kk = s->kernel, k = s->channels * kk * kk, pairs = (k + 1) / 2, count16 = (count + 15) / 16;
+    int n = s->batch * cbf16_conv_out(s->height, s) * cbf16_conv_out(s->width, s);
+    int direct = kk == 1 && s->stride == 1 && s->padding == 0;
+    int used = direct ? 0 : segments(s, j0, count, runs);
+    for (int p = 0; p < pairs; p++) {
+        const float *r0, *r1 = NULL;
+        if (direct) {
+            r0 = x + (size_t)(2 * p) * n + j0;
+            if (2 * p + 1 < k) r1 = r0 + n;
+        } else {
+            im2col_row(rows, x, s, 2 * p, runs, used);
+            r0 = rows;
+            if (2 * p + 1 < k) { im2col_row(rows + count, x, s, 2 * p + 1, runs, used); r1 = rows + count; }
+        }
+        for (int q = 0; q < count16; q++) {
+            int left = count - 16 * q;
+            __mmask16 mask = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            __m512 even = _mm512_maskz_loadu_ps(mask, r0 + 16 * q);
+            __m512 odd = r1 ? _mm512_maskz_loadu_ps(mask, r1 + 16 * q) : _mm512_setzero_ps();
+            __m512i both = (__m512i)_mm512_cvtne2ps_pbh(odd, even);   // [even 0..15 | odd 0..15]
+            _mm512_storeu_si512(panels + ((size_t)q * pairs + p) * 32, _mm512_permutexvar_epi16(interleave, both));
+        }
+    }
+}
+
+void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, int relu, float *out,
+                uint16_t *scratch) {
+    int k = s.channels * s.kernel * s.kernel, ks = cbf16_row_stride(k), block = cbf16_conv_block(k);
+    int n = s.batch * cbf16_conv_out(s.height, &s) * cbf16_conv_out(s.width, &s);
+    float *rows = (float *)(scratch + (size_t)block * ks);
+    segment *runs = (segment *)(rows + 2 * block);
+    for (int j0 = 0; j0 < n; j0 += block) {
+        int count = n - j0 < block ? n - j0 : block;
+        pack_block(x, &s, j0, count, scratch, rows, runs);
+        multiply(w, m, ks, scratch, count, out + j0, n, (epilogue){NULL, bias, relu});
     }
 }
 
@@ -159,17 +266,17 @@ void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n,
 // Not x86-64: `cbf16_available()` is 0 and callers never reach the others; they do nothing.
 int cbf16_available(void) { return 0; }
 
-void cbf16_pack(const float *b, int k, int n, int ldb, uint16_t *panels) {
-    (void)b; (void)k; (void)n; (void)ldb; (void)panels;
-}
-
 void cbf16_convert_rows(const float *a, int m, int k, int lda, uint16_t *out) {
     (void)a; (void)m; (void)k; (void)lda; (void)out;
 }
 
-void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n,
-                const float *bias, float *c, int ldc, int accumulate) {
-    (void)a; (void)m; (void)k; (void)panels; (void)n; (void)bias; (void)c; (void)ldc; (void)accumulate;
+void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n, const float *bias, float *c, int ldc) {
+    (void)a; (void)m; (void)k; (void)panels; (void)n; (void)bias; (void)c; (void)ldc;
+}
+
+void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, int relu, float *out,
+                uint16_t *scratch) {
+    (void)w; (void)m; (void)x; (void)s; (void)bias; (void)relu; (void)out; (void)scratch;
 }
 
 #endif

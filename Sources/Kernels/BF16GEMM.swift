@@ -103,16 +103,20 @@ public enum BF16GEMM {
         let panels = weights.panels(weight, n: N, k: K)
         let a = scratch.pointer(capacity: rows * Int(cbf16_row_stride(Int32(K))))   // [rows, K↑2] bf16
         cbf16_convert_rows(x, Int32(rows), Int32(K), Int32(K), a)
-        cbf16_gemm(a, Int32(rows), Int32(K), panels, Int32(N), bias, y, Int32(N), 0)
+        cbf16_gemm(a, Int32(rows), Int32(K), panels, Int32(N), bias, y, Int32(N))
     }
 
-    /// `c[M, n] = W[M, K] · b[K, n] (+ c when accumulate)`, b with row stride n.
-    public static func columns(m M: Int, k K: Int, weight: UnsafePointer<Float>, b: UnsafePointer<Float>, n: Int,
-                               c: UnsafeMutablePointer<Float>, accumulate: Bool, weights: BF16Weights, scratch: BF16Buffer) {
-        guard n > 0 else { return }
-        let rows = weights.rows(weight, m: M, k: K)
-        let panels = scratch.pointer(capacity: cbf16_panel_elements(Int32(n), Int32(K)))
-        cbf16_pack(b, Int32(K), Int32(n), Int32(n), panels)
-        cbf16_gemm(rows, Int32(M), Int32(K), panels, Int32(n), nil, c, Int32(n), accumulate ? 1 : 0)
+    /// `out[Cout, B·Ho·Wo] = W[Cout, Cin·k·k] · im2col(x) + bias`, then ReLU when `relu`; x `[Cin, B, H, W]`.
+    /// The kernel builds the im2col columns and packs them block by block (`cbf16_conv`), so no
+    /// im2col matrix is made and the packed block is multiplied while it is in cache.
+    public static func convolution(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                   bias: UnsafePointer<Float>?, relu: Bool, shape s: Conv2D.Shape, weights: BF16Weights, scratch: BF16Buffer) {
+        guard s.batch > 0 else { return }
+        let K = s.inChannels * s.kernel * s.kernel
+        let rows = weights.rows(weight, m: s.outChannels, k: K)
+        let geometry = cbf16_conv_shape(channels: Int32(s.inChannels), batch: Int32(s.batch), height: Int32(s.height), width: Int32(s.width),
+                                        kernel: Int32(s.kernel), stride: Int32(s.stride), padding: Int32(s.padding))
+        cbf16_conv(rows, Int32(s.outChannels), x, geometry, bias, relu ? 1 : 0, out,
+                   scratch.pointer(capacity: cbf16_conv_scratch_elements(Int32(K))))
     }
 }

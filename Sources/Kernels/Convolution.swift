@@ -20,18 +20,25 @@ public enum Conv2D {
         }
     }
 
-    /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias. `columns` needs `shape.columnCount` floats.
-    /// With `samplePadding` every image's outputs are the bits it gets alone (`SampleInvariantGEMM`).
+    /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias, then ReLU when `relu`. `columns`
+    /// holds the im2col matrix (grown to `shape.columnCount` floats when needed). With
+    /// `samplePadding` every image's outputs are the bits it gets alone (`SampleInvariantGEMM`);
+    /// when it carries BF16 weights, the BF16 kernel builds the columns itself, block by block,
+    /// and adds the bias and applies ReLU as it stores (`BF16GEMM.convolution`).
     public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               shape s: Shape, columns: UnsafeMutablePointer<Float>?, samplePadding: SamplePadding? = nil) {
+                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool = false,
+                               shape s: Shape, columns: GrowableBuffer, samplePadding: SamplePadding? = nil) {
+        if let samplePadding, let bf16 = samplePadding.bf16 {   // column-invariant by construction
+            BF16GEMM.convolution(out, x, weight: weight, bias: bias, relu: relu, shape: s, weights: bf16, scratch: samplePadding.bf16Scratch)
+            return
+        }
         let n = s.batch * s.outHeight * s.outWidth
         let kdim = s.inChannels * s.kernel * s.kernel
         var source = x
         if s.columnCount > 0 {
-            guard let columns else { preconditionFailure("Conv2D needs an im2col buffer for \(s)") }
-            im2col(columns, x, shape: s)
-            source = UnsafePointer(columns)
+            let cols = columns.pointer(capacity: s.columnCount)
+            im2col(cols, x, shape: s)
+            source = UnsafePointer(cols)
         }
         var beta: Float = 0
         if let bias {
@@ -44,6 +51,7 @@ public enum Conv2D {
         } else {
             GEMM.sgemm(m: s.outChannels, n: n, k: kdim, a: weight, lda: kdim, b: source, ldb: n, beta: beta, c: out, ldc: n)
         }
+        if relu { ReLU.forward(out, out, count: s.outChannels * n) }
     }
 
     /// cols[(c·k + ky)·k + kx, (b·Ho + oy)·Wo + ox] = x[c, b, oy·stride + ky − pad, ox·stride + kx − pad] (0 outside).

@@ -68,10 +68,6 @@ public enum SampleInvariantGEMM {
     public static func columns(m M: Int, k K: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                c: UnsafeMutablePointer<Float>, samples S: Int, columnsPerSample L: Int,
                                accumulate: Bool, padding: SamplePadding) {
-        if let bf16 = padding.bf16 {   // column-invariant by construction
-            BF16GEMM.columns(m: M, k: K, weight: a, b: b, n: S * L, c: c, accumulate: accumulate, weights: bf16, scratch: padding.bf16Scratch)
-            return
-        }
         let U = columnPeriod, n = S * L, beta: Float = accumulate ? 1 : 0
         if U == 0 || M * L * K <= smallProduct {
             for s in 0..<S {

@@ -14,6 +14,8 @@ struct BenchEncode: ParsableCommand {
         commandName: "encode", abstract: "Image encoder images/s and GFLOPS, alone and from JPEG files (build with -c release).")
     @OptionGroup var options: BenchOptions
     @Option(help: "Model directory (default: synthetic ViT-B/32, ViT-B/16 and RN50).") var model: String?
+    @Option(help: "Synthetic towers to run without --model, comma-separated: vit-b-32, vit-b-16, rn50.")
+    var towers: String = "vit-b-32,vit-b-16,rn50"
     @Option(help: "Images per encoder batch.") var batch: Int = 32
     @Option(help: "Image files for the end-to-end run.") var images: Int = 64
     @Option(name: .customLong("decode-threads"), help: "Decode threads of the end-to-end run.") var decodeThreads: Int = 2
@@ -32,18 +34,27 @@ struct BenchEncode: ParsableCommand {
         let peak = measureSgemmGFLOPS()
         print(String(format: "%d threads, sgemm peak %.1f GFLOPS; batch %d, %d decode threads, %d %@ files of 500x375",
                      threads, peak, batch, decodeThreads, images, fileFormat.description))
-        var towers: [(String, ImageEncoder)] = []
+        var encoders: [(String, ImageEncoder)] = []
         if let model {
             let m = try CLIPModel(directory: URL(fileURLWithPath: model))
             guard let image = m.image else { throw IndexingError("\(model): no image tower") }
-            towers.append((URL(fileURLWithPath: model).lastPathComponent, image))
+            encoders.append((URL(fileURLWithPath: model).lastPathComponent, image))
         } else {
-            towers.append(("ViT-B/32 (synthetic)", .vit(try VisionTransformer(
-                weights: SyntheticWeights(), imageSize: 224, patchSize: 32, width: 768, layers: 12, heads: 12, embedDim: 512))))
-            towers.append(("ViT-B/16 (synthetic)", .vit(try VisionTransformer(
-                weights: SyntheticWeights(), imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12, embedDim: 512))))
-            towers.append(("RN50 (synthetic)", .resnet(try ModifiedResNet(
-                weights: SyntheticWeights(), blocksPerStage: [3, 4, 6, 3], width: 64, heads: 32, imageSize: 224, embedDim: 1024))))
+            for name in towers.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+                switch name {
+                case "vit-b-32":
+                    encoders.append(("ViT-B/32 (synthetic)", .vit(try VisionTransformer(
+                        weights: SyntheticWeights(), imageSize: 224, patchSize: 32, width: 768, layers: 12, heads: 12, embedDim: 512))))
+                case "vit-b-16":
+                    encoders.append(("ViT-B/16 (synthetic)", .vit(try VisionTransformer(
+                        weights: SyntheticWeights(), imageSize: 224, patchSize: 16, width: 768, layers: 12, heads: 12, embedDim: 512))))
+                case "rn50":
+                    encoders.append(("RN50 (synthetic)", .resnet(try ModifiedResNet(
+                        weights: SyntheticWeights(), blocksPerStage: [3, 4, 6, 3], width: 64, heads: 32, imageSize: 224, embedDim: 1024))))
+                default:
+                    throw ValidationError("--towers: unknown tower '\(name)'; use vit-b-32, vit-b-16 or rn50")
+                }
+            }
         }
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cocoon-bench-encode-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -52,7 +63,7 @@ struct BenchEncode: ParsableCommand {
 
         let precisions = try precision.map { try $0.split(separator: ",").map { try Precision(option: String($0)) } }
             ?? (BF16Support.available ? [.fp32, .bf16] : [.fp32])
-        for (name, encoder) in towers {
+        for (name, encoder) in encoders {
             let R = encoder.imageSize
             let pixels = Tensor(shape: [batch, 3, R, R])
             for i in 0..<pixels.count { pixels[i] = Float((i * 7919) % 255) / 127.5 - 1 }

@@ -47,23 +47,50 @@ final class BF16GEMMTests: XCTestCase {
         }
     }
 
-    /// c = W·b (+ c) for a convolution's layout, against the same reference.
-    func testColumnsMatchTheReferenceAndAccumulate() throws {
+    /// Double-precision convolution of BF16-rounded x `[Cin, B, H, W]` and w `[Cout, Cin·k·k]`, plus
+    /// `bias` per output channel, then ReLU when `relu`.
+    private func convolutionReference(_ x: [Float], _ w: [Float], _ bias: [Float], relu: Bool, _ s: Conv2D.Shape) -> [Double] {
+        let (Ho, Wo, k) = (s.outHeight, s.outWidth, s.kernel)
+        var out = [Double](repeating: 0, count: s.outChannels * s.batch * Ho * Wo)
+        for o in 0..<s.outChannels { for b in 0..<s.batch { for oy in 0..<Ho { for ox in 0..<Wo {
+            var acc = 0.0
+            for c in 0..<s.inChannels { for ky in 0..<k { for kx in 0..<k {
+                let iy = oy * s.stride + ky - s.padding, ix = ox * s.stride + kx - s.padding
+                guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
+                acc += Double(bf16(w[o * s.inChannels * k * k + (c * k + ky) * k + kx])) *
+                    Double(bf16(x[((c * s.batch + b) * s.height + iy) * s.width + ix]))
+            } } }
+            let sum = acc + Double(bias[o])
+            out[((o * s.batch + b) * Ho + oy) * Wo + ox] = relu ? max(sum, 0) : sum
+        } } } }
+        return out
+    }
+
+    /// out = conv(x) + bias (ReLU on every other shape) with im2col built inside the kernel: strides,
+    /// padding, odd depths, and more output columns than one block (1728 > 1024, the block ending
+    /// inside an output row).
+    func testConvolutionMatchesTheReference() throws {
         try requireBF16()
-        let (M, K, n) = (20, 27, 50)
-        let w = values(M * K, seed: 4), b = values(K * n, seed: 5), start = values(M * n, seed: 6)
-        var c = start
-        BF16GEMM.columns(m: M, k: K, weight: w, b: b, n: n, c: &c, accumulate: true, weights: BF16Weights(), scratch: BF16Buffer())
-        for i in 0..<M {
-            for j in 0..<n {
-                var exact = Double(start[i * n + j])
-                for k in 0..<K { exact += Double(bf16(w[i * K + k])) * Double(bf16(b[k * n + j])) }
-                XCTAssertEqual(Double(c[i * n + j]), exact, accuracy: 1e-4, "(\(i), \(j))")
-            }
+        let shapes = [
+            Conv2D.Shape(batch: 2, inChannels: 3, height: 9, width: 7, outChannels: 10, kernel: 3, stride: 2, padding: 1),
+            Conv2D.Shape(batch: 3, inChannels: 4, height: 24, width: 24, outChannels: 9, kernel: 3, stride: 1, padding: 1),
+            Conv2D.Shape(batch: 3, inChannels: 5, height: 24, width: 24, outChannels: 17, kernel: 1),
+            Conv2D.Shape(batch: 2, inChannels: 2, height: 6, width: 5, outChannels: 3, kernel: 5, stride: 1, padding: 2),
+        ]
+        for (i, s) in shapes.enumerated() {
+            let n = s.batch * s.outHeight * s.outWidth, K = s.inChannels * s.kernel * s.kernel
+            let x = values(s.inChannels * s.batch * s.height * s.width, seed: 4 + UInt64(i))
+            let w = values(s.outChannels * K, seed: 40 + UInt64(i)), bias = values(s.outChannels, seed: 80 + UInt64(i))
+            var out = [Float](repeating: .nan, count: s.outChannels * n)
+            BF16GEMM.convolution(&out, x, weight: w, bias: bias, relu: i % 2 == 1, shape: s, weights: BF16Weights(), scratch: BF16Buffer())
+            let exact = convolutionReference(x, w, bias, relu: i % 2 == 1, s)
+            var worst = 0.0
+            for j in out.indices { worst = max(worst, abs(Double(out[j]) - exact[j])) }
+            XCTAssertLessThan(worst, 1e-4, "\(s)")
         }
     }
 
-    /// A row's bits do not depend on the rows around it, nor a column's on the other columns.
+    /// A row's bits do not depend on the rows around it, nor an image's convolution outputs on the other images.
     func testRowsAndColumnsAreIndependentOfTheirNeighbours() throws {
         try requireBF16()
         let (K, N) = (300, 40)
@@ -79,15 +106,24 @@ final class BF16GEMMTests: XCTestCase {
             }
             XCTAssertEqual(alone.map(\.bitPattern), Array(all[r * N..<(r + 1) * N]).map(\.bitPattern), "row \(r)")
         }
-        // columns: the first 17 columns of b alone give the same bits as within 50 columns
-        let (M, n) = (12, 50)
-        let cw = values(M * K, seed: 9), b = values(K * n, seed: 10)
-        var wide = [Float](repeating: 0, count: M * n), narrow = [Float](repeating: 0, count: M * 17)
-        BF16GEMM.columns(m: M, k: K, weight: cw, b: b, n: n, c: &wide, accumulate: false, weights: weights, scratch: scratch)
-        let first17 = (0..<K).flatMap { b[$0 * n..<$0 * n + 17] }
-        BF16GEMM.columns(m: M, k: K, weight: cw, b: first17, n: 17, c: &narrow, accumulate: false, weights: weights, scratch: scratch)
-        for i in 0..<M {
-            XCTAssertEqual(narrow[i * 17..<(i + 1) * 17].map(\.bitPattern), wide[i * n..<i * n + 17].map(\.bitPattern), "row \(i)")
+        // columns: each image of a convolution's batch gets the bits it gets alone, across blocks
+        let s = Conv2D.Shape(batch: 3, inChannels: 6, height: 20, width: 20, outChannels: 12, kernel: 3, stride: 1, padding: 1)
+        let plane = s.outHeight * s.outWidth, inPlane = s.height * s.width, n = s.batch * plane
+        let cx = values(s.inChannels * s.batch * inPlane, seed: 9), cw = values(s.outChannels * 54, seed: 10)
+        var batch = [Float](repeating: 0, count: s.outChannels * n)
+        BF16GEMM.convolution(&batch, cx, weight: cw, bias: nil, relu: false, shape: s, weights: weights, scratch: scratch)
+        var single = s
+        single.batch = 1
+        for b in 0..<s.batch {
+            var image: [Float] = []
+            for c in 0..<s.inChannels { image += cx[(c * s.batch + b) * inPlane..<(c * s.batch + b + 1) * inPlane] }
+            var alone = [Float](repeating: 0, count: s.outChannels * plane)
+            BF16GEMM.convolution(&alone, image, weight: cw, bias: nil, relu: false, shape: single, weights: weights, scratch: scratch)
+            for o in 0..<s.outChannels {
+                let inBatch: ArraySlice<Float> = batch[(o * s.batch + b) * plane..<(o * s.batch + b + 1) * plane]
+                let own: ArraySlice<Float> = alone[o * plane..<(o + 1) * plane]
+                XCTAssertEqual(own.map(\.bitPattern), inBatch.map(\.bitPattern), "image \(b), channel \(o)")
+            }
         }
     }
 

@@ -22,9 +22,6 @@ size_t cbf16_panel_elements(int n, int k);
 /// Packs B = wᵀ, where w is `[n, k]` row-major with row stride `ldw` (a linear layer's weight).
 void cbf16_pack_transposed(const float *w, int n, int k, int ldw, uint16_t *panels);
 
-/// Packs B = b, `[k, n]` row-major with row stride `ldb` (a convolution's im2col columns).
-void cbf16_pack(const float *b, int k, int n, int ldb, uint16_t *panels);
-
 /// Row stride (elements) of A in BF16: k rounded up to even.
 int cbf16_row_stride(int k);
 
@@ -32,10 +29,32 @@ int cbf16_row_stride(int k);
 /// (round to nearest even; the odd tail element padded with 0).
 void cbf16_convert_rows(const float *a, int m, int k, int lda, uint16_t *out);
 
-/// c[m, n] = a · b (+ bias[j]) (+ c when `accumulate`), with a from `cbf16_convert_rows` and b
-/// from `cbf16_pack*`; row stride of c is `ldc`. Only call when `cbf16_available()` returned 1.
-void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n,
-                const float *bias, float *c, int ldc, int accumulate);
+/// c[m, n] = a · b (+ bias[j]), with a from `cbf16_convert_rows` and b from `cbf16_pack_transposed`;
+/// row stride of c is `ldc`. Only call when `cbf16_available()` returned 1.
+void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n, const float *bias, float *c, int ldc);
+
+/// A convolution's input geometry: x is `[channels, batch, height, width]` fp32, the output
+/// `[m, batch, Ho, Wo]`, the weight `[m, channels·kernel·kernel]` (im2col row order).
+typedef struct {
+    int channels, batch, height, width, kernel, stride, padding;
+} cbf16_conv_shape;
+
+/// Output height (or width) of `size` input rows (or columns) under `s`.
+int cbf16_conv_out(int size, const cbf16_conv_shape *s);
+
+/// Output columns per block of `cbf16_conv` for depth `k` = channels·kernel².
+int cbf16_conv_block(int k);
+
+/// BF16 elements of the scratch `cbf16_conv` needs for depth `k`.
+size_t cbf16_conv_scratch_elements(int k);
+
+/// out[m, n] = w · im2col(x) + bias[i] (per output channel; NULL: none), then ReLU when `relu`;
+/// n = batch·Ho·Wo, w from `cbf16_convert_rows`. Block by block of output columns, im2col and
+/// BF16 packing into `scratch` (`cbf16_conv_scratch_elements(k)`) then the product, so the packed
+/// columns stay in cache. Every output column runs the micro-tiles' fixed instruction sequence
+/// over its own im2col column, so its bits depend only on its own image, whatever the batch.
+void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, int relu, float *out,
+                uint16_t *scratch);
 
 #ifdef __cplusplus
 }

@@ -36,10 +36,8 @@ struct FoldedConv {
     func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool, scratch: ConvolutionScratch) -> Tensor {
         let s = shape(batch: batch, height: height, width: width)
         let out = scratch.activations.tensor([outChannels, batch, s.outHeight, s.outWidth], batch: batch)
-        Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, shape: s,
-                       columns: s.columnCount > 0 ? scratch.columns.pointer(capacity: s.columnCount) : nil,
-                       samplePadding: scratch.padding)
-        if relu { ReLU.forward(out.data, out.data, count: out.count) }
+        Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, relu: relu, shape: s,
+                       columns: scratch.columns, samplePadding: scratch.padding)
         return out
     }
 }
