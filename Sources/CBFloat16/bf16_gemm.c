@@ -44,9 +44,9 @@ void cbf16_pack_transposed(const float *w, int n, int k, int ldw, uint16_t *pane
 
 int cbf16_conv_out(int size, const cbf16_conv_shape *s) { return (size + 2 * s->padding - s->kernel) / s->stride + 1; }
 
-// Columns per block: the block's panels (block × k↑2 BF16) take at most 256 KiB, so they stay in L2.
+// Columns per block: the block's panels (block × k↑2 BF16) take at most 512 KiB, so they stay in L2.
 int cbf16_conv_block(int k) {
-    int block = 131072 / cbf16_row_stride(k) / 32 * 32;
+    int block = 262144 / cbf16_row_stride(k) / 32 * 32;
     return block < 32 ? 32 : block > 1024 ? 1024 : block;
 }
 
@@ -74,21 +74,22 @@ int cbf16_available(void) {
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 // What a tile adds to its sums before storing them: a bias per column (a linear layer's) and/or
-// per row (a convolution's output channel), then ReLU when `relu`. Tiles take the fields as
-// arguments, their pointers moved to the tile (a struct argument cost a store-forwarding stall per call).
+// per row (a convolution's output channel), then a residual laid out as c, then ReLU when `relu`.
+// Tiles take the fields as arguments, their pointers moved to the tile (a struct argument cost a
+// store-forwarding stall per call).
 typedef struct {
-    const float *column_bias, *row_bias;
+    const float *column_bias, *row_bias, *residual;
     int relu;
 } epilogue;
 
 typedef void (*tile_fn)(const uint16_t *a, int ks, const uint16_t *b, int pairs, float *c, int ldc, int valid,
-                        const float *column_bias, const float *row_bias, int relu);
+                        const float *column_bias, const float *row_bias, const float *residual, int relu);
 
 // One MR × (16·NP) tile; `valid` = columns of c to write (≤ 16·NP), `b` = its first panel.
 #define TILE(MR, NP)                                                                                  \
     TARGET static void tile_##MR##_##NP(const uint16_t *a, int ks, const uint16_t *b, int pairs,      \
                                         float *c, int ldc, int valid, const float *column_bias,       \
-                                        const float *row_bias, int relu) {                            \
+                                        const float *row_bias, const float *residual, int relu) {     \
         __m512 acc[MR][NP];                                                                           \
         for (int r = 0; r < MR; r++)                                                                  \
             for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();                             \
@@ -111,6 +112,7 @@ typedef void (*tile_fn)(const uint16_t *a, int ks, const uint16_t *b, int pairs,
             for (int r = 0; r < MR; r++) {                                                            \
                 __m512 v = _mm512_add_ps(acc[r][q], add);                                             \
                 if (row_bias) v = _mm512_add_ps(v, _mm512_set1_ps(row_bias[r]));                      \
+                if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, residual + (size_t)r * ldc + 16 * q)); \
                 if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());                                  \
                 _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * q, mask, v);                         \
             }                                                                                         \
@@ -153,14 +155,15 @@ static void multiply(const uint16_t *a, int m, int ks, const uint16_t *panels, i
             for (int i = i0; i < i1; i += 8) {
                 int mr = i1 - i < 8 ? i1 - i : 8;
                 tiles[np - 1][mr - 1](a + (size_t)i * ks, ks, b, pairs, c + (size_t)i * ldc + 16 * q, ldc, valid,
-                                      e.column_bias ? e.column_bias + 16 * q : NULL, e.row_bias ? e.row_bias + i : NULL, e.relu);
+                                      e.column_bias ? e.column_bias + 16 * q : NULL, e.row_bias ? e.row_bias + i : NULL,
+                                      e.residual ? e.residual + (size_t)i * ldc + 16 * q : NULL, e.relu);
             }
         }
     }
 }
 
 void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n, const float *bias, float *c, int ldc) {
-    multiply(a, m, cbf16_row_stride(k), panels, n, c, ldc, (epilogue){bias, NULL, 0});
+    multiply(a, m, cbf16_row_stride(k), panels, n, c, ldc, (epilogue){bias, NULL, NULL, 0});
 }
 
 // A run of output columns within one output row: image b, row oy, columns ox0 ..< ox0 + run.
@@ -182,30 +185,28 @@ static int segments(const cbf16_conv_shape *s, int j0, int count, segment *out) 
     return used;
 }
 
-// Row k = (ch·kernel + ky)·kernel + kx of im2col(x) over `runs`: for each run the values
+// Row (ch·kernel + ky)·kernel + kx of im2col(x) over `runs`: for each run the values
 // x[ch, b, oy·stride + ky − pad, ox·stride + kx − pad] (0 outside the image).
-TARGET static void im2col_row(float *dst, const float *x, const cbf16_conv_shape *s, int k, const segment *runs, int used) {
-    int kk = s->kernel, ch = k / (kk * kk), ky = k / kk % kk, kx = k % kk;
-    const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+TARGET static void im2col_row(float *dst, const float *x, const cbf16_conv_shape *s, int ch, int ky, int kx,
+                              const segment *runs, int used) {
     for (int r = 0; r < used; r++) {
         segment g = runs[r];
         int iy = g.oy * s->stride + ky - s->padding;
         if (iy < 0 || iy >= s->height) {
-            for (int t = 0; t < g.run; t += 16) {
-                int left = g.run - t;
-                _mm512_mask_storeu_ps(dst + t, left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1), _mm512_setzero_ps());
-            }
-        } else if (s->stride == 1) {   // ix = ox + kx − pad: masked loads read only the row's own columns
+            memset(dst, 0, (size_t)g.run * sizeof(float));
+        } else if (s->stride == 1) {   // ix = ox + kx − pad: zeros, one run of the input row, zeros
             const float *src = x + ((size_t)(ch * s->batch + g.b) * s->height + iy) * s->width;
-            int first = g.ox0 + kx - s->padding;   // ix of the run's first column
-            for (int t = 0; t < g.run; t += 16) {
-                int left = g.run - t;
-                __m512i ix = _mm512_add_epi32(lanes, _mm512_set1_epi32(first + t));
-                __mmask16 inside = _mm512_cmpge_epi32_mask(ix, _mm512_setzero_si512()) &
-                                   _mm512_cmplt_epi32_mask(ix, _mm512_set1_epi32(s->width));
-                __mmask16 store = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-                _mm512_mask_storeu_ps(dst + t, store, _mm512_maskz_loadu_ps(inside & store, src + first + t));
+            int shift = g.ox0 + kx - s->padding, lo = -shift, hi = s->width - shift;   // dst[t] = src[t + shift] for lo ≤ t < hi
+            lo = lo < 0 ? 0 : lo > g.run ? g.run : lo;
+            hi = hi < lo ? lo : hi > g.run ? g.run : hi;
+            for (int t = 0; t < lo; t++) dst[t] = 0;
+            int t = lo;
+            for (; t + 16 <= hi; t += 16) _mm512_storeu_ps(dst + t, _mm512_loadu_ps(src + t + shift));
+            if (t < hi) {
+                __mmask16 tail = (__mmask16)((1u << (hi - t)) - 1);
+                _mm512_mask_storeu_ps(dst + t, tail, _mm512_maskz_loadu_ps(tail, src + t + shift));
             }
+            for (t = hi; t < g.run; t++) dst[t] = 0;
         } else {
             const float *src = x + ((size_t)(ch * s->batch + g.b) * s->height + iy) * s->width;
             for (int t = 0; t < g.run; t++) {
@@ -227,15 +228,19 @@ TARGET static void pack_block(const float *x, const cbf16_conv_shape *s, int j0,
     int n = s->batch * cbf16_conv_out(s->height, s) * cbf16_conv_out(s->width, s);
     int direct = kk == 1 && s->stride == 1 && s->padding == 0;
     int used = direct ? 0 : segments(s, j0, count, runs);
+    int ch = 0, ky = 0, kx = 0;   // of row 2p, stepped along without divisions
     for (int p = 0; p < pairs; p++) {
         const float *r0, *r1 = NULL;
         if (direct) {
             r0 = x + (size_t)(2 * p) * n + j0;
             if (2 * p + 1 < k) r1 = r0 + n;
         } else {
-            im2col_row(rows, x, s, 2 * p, runs, used);
+            for (int h = 0; h < 2 && 2 * p + h < k; h++) {
+                im2col_row(rows + h * count, x, s, ch, ky, kx, runs, used);
+                if (++kx == kk) { kx = 0; if (++ky == kk) { ky = 0; ch++; } }
+            }
             r0 = rows;
-            if (2 * p + 1 < k) { im2col_row(rows + count, x, s, 2 * p + 1, runs, used); r1 = rows + count; }
+            if (2 * p + 1 < k) r1 = rows + count;
         }
         for (int q = 0; q < count16; q++) {
             int left = count - 16 * q;
@@ -248,8 +253,8 @@ TARGET static void pack_block(const float *x, const cbf16_conv_shape *s, int j0,
     }
 }
 
-void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, int relu, float *out,
-                uint16_t *scratch) {
+void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, const float *residual,
+                int relu, float *out, uint16_t *scratch) {
     int k = s.channels * s.kernel * s.kernel, ks = cbf16_row_stride(k), block = cbf16_conv_block(k);
     int n = s.batch * cbf16_conv_out(s.height, &s) * cbf16_conv_out(s.width, &s);
     float *rows = (float *)(scratch + (size_t)block * ks);
@@ -257,7 +262,7 @@ void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, co
     for (int j0 = 0; j0 < n; j0 += block) {
         int count = n - j0 < block ? n - j0 : block;
         pack_block(x, &s, j0, count, scratch, rows, runs);
-        multiply(w, m, ks, scratch, count, out + j0, n, (epilogue){NULL, bias, relu});
+        multiply(w, m, ks, scratch, count, out + j0, n, (epilogue){NULL, bias, residual ? residual + j0 : NULL, relu});
     }
 }
 
@@ -274,9 +279,9 @@ void cbf16_gemm(const uint16_t *a, int m, int k, const uint16_t *panels, int n, 
     (void)a; (void)m; (void)k; (void)panels; (void)n; (void)bias; (void)c; (void)ldc;
 }
 
-void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, int relu, float *out,
-                uint16_t *scratch) {
-    (void)w; (void)m; (void)x; (void)s; (void)bias; (void)relu; (void)out; (void)scratch;
+void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, const float *residual,
+                int relu, float *out, uint16_t *scratch) {
+    (void)w; (void)m; (void)x; (void)s; (void)bias; (void)residual; (void)relu; (void)out; (void)scratch;
 }
 
 #endif

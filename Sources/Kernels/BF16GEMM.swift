@@ -106,17 +106,19 @@ public enum BF16GEMM {
         cbf16_gemm(a, Int32(rows), Int32(K), panels, Int32(N), bias, y, Int32(N))
     }
 
-    /// `out[Cout, B·Ho·Wo] = W[Cout, Cin·k·k] · im2col(x) + bias`, then ReLU when `relu`; x `[Cin, B, H, W]`.
+    /// `out[Cout, B·Ho·Wo] = W[Cout, Cin·k·k] · im2col(x) + bias (+ residual)`, then ReLU when `relu`;
+    /// x `[Cin, B, H, W]`, residual laid out as out.
     /// The kernel builds the im2col columns and packs them block by block (`cbf16_conv`), so no
     /// im2col matrix is made and the packed block is multiplied while it is in cache.
     public static func convolution(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                   bias: UnsafePointer<Float>?, relu: Bool, shape s: Conv2D.Shape, weights: BF16Weights, scratch: BF16Buffer) {
+                                   bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, relu: Bool, shape s: Conv2D.Shape,
+                                   weights: BF16Weights, scratch: BF16Buffer) {
         guard s.batch > 0 else { return }
         let K = s.inChannels * s.kernel * s.kernel
         let rows = weights.rows(weight, m: s.outChannels, k: K)
         let geometry = cbf16_conv_shape(channels: Int32(s.inChannels), batch: Int32(s.batch), height: Int32(s.height), width: Int32(s.width),
                                         kernel: Int32(s.kernel), stride: Int32(s.stride), padding: Int32(s.padding))
-        cbf16_conv(rows, Int32(s.outChannels), x, geometry, bias, relu ? 1 : 0, out,
+        cbf16_conv(rows, Int32(s.outChannels), x, geometry, bias, residual, relu ? 1 : 0, out,
                    scratch.pointer(capacity: cbf16_conv_scratch_elements(Int32(K))))
     }
 }

@@ -20,16 +20,19 @@ public enum Conv2D {
         }
     }
 
-    /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias, then ReLU when `relu`. `columns`
-    /// holds the im2col matrix (grown to `shape.columnCount` floats when needed). With
-    /// `samplePadding` every image's outputs are the bits it gets alone (`SampleInvariantGEMM`);
-    /// when it carries BF16 weights, the BF16 kernel builds the columns itself, block by block,
-    /// and adds the bias and applies ReLU as it stores (`BF16GEMM.convolution`).
+    /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias (+ residual, laid out as out), then
+    /// ReLU when `relu`. `columns` holds the im2col matrix (grown to `shape.columnCount` floats when
+    /// needed). With `samplePadding` every image's outputs are the bits it gets alone
+    /// (`SampleInvariantGEMM`); when it carries BF16 weights, the BF16 kernel builds the columns
+    /// itself, block by block, and adds bias and residual and applies ReLU as it stores
+    /// (`BF16GEMM.convolution`).
     public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool = false,
+                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                               residual: UnsafePointer<Float>? = nil, relu: Bool = false,
                                shape s: Shape, columns: GrowableBuffer, samplePadding: SamplePadding? = nil) {
         if let samplePadding, let bf16 = samplePadding.bf16 {   // column-invariant by construction
-            BF16GEMM.convolution(out, x, weight: weight, bias: bias, relu: relu, shape: s, weights: bf16, scratch: samplePadding.bf16Scratch)
+            BF16GEMM.convolution(out, x, weight: weight, bias: bias, residual: residual, relu: relu, shape: s,
+                                 weights: bf16, scratch: samplePadding.bf16Scratch)
             return
         }
         let n = s.batch * s.outHeight * s.outWidth
@@ -51,6 +54,7 @@ public enum Conv2D {
         } else {
             GEMM.sgemm(m: s.outChannels, n: n, k: kdim, a: weight, lda: kdim, b: source, ldb: n, beta: beta, c: out, ldc: n)
         }
+        if let residual { Elementwise.add(out, residual, count: s.outChannels * n) }
         if relu { ReLU.forward(out, out, count: s.outChannels * n) }
     }
 
@@ -101,6 +105,13 @@ public enum AvgPool2D {
         let scale = 1 / Float(k * k)
         Parallel.ranges(planes, work: planes * height * width) { range in for p in range {
             let src = x + p * height * width, dst = out + p * Ho * Wo
+            if k == 2 {   // the general loop's sums in its order, written out so they vectorise
+                for oy in 0..<Ho {
+                    let r0 = src + 2 * oy * width, r1 = r0 + width, d = dst + oy * Wo
+                    for ox in 0..<Wo { d[ox] = ((((0 + r0[2 * ox]) + r0[2 * ox + 1]) + r1[2 * ox]) + r1[2 * ox + 1]) * scale }
+                }
+                continue
+            }
             for oy in 0..<Ho {
                 for ox in 0..<Wo {
                     var s: Float = 0

@@ -42,6 +42,10 @@ final class ConvolutionTests: XCTestCase {
         let out = Tensor(shape: [1, 2, 2])
         AvgPool2D.forward(out.data, x.data, planes: 1, height: 4, width: 4, kernel: 2)
         XCTAssertEqual(out.toArray(), [2.5, 4.5, 10.5, 12.5])
+        let wide = Tensor(shape: [2, 3, 6], values: (0..<36).map(Float.init))   // two planes, kernel 3
+        let pooled = Tensor(shape: [2, 1, 2])
+        AvgPool2D.forward(pooled.data, wide.data, planes: 2, height: 3, width: 6, kernel: 3)
+        XCTAssertEqual(pooled.toArray(), [7, 10, 25, 28])
     }
 }
 

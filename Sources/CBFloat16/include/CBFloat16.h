@@ -48,13 +48,14 @@ int cbf16_conv_block(int k);
 /// BF16 elements of the scratch `cbf16_conv` needs for depth `k`.
 size_t cbf16_conv_scratch_elements(int k);
 
-/// out[m, n] = w · im2col(x) + bias[i] (per output channel; NULL: none), then ReLU when `relu`;
+/// out[m, n] = w · im2col(x) + bias[i] (per output channel) + residual[i, j] (NULL: none of either),
+/// then ReLU when `relu`;
 /// n = batch·Ho·Wo, w from `cbf16_convert_rows`. Block by block of output columns, im2col and
 /// BF16 packing into `scratch` (`cbf16_conv_scratch_elements(k)`) then the product, so the packed
 /// columns stay in cache. Every output column runs the micro-tiles' fixed instruction sequence
 /// over its own im2col column, so its bits depend only on its own image, whatever the batch.
-void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, int relu, float *out,
-                uint16_t *scratch);
+void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, const float *residual,
+                int relu, float *out, uint16_t *scratch);
 
 #ifdef __cplusplus
 }

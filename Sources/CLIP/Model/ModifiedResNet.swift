@@ -31,12 +31,14 @@ struct FoldedConv {
                      outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
     }
 
-    /// out[Cout, B, Ho, Wo] = conv(x)+bias, then ReLU when `relu`; every image's outputs are the
-    /// bits it gets alone. `scratch` holds the im2col matrix and the aligned copies.
-    func forward(_ x: Tensor, batch: Int, height: Int, width: Int, relu: Bool, scratch: ConvolutionScratch) -> Tensor {
+    /// out[Cout, B, Ho, Wo] = conv(x) + bias (+ residual), then ReLU when `relu`; every image's
+    /// outputs are the bits it gets alone. `scratch` holds the im2col matrix and the aligned copies.
+    func forward(_ x: Tensor, batch: Int, height: Int, width: Int, residual: Tensor? = nil, relu: Bool,
+                 scratch: ConvolutionScratch) -> Tensor {
         let s = shape(batch: batch, height: height, width: width)
         let out = scratch.activations.tensor([outChannels, batch, s.outHeight, s.outWidth], batch: batch)
-        Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, relu: relu, shape: s,
+        Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, residual: residual.map { UnsafePointer($0.data) },
+                       relu: relu, shape: s,
                        columns: scratch.columns, samplePadding: scratch.padding)
         return out
     }
@@ -98,16 +100,12 @@ struct Bottleneck {
         h = conv2.forward(h, batch: B, height: H, width: W, relu: true, scratch: scratch)
         let Ho = H / stride, Wo = W / stride
         if stride > 1 { h = pool(h, planes: conv2.outChannels * B, height: H, width: W, batch: B, scratch: scratch) }
-        let out = conv3.forward(h, batch: B, height: Ho, width: Wo, relu: false, scratch: scratch)
+        var identity = x
         if let downsample {
             let source = stride > 1 ? pool(x, planes: conv1.inChannels * B, height: H, width: W, batch: B, scratch: scratch) : x
-            let identity = downsample.forward(source, batch: B, height: Ho, width: Wo, relu: false, scratch: scratch)
-            Elementwise.add(out.data, identity.data, count: out.count)
-        } else {
-            Elementwise.add(out.data, x.data, count: out.count)
+            identity = downsample.forward(source, batch: B, height: Ho, width: Wo, relu: false, scratch: scratch)
         }
-        ReLU.forward(out.data, out.data, count: out.count)
-        return out
+        return conv3.forward(h, batch: B, height: Ho, width: Wo, residual: identity, relu: true, scratch: scratch)
     }
 
     private func pool(_ x: Tensor, planes: Int, height: Int, width: Int, batch: Int, scratch: ConvolutionScratch) -> Tensor {
