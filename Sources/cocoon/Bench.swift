@@ -41,8 +41,21 @@ func measureSgemmGFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
     return 2 * Double(n) * Double(n) * Double(n) / s / 1e9
 }
 
+/// GFLOPS of one lane's BF16 product (`BF16GEMM.linear`, activations rounded per call as the
+/// encoders round them) on n×n×n; single-threaded, as each encoder lane runs it.
+func measureBF16GFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
+    let x = Tensor(shape: [n, n]), w = Tensor(shape: [n, n]), y = Tensor(shape: [n, n])
+    for i in 0..<x.count { x[i] = Float(i % 7) * 0.01; w[i] = Float(i % 5) * 0.01 }
+    let weights = BF16Weights(), scratch = BF16Buffer()
+    let s = medianSeconds(repeats: repeats) {
+        BF16GEMM.linear(y.data, x.data, weight: w.data, bias: nil, rows: n, inFeatures: n, outFeatures: n, weights: weights, scratch: scratch)
+    }
+    return 2 * Double(n) * Double(n) * Double(n) / s / 1e9
+}
+
 struct BenchGEMM: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gemm", abstract: "sgemm GFLOPS (2048³).")
+    static let configuration = CommandConfiguration(
+        commandName: "gemm", abstract: "sgemm GFLOPS (2048³), and the BF16 kernel's on one thread where the CPU has AVX512-BF16.")
     @OptionGroup var options: BenchOptions
     @Option(help: "Matrix size.") var size: Int = 2048
 
@@ -50,5 +63,9 @@ struct BenchGEMM: ParsableCommand {
         let threads = configureCompute(threads: options.threads)
         let g = measureSgemmGFLOPS(size: size, repeats: options.repeats)
         print(String(format: "sgemm %d³, %d threads: %.1f GFLOPS", size, threads, g))
+        if BF16Support.available {
+            let b = measureBF16GFLOPS(size: size, repeats: options.repeats)
+            print(String(format: "bf16 kernel %d³, 1 thread (one encoder lane): %.1f GFLOPS", size, b))
+        }
     }
 }
