@@ -42,16 +42,14 @@ void cbf16_pack_transposed(const float *w, int n, int k, int ldw, uint16_t *pane
         }
 }
 
-int cbf16_conv_out(int size, const cbf16_conv_shape *s) { return (size + 2 * s->padding - s->kernel) / s->stride + 1; }
-
-// Columns per block: the block's panels (block × k↑2 BF16) take at most 512 KiB, so they stay in L2.
-int cbf16_conv_block(int k) {
+// Columns per block of `cbf16_conv`: the block's panels (block × k↑2 BF16) take at most 512 KiB, so they stay in L2.
+static int conv_block(int k) {
     int block = 262144 / cbf16_row_stride(k) / 32 * 32;
     return block < 32 ? 32 : block > 1024 ? 1024 : block;
 }
 
 size_t cbf16_conv_scratch_elements(int k) {
-    size_t block = (size_t)cbf16_conv_block(k);
+    size_t block = (size_t)conv_block(k);
     // the panels, two fp32 rows, then the runs (4 ints per column at most)
     return block * (size_t)cbf16_row_stride(k) + 4 * block + 8 * block;
 }
@@ -72,6 +70,9 @@ int cbf16_available(void) {
 }
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+// Output height (or width) of `size` input rows (or columns) under `s`.
+static int conv_out(int size, const cbf16_conv_shape *s) { return (size + 2 * s->padding - s->kernel) / s->stride + 1; }
 
 // What a tile adds to its sums before storing them: a bias per column (a linear layer's) and/or
 // per row (a convolution's output channel), then a residual laid out as c, then ReLU when `relu`.
@@ -173,7 +174,7 @@ typedef struct {
 
 // The runs covering output columns [j0, j0 + count); returns how many (≤ count).
 static int segments(const cbf16_conv_shape *s, int j0, int count, segment *out) {
-    int Ho = cbf16_conv_out(s->height, s), Wo = cbf16_conv_out(s->width, s), used = 0;
+    int Ho = conv_out(s->height, s), Wo = conv_out(s->width, s), used = 0;
     int b = j0 / (Ho * Wo), oy = j0 % (Ho * Wo) / Wo, ox0 = j0 % Wo;
     for (int j = j0, end = j0 + count; j < end; used++) {
         int run = Wo - ox0 < end - j ? Wo - ox0 : end - j;
@@ -225,7 +226,7 @@ TARGET static void pack_block(const float *x, const cbf16_conv_shape *s, int j0,
     const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
                                                 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     int kk = s->kernel, k = s->channels * kk * kk, pairs = (k + 1) / 2, count16 = (count + 15) / 16;
-    int n = s->batch * cbf16_conv_out(s->height, s) * cbf16_conv_out(s->width, s);
+    int n = s->batch * conv_out(s->height, s) * conv_out(s->width, s);
     int direct = kk == 1 && s->stride == 1 && s->padding == 0;
     int used = direct ? 0 : segments(s, j0, count, runs);
     int ch = 0, ky = 0, kx = 0;   // of row 2p, stepped along without divisions
@@ -255,8 +256,8 @@ TARGET static void pack_block(const float *x, const cbf16_conv_shape *s, int j0,
 
 void cbf16_conv(const uint16_t *w, int m, const float *x, cbf16_conv_shape s, const float *bias, const float *residual,
                 int relu, float *out, uint16_t *scratch) {
-    int k = s.channels * s.kernel * s.kernel, ks = cbf16_row_stride(k), block = cbf16_conv_block(k);
-    int n = s.batch * cbf16_conv_out(s.height, &s) * cbf16_conv_out(s.width, &s);
+    int k = s.channels * s.kernel * s.kernel, ks = cbf16_row_stride(k), block = conv_block(k);
+    int n = s.batch * conv_out(s.height, &s) * conv_out(s.width, &s);
     float *rows = (float *)(scratch + (size_t)block * ks);
     segment *runs = (segment *)(rows + 2 * block);
     for (int j0 = 0; j0 < n; j0 += block) {

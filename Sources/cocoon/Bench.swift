@@ -33,23 +33,25 @@ func medianSeconds(repeats: Int, _ body: () -> Void) -> Double {
 
 /// Peak sgemm throughput of this machine: the yardstick every other benchmark is quoted against.
 func measureSgemmGFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
-    let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
-    for i in 0..<a.count { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.01 }
-    let s = medianSeconds(repeats: repeats) {
+    measureGFLOPS(size: n, repeats: repeats) { a, b, c in
         GEMM.sgemm(m: n, n: n, k: n, a: a.data, lda: n, b: b.data, ldb: n, c: c.data, ldc: n)
     }
-    return 2 * Double(n) * Double(n) * Double(n) / s / 1e9
 }
 
 /// GFLOPS of one lane's BF16 product (`BF16GEMM.linear`, activations rounded per call as the
 /// encoders round them) on n×n×n; single-threaded, as each encoder lane runs it.
 func measureBF16GFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
-    let x = Tensor(shape: [n, n]), w = Tensor(shape: [n, n]), y = Tensor(shape: [n, n])
-    for i in 0..<x.count { x[i] = Float(i % 7) * 0.01; w[i] = Float(i % 5) * 0.01 }
     let weights = BF16Weights(), scratch = BF16Buffer()
-    let s = medianSeconds(repeats: repeats) {
+    return measureGFLOPS(size: n, repeats: repeats) { x, w, y in
         BF16GEMM.linear(y.data, x.data, weight: w.data, bias: nil, rows: n, inFeatures: n, outFeatures: n, weights: weights, scratch: scratch)
     }
+}
+
+/// Median GFLOPS of `product(a, b, c)`, an n×n×n product over three n×n matrices.
+private func measureGFLOPS(size n: Int, repeats: Int, _ product: (Tensor, Tensor, Tensor) -> Void) -> Double {
+    let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
+    for i in 0..<a.count { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.01 }
+    let s = medianSeconds(repeats: repeats) { product(a, b, c) }
     return 2 * Double(n) * Double(n) * Double(n) / s / 1e9
 }
 

@@ -39,12 +39,6 @@ typedef struct {
     int channels, batch, height, width, kernel, stride, padding;
 } cbf16_conv_shape;
 
-/// Output height (or width) of `size` input rows (or columns) under `s`.
-int cbf16_conv_out(int size, const cbf16_conv_shape *s);
-
-/// Output columns per block of `cbf16_conv` for depth `k` = channels·kernel².
-int cbf16_conv_block(int k);
-
 /// BF16 elements of the scratch `cbf16_conv` needs for depth `k`.
 size_t cbf16_conv_scratch_elements(int k);
 
