@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB",
                                                      "TestSupport"]),
         // The CLI end to end (tune, eval, zeroshot, probe, interpret, the papers' protocols).
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels"]),
         // Helpers the CLI-driving test targets share: fixture paths, scratch folders, running the
         // built `cocoon`, the one-line-error assertion.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

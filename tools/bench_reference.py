@@ -11,6 +11,9 @@ Cases (comma list for --cases; each runs in its own subprocess so its peak RSS i
                    SGD(lr 0.002, momentum 0.9, wd 5e-4); seconds/step
   coop-img:K       the same, with the ViT-B/32 image encoder run on the 32 images every step
   coop-ckpt:K      coop:K with activation checkpointing per text resblock (torch.utils.checkpoint)
+  coop-bf16:K      coop:K with the forward under torch.autocast("cpu", dtype=torch.bfloat16) (the
+                   backward follows autocast's dtypes): what `cocoon bench tune --precision bf16` is set against
+  coop-ckpt-bf16:K both (K = 1000 without checkpointing needs more memory than 24 GiB)
   cocoop:K         CoCoOp step: batch 1, M=4, Meta-Net 512->32->512, K text passes; seconds/step
 Models: open_clip ViT-B-32-quickgelu / RN50-quickgelu, random weights, fp32. Reported: median over
 --repeats timed runs after one warm-up, and the case's peak RSS (getrusage).
@@ -106,7 +109,7 @@ def frozen_clip(torch):
     return clip
 
 
-def case_coop(torch, repeats, arg, run_image_encoder=False, checkpointing=False):
+def case_coop(torch, repeats, arg, run_image_encoder=False, checkpointing=False, bf16=False):
     import torch.nn.functional as F
     import coop as coop_ref  # tools/fixtures/coop.py: official CoOp modules
     n_cls, n_ctx = int(arg), 16
@@ -125,8 +128,9 @@ def case_coop(torch, repeats, arg, run_image_encoder=False, checkpointing=False)
 
     def step():
         optimizer.zero_grad()
-        image_features = clip.encode_image(images) if run_image_encoder else features
-        loss = F.cross_entropy(model(image_features), labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            image_features = clip.encode_image(images) if run_image_encoder else features
+            loss = F.cross_entropy(model(image_features), labels)
         loss.backward()
         optimizer.step()
 
@@ -165,6 +169,8 @@ CASES = {
     "coop": case_coop,
     "coop-img": lambda torch, r, a: case_coop(torch, r, a, run_image_encoder=True),
     "coop-ckpt": lambda torch, r, a: case_coop(torch, r, a, checkpointing=True),
+    "coop-bf16": lambda torch, r, a: case_coop(torch, r, a, bf16=True),
+    "coop-ckpt-bf16": lambda torch, r, a: case_coop(torch, r, a, checkpointing=True, bf16=True),
     "cocoop": case_cocoop,
 }
 

@@ -28,8 +28,8 @@ int cbf16_row_stride(int k) { return (k + 1) & ~1; }
 
 size_t cbf16_panel_elements(int n, int k) { return (size_t)((n + 15) / 16) * (size_t)((k + 1) / 2) * 32; }
 
-// Once per weight: panels[(q·pairs + p)·32 + 2j + h] = wᵀ[2p + h][16q + j] = w[16q + j][2p + h].
-void cbf16_pack_transposed(const float *w, int n, int k, int ldw, uint16_t *panels) {
+// Once per weight: panels[(q·pairs + p)·32 + 2j + h] = b[2p + h][16q + j] = b[(2p + h)·row_step + (16q + j)·column_step].
+void cbf16_pack(const float *b, int k, int n, ptrdiff_t row_step, ptrdiff_t column_step, uint16_t *panels) {
     int pairs = (k + 1) / 2, count = (n + 15) / 16;
     for (int q = 0; q < count; q++)
         for (int p = 0; p < pairs; p++) {
@@ -37,7 +37,7 @@ void cbf16_pack_transposed(const float *w, int n, int k, int ldw, uint16_t *pane
             for (int j = 0; j < 16; j++)
                 for (int h = 0; h < 2; h++) {
                     int row = 2 * p + h, col = 16 * q + j;
-                    line[2 * j + h] = (row < k && col < n) ? to_bf16(w[(size_t)col * ldw + row]) : 0;
+                    line[2 * j + h] = (row < k && col < n) ? to_bf16(b[row * row_step + col * column_step]) : 0;
                 }
         }
 }

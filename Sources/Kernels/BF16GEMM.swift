@@ -1,4 +1,5 @@
 import CBFloat16
+import Dispatch
 import Foundation
 
 /// The arithmetic of the image towers' weight products: `fp32` (OpenBLAS; the default, exact
@@ -40,18 +41,23 @@ public enum BF16Support {
 }
 
 /// A model's weights in the layouts the BF16 kernel reads, packed once on first use and shared by
-/// every lane of an encoder (keyed by the FP32 weight's address, which lives as long as the model).
+/// every lane of an encoder (keyed by the FP32 weight's address, which lives as long as the model,
+/// and the layout).
 public final class BF16Weights: @unchecked Sendable {
+    private enum Layout { case transposedPanels, panels, rows }
+    private struct Key: Hashable { let address: Int; let layout: Layout }
     private let lock = NSLock()
-    private var packed: [Int: UnsafeMutablePointer<UInt16>] = [:]
+    private var packed: [Key: UnsafeMutablePointer<UInt16>] = [:]
 
     public init() {}
 
     deinit { for p in packed.values { p.deallocate() } }
 
-    private func cached(_ key: Int, count: Int, _ fill: (UnsafeMutablePointer<UInt16>) -> Void) -> UnsafePointer<UInt16> {
+    private func cached(_ w: UnsafePointer<Float>, _ layout: Layout, count: Int,
+                        _ fill: (UnsafeMutablePointer<UInt16>) -> Void) -> UnsafePointer<UInt16> {
         lock.lock()
         defer { lock.unlock() }
+        let key = Key(address: Int(bitPattern: w), layout: layout)
         if let p = packed[key] { return UnsafePointer(p) }
         let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
         fill(p)
@@ -59,16 +65,23 @@ public final class BF16Weights: @unchecked Sendable {
         return UnsafePointer(p)
     }
 
-    /// Panels of `Wᵀ` for `x·Wᵀ`, W `[n, k]` (a linear layer's weight).
-    func panels(_ w: UnsafePointer<Float>, n: Int, k: Int) -> UnsafePointer<UInt16> {
-        cached(Int(bitPattern: w) << 1, count: cbf16_panel_elements(Int32(n), Int32(k))) {
-            cbf16_pack_transposed(w, Int32(n), Int32(k), Int32(k), $0)
+    /// Panels of `Wᵀ` for `x·Wᵀ`, W `[n, k]` (a linear layer's weight, forward).
+    func transposedPanels(_ w: UnsafePointer<Float>, n: Int, k: Int) -> UnsafePointer<UInt16> {
+        cached(w, .transposedPanels, count: cbf16_panel_elements(Int32(n), Int32(k))) {
+            cbf16_pack(w, Int32(k), Int32(n), 1, k, $0)
+        }
+    }
+
+    /// Panels of `W` for `dy·W`, W `[k, n]` (a linear layer's weight, input gradient).
+    func panels(_ w: UnsafePointer<Float>, k: Int, n: Int) -> UnsafePointer<UInt16> {
+        cached(w, .panels, count: cbf16_panel_elements(Int32(n), Int32(k))) {
+            cbf16_pack(w, Int32(k), Int32(n), n, 1, $0)
         }
     }
 
     /// BF16 rows of W `[m, k]` for `W·X` (a convolution's weight).
     func rows(_ w: UnsafePointer<Float>, m: Int, k: Int) -> UnsafePointer<UInt16> {
-        cached(Int(bitPattern: w) << 1 | 1, count: m * Int(cbf16_row_stride(Int32(k)))) {
+        cached(w, .rows, count: m * Int(cbf16_row_stride(Int32(k)))) {
             cbf16_convert_rows(w, Int32(m), Int32(k), Int32(k), $0)
         }
     }
@@ -95,15 +108,40 @@ public final class BF16Buffer {
 /// own row of the left operand and column of the right one, so these need no sample padding to be
 /// batch-invariant. Called by `SampleInvariantGEMM` when a lane's `SamplePadding` carries weights.
 public enum BF16GEMM {
-    /// `y[rows, N] = x[rows, K] · Wᵀ + bias`.
+    /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, rows: Int, inFeatures K: Int, outFeatures N: Int,
                               weights: BF16Weights, scratch: BF16Buffer) {
+        product(y, x, panels: weights.transposedPanels(weight, n: N, k: K), bias: bias, rows: rows, k: K, n: N, scratch: scratch)
+    }
+
+    /// `dx[rows, K] = dy[rows, N] · W`: the input gradient of the linear layer `x·Wᵀ`, W `[N, K]`.
+    public static func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                     rows: Int, inFeatures K: Int, outFeatures N: Int, weights: BF16Weights, scratch: BF16Buffer) {
+        product(dx, dy, panels: weights.panels(weight, k: N, n: K), bias: nil, rows: rows, k: N, n: K, scratch: scratch)
+    }
+
+    /// `c[rows, n] = a[rows, k] · B + bias`, rows split over `Threads.current` threads in whole
+    /// 8-row tiles (inline inside `Parallel.slices` lanes, where that is 1). Rows are independent,
+    /// so the split changes no bits.
+    private static func product(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, panels: UnsafePointer<UInt16>,
+                                bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, scratch: BF16Buffer) {
         guard rows > 0 else { return }
-        let panels = weights.panels(weight, n: N, k: K)
-        let a = scratch.pointer(capacity: rows * Int(cbf16_row_stride(Int32(K))))   // [rows, K↑2] bf16
-        cbf16_convert_rows(x, Int32(rows), Int32(K), Int32(K), a)
-        cbf16_gemm(a, Int32(rows), Int32(K), panels, Int32(N), bias, y, Int32(N))
+        let ks = Int(cbf16_row_stride(Int32(k)))
+        let a16 = scratch.pointer(capacity: rows * ks)   // [rows, k↑2] bf16
+        let threads = rows * k * n >= 1 << 20 ? min(Threads.current, (rows + 7) / 8) : 1
+        let per = ((rows + threads - 1) / threads + 7) / 8 * 8
+        let run = { (start: Int) in
+            let count = min(per, rows - start)
+            guard count > 0 else { return }
+            cbf16_convert_rows(a + start * k, Int32(count), Int32(k), Int32(k), a16 + start * ks)
+            cbf16_gemm(a16 + start * ks, Int32(count), Int32(k), panels, Int32(n), bias, c + start * n, Int32(n))
+        }
+        if threads > 1 {
+            DispatchQueue.concurrentPerform(iterations: threads) { run($0 * per) }
+        } else {
+            run(0)
+        }
     }
 
     /// `out[Cout, B·Ho·Wo] = W[Cout, Cin·k·k] · im2col(x) + bias (+ residual)`, then ReLU when `relu`;

@@ -18,18 +18,24 @@ public enum GEMM {
     }
 }
 
-/// The number of threads OpenBLAS uses: all cores by default, `COCOON_THREADS` overrides.
-/// Called once by the CLI and by benchmarks before any GEMM.
+/// Thread counts: cocoon's own (`current`: `Parallel.ranges` loops and BF16 products split over
+/// it) and OpenBLAS's, both every core by default (`COCOON_THREADS` overrides). Set once by the
+/// CLI and by benchmarks before any product; `Parallel.slices` drops both to 1 while its lanes run.
 public enum Threads {
-    public static func configure(_ requested: Int? = nil) -> Int {
+    /// cocoon's own thread count now (1 inside `Parallel.slices` lanes).
+    public internal(set) static var current = Int(openblas_get_num_threads())
+
+    /// Sets both counts to `requested` (else `COCOON_THREADS`, else every core) and returns it.
+    /// `serialBLAS` keeps OpenBLAS on one thread: for runs whose heavy products are cocoon's own
+    /// (BF16 tuning), where OpenBLAS's idle threads would spin against them after each small call.
+    public static func configure(_ requested: Int? = nil, serialBLAS: Bool = false) -> Int {
         var n = requested ?? 0
         if n <= 0, let env = getenvString("COCOON_THREADS"), let v = Int(env), v > 0 { n = v }
         if n <= 0 { n = Int(openblas_get_num_procs()) }
-        openblas_set_num_threads(Int32(n))
+        openblas_set_num_threads(Int32(serialBLAS ? 1 : n))
+        current = n
         return n
     }
-
-    public static var current: Int { Int(openblas_get_num_threads()) }
 }
 
 #if canImport(Glibc)

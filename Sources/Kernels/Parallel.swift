@@ -33,9 +33,10 @@ public enum Parallel {
     /// too, so a sample's products never depend on how many lanes ran (`SampleInvariantGEMM`).
     public static func slices(_ count: Int, lanes requested: Int, _ body: (Int, Range<Int>) -> Void) {
         let lanes = max(1, min(requested, count))
-        let threads = Threads.current
+        let (threads, blasThreads) = (Threads.current, openblas_get_num_threads())
+        Threads.current = 1
         openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(threads)) }
+        defer { Threads.current = threads; openblas_set_num_threads(blasThreads) }
         guard lanes > 1 else {
             body(0, 0..<count)
             return

@@ -108,9 +108,9 @@ public enum SampleInvariantGEMM {
     /// sample, for two lengths, three small batches and one of over 2,600 rows (past OpenBLAS's
     /// blocking of M); 0 when no candidate does.
     static func probe(_ run: (Int, Int) -> [[Float]]) -> Int {
-        let threads = Threads.current
+        let threads = openblas_get_num_threads()
         openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(threads)) }
+        defer { openblas_set_num_threads(threads) }
         for period in [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96] {
             let base = (probeMinimumLength + period - 1) / period * period
             let holds = [base, base + period].allSatisfy { length in

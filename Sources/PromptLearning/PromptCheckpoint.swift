@@ -14,6 +14,9 @@ public struct PromptRecipe: Codable, Equatable {
     public var classes: String                // all | base | new
     public var extractor: String
     public var hyperparameters: Hyperparameters
+    /// The text tower's arithmetic while training: `.bf16` for `tune --precision bf16`, nil for FP32
+    /// (so checkpoints from before the option still resume).
+    public var precision: Precision? = nil
 }
 
 /// A learned prompt on disk: safetensors holding the parameters (`ctx`, `meta_net.*` — the

@@ -64,13 +64,14 @@ public enum Tuning {
                                  allowUnaugmented: r.allowUnaugmented)
         let recipe = PromptRecipe(method: r.method.rawValue, classnames: task.classnames, modelFingerprint: model.directory.fingerprint.hex,
                                   modelDirectory: model.directory.url.path, store: data.store.path, dataset: task.datasetName,
-                                  shots: r.shots, classes: r.classes.rawValue, extractor: data.ext.description, hyperparameters: h)
+                                  shots: r.shots, classes: r.classes.rawValue, extractor: data.ext.description, hyperparameters: h,
+                                  precision: model.text.precision == .bf16 ? .bf16 : nil)
         let exists = FileManager.default.fileExists(atPath: r.checkpoint.path)
         let trainer: Trainer
         if exists && r.resume {
             let saved = try PromptCheckpoint.read(from: r.checkpoint)
             guard saved.recipe == recipe else {
-                throw PromptError.invalid("\(r.checkpoint.path) was made by a different run (method, data, classes or hyper-parameters differ); drop --resume or pass another --out")
+                throw PromptError.invalid("\(r.checkpoint.path) was made by a different run (method, data, classes, hyper-parameters or precision differ); drop --resume or pass another --out")
             }
             let learner = try LearnerFactory.load(saved, model: model, classnames: task.classnames)
             trainer = Trainer(learner: learner, hyperparameters: h, data: task.train, random: TrainingRandom(seed: h.seed))

@@ -23,7 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to bind.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on.") var port: UInt16 = 8080
     @Option(name: .customLong("max-upload-mb"), help: "Largest image upload, in MiB.") var maxUploadMB: Double = 8
-    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: "Compute threads, for cocoon and OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
     @Flag(help: "Log every request (FlyingFox's logger) to stdout.") var verbose = false
 
     func run() async throws {

@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
 
 /// Options every benchmark shares.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).")
+    @Option(help: threadsHelp)
     var threads: Int?
     @Option(help: "Timed repetitions (median reported).")
     var repeats: Int = 5
@@ -38,8 +38,8 @@ func measureSgemmGFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
     }
 }
 
-/// GFLOPS of one lane's BF16 product (`BF16GEMM.linear`, activations rounded per call as the
-/// encoders round them) on n×n×n; single-threaded, as each encoder lane runs it.
+/// GFLOPS of the BF16 product (`BF16GEMM.linear`, activations rounded per call as the towers
+/// round them) on n×n×n, rows split over the configured threads.
 func measureBF16GFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
     let weights = BF16Weights(), scratch = BF16Buffer()
     return measureGFLOPS(size: n, repeats: repeats) { x, w, y in
@@ -57,7 +57,7 @@ private func measureGFLOPS(size n: Int, repeats: Int, _ product: (Tensor, Tensor
 
 struct BenchGEMM: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "gemm", abstract: "sgemm GFLOPS (2048³), and the BF16 kernel's on one thread where the CPU has AVX512-BF16.")
+        commandName: "gemm", abstract: "sgemm GFLOPS (2048³), and the BF16 kernel's where the CPU has AVX512-BF16.")
     @OptionGroup var options: BenchOptions
     @Option(help: "Matrix size.") var size: Int = 2048
 
@@ -67,7 +67,7 @@ struct BenchGEMM: ParsableCommand {
         print(String(format: "sgemm %d³, %d threads: %.1f GFLOPS", size, threads, g))
         if BF16Support.available {
             let b = measureBF16GFLOPS(size: size, repeats: options.repeats)
-            print(String(format: "bf16 kernel %d³, 1 thread (one encoder lane): %.1f GFLOPS", size, b))
+            print(String(format: "bf16 kernel %d³, %d threads: %.1f GFLOPS", size, threads, b))
         }
     }
 }

@@ -14,30 +14,37 @@ struct BenchTune: ParsableCommand {
     var cases: String = "coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100"
     @Option(help: "Run one case in this process (used internally).") var only: String?
     @Option(help: "Activation memory budget of a step in GiB (passes beyond it are recomputed).") var budget: Double = 3
+    @Option(help: "Text tower precisions, comma-separated, each case run in each (default: fp32, and bf16 where the CPU has it).")
+    var precision: String?
 
     func run() throws {
-        if let only { return try runCase(only) }
+        let precisions = try precision.map { try $0.split(separator: ",").map { try Precision(option: String($0)) } }
+            ?? (BF16Support.available ? [.fp32, .bf16] : [.fp32])
+        if let only { return try runCase(only, precision: precisions[0]) }
         let threads = configureCompute(threads: options.threads)
         print(String(format: "sgemm peak %.1f GFLOPS, %d threads", measureSgemmGFLOPS(), threads))
         fflush(stdout)
         for c in cases.split(separator: ",") {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-            process.arguments = ["bench", "tune", "--only", String(c), "--repeats", String(options.repeats),
-                                 "--budget", String(budget)] + (options.threads.map { ["--threads", String($0)] } ?? [])
-            try process.run()
-            process.waitUntilExit()
+            for p in precisions {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+                process.arguments = ["bench", "tune", "--only", String(c), "--precision", p.rawValue, "--repeats", String(options.repeats),
+                                     "--budget", String(budget)] + (options.threads.map { ["--threads", String($0)] } ?? [])
+                try process.run()
+                process.waitUntilExit()
+            }
         }
     }
 
-    private func runCase(_ spec: String) throws {
+    private func runCase(_ spec: String, precision: Precision) throws {
         let parts = spec.split(separator: ":")
         guard parts.count == 2, let method = PromptMethod(rawValue: String(parts[0])), let K = Int(parts[1]) else {
             throw ValidationError("case \(spec): expected coop:K or cocoop:K")
         }
-        _ = Threads.configure(options.threads)   // the parent printed any kernel advice
+        _ = Threads.configure(options.threads, serialBLAS: precision == .bf16)   // the parent printed any kernel advice
         let encoder = try TextTransformer(weights: SyntheticWeights(), width: 512, heads: 8, layers: 12,
                                           contextLength: 77, vocabularySize: 49408, embedDim: 512)
+        encoder.use(precision)
         var random = TrainingRandom(seed: 1)
         let tails: [[Int32]] = (0..<K).map { k in (0..<(1 + k % 4)).map { _ in Int32(1000 + random.below(40000)) } + [269, 49407] }
         let M = method == .coop ? 16 : 4
@@ -59,8 +66,8 @@ struct BenchTune: ParsableCommand {
                 withExtendedLifetime((p, g)) { o.step(parameters: p.data, gradients: g.data, learningRate: 0.002) }
             }
         }
-        print(String(format: "%@ K=%5d M=%2d batch %2d: %.3f s/step, peak RSS %.2f GiB",
-                     method.rawValue, K, M, B, seconds, Double(peakResidentBytes()) / Double(1 << 30)))
+        print(String(format: "%@ K=%5d M=%2d batch %2d %@: %.3f s/step, peak RSS %.2f GiB",
+                     method.rawValue, K, M, B, precision.rawValue, seconds, Double(peakResidentBytes()) / Double(1 << 30)))
         fflush(stdout)
     }
 }

@@ -2,16 +2,17 @@ import ArgumentParser
 import Foundation
 import Kernels
 
-/// Sets the BLAS thread count for a command that computes (`Threads.configure`) and prints, once
-/// on stderr, `OpenBLASCore.advice` when the loaded kernels are weaker than the CPU supports.
+/// Sets the thread counts for a command that computes (`Threads.configure`; `serialBLAS` for BF16
+/// tuning) and prints, once on stderr, `OpenBLASCore.advice` when the loaded kernels are weaker
+/// than the CPU supports.
 @discardableResult
-func configureCompute(threads requested: Int?) -> Int {
+func configureCompute(threads requested: Int?, serialBLAS: Bool = false) -> Int {
     let environment = ProcessInfo.processInfo.environment
     if let advice = OpenBLASCore.advice(loaded: OpenBLASCore.current, pinned: environment["OPENBLAS_CORETYPE"],
                                         cpuFlags: OpenBLASCore.cpuFlags()) {
         FileHandle.standardError.write(Data((advice + "\n").utf8))
     }
-    return Threads.configure(requested)
+    return Threads.configure(requested, serialBLAS: serialBLAS)
 }
 
 /// A comma-separated list of integers of at least `minimum` (`--shots 1,2,4`, `--seeds 1,2,3`),
@@ -34,6 +35,12 @@ func printJSON(_ value: Any) throws {
 func jsonObject<T: Encodable>(_ value: T) throws -> Any {
     try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
 }
+
+/// The one help text of `--threads` (every computing command).
+let threadsHelp: ArgumentHelp = "Compute threads, for cocoon and OpenBLAS (default: COCOON_THREADS or all cores)."
+
+/// The help text of `--precision` on `tune` (and `bench tune`): the text tower's arithmetic.
+let textPrecisionHelp: ArgumentHelp = "Text tower arithmetic while tuning: fp32 (default) or bf16 (its linear layers and their input gradients in BF16 on AVX512-BF16; context, Meta-Net, optimizer and loss stay fp32)."
 
 /// The one help text of `--precision` (index, embed, predict, bench encode).
 let precisionHelp: ArgumentHelp = "Image tower arithmetic: fp32 (exact, default) or bf16 (AVX512-BF16 inputs and weights, fp32 accumulation; its own extractor in a store)."

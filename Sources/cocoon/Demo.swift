@@ -11,7 +11,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Working directory (generated images, feature store, prompts).") var work: String = "demo-out"
     @Option(help: "Report directory (HTML, JSON, SVG).") var report: String = "demo-report"
     @Flag(help: "The seconds-long reduced plan (what make test checks).") var reduced = false
-    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: threadsHelp) var threads: Int?
     @Option(help: precisionHelp) var precision: String = "fp32"
     @Option(help: "Shot counts of the few-shot table, comma-separated (default 1,2,4,16; CoOp's Figure 3 also has 8).")
     var shots: String?

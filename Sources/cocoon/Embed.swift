@@ -15,7 +15,7 @@ struct Embed: ParsableCommand {
     @Option(name: .customLong("image"), help: "A JPEG or PNG file (repeatable).") var images: [String] = []
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Unnormalised features (the projection output).") var raw = false
-    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: threadsHelp) var threads: Int?
     @Option(help: precisionHelp) var precision: String = "fp32"
 
     func run() throws {

@@ -27,7 +27,7 @@ struct Index: ParsableCommand {
     @Option(help: "Seed of the augmented views.") var seed: UInt64 = 1
     @Option(help: precisionHelp) var precision: String = "fp32"
     @Option(help: "Model name recorded in the store (default: the model directory's name).") var name: String?
-    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: threadsHelp) var threads: Int?
     @Option(name: .customLong("decode-threads"), help: "Threads decoding images while the encoder runs.") var decodeThreads: Int = 2
     @Option(name: .customLong("commit-every"), help: .hidden) var commitEvery: Int = 512
     @Option(name: .customLong("progress-every"), help: .hidden) var progressEvery: Double = 5

@@ -19,7 +19,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Output format: table, csv or jsonl.") var format: String = "table"
     @Option(help: "Images per encoder batch.") var batch: Int = 32
     @Option(name: .customLong("decode-threads"), help: "Threads decoding images while the encoder runs.") var decodeThreads: Int = 2
-    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: threadsHelp) var threads: Int?
     @Option(help: precisionHelp) var precision: String = "fp32"
     @Flag(help: "No progress line.") var quiet = false
 

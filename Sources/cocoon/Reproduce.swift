@@ -35,7 +35,7 @@ struct Reproduce: ParsableCommand {
     @Option(name: .customLong("cpus-per-task"), help: "With --slurm: CPUs of each task.") var cpusPerTask: Int = 1
     @Option(help: .hidden) var stage: String = "all"
     @Option(help: .hidden) var task: Int?
-    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: threadsHelp) var threads: Int?
 
     func run() throws {
         guard let stage = ReproductionStage(rawValue: stage) else { throw ValidationError("--stage must be one of \(ReproductionStage.allCases.map(\.rawValue))") }

@@ -14,7 +14,7 @@ struct TaskOptions: ParsableArguments {
     @Option(help: "Extractor id (hex) when the store holds several for this model.") var extractor: String?
     @Option(help: "Dataset id (hex) when the store holds several versions of the dataset.") var datasetID: String?
     @Option(help: "Classes: all, base (first half) or new (second half).") var classes: String = "all"
-    @Option(help: "Threads for OpenBLAS (default: COCOON_THREADS or all cores).") var threads: Int?
+    @Option(help: threadsHelp) var threads: Int?
 
     var classSubset: ClassSubset {
         get throws {
@@ -25,10 +25,11 @@ struct TaskOptions: ParsableArguments {
         }
     }
 
-    /// Opens the model (text tower only) and the cached dataset.
-    func open() throws -> (model: CLIPModel, data: CachedDataset) {
-        configureCompute(threads: threads)
+    /// Opens the model (text tower only, its linear layers in `textPrecision`) and the cached dataset.
+    func open(textPrecision: Precision = .fp32) throws -> (model: CLIPModel, data: CachedDataset) {
+        configureCompute(threads: threads, serialBLAS: textPrecision == .bf16)
         let model = try CLIPModelLoader.textOnly(model)
+        model.text.use(textPrecision)
         let store = try FeatureStore(path: store)
         let data = try CachedDataset(store: store, model: .fingerprint(model.directory.fingerprint.hex),
                                      datasetName: dataset, extractorID: extractor, datasetID: datasetID)

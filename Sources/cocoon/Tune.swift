@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import Indexing
+import Kernels
 import PromptLearning
 
 /// `cocoon tune coop|cocoop`: learn a prompt from the cache (no image decoded), then test it.
@@ -24,13 +25,14 @@ struct TuneOptions: ParsableArguments {
     var out: String?
     @Option(help: "Recipe (8 hex digits) of the augmented training views when the store holds several.") var recipe: String?
     @Flag(help: "Train on view 0 of training items that have no augmented views instead of refusing.") var allowUnaugmented = false
+    @Option(help: textPrecisionHelp) var precision: String = "fp32"
     @Flag(help: "Continue an interrupted run from --out.") var resume = false
     @Flag(help: "Overwrite an existing --out.") var force = false
     @Flag(help: "Print the outcome as JSON.") var json = false
     @Flag(help: "No progress line.") var quiet = false
 
     func run(method: PromptMethod, configure: (inout Hyperparameters) throws -> Void) throws {
-        let (model, data) = try task.open()
+        let (model, data) = try task.open(textPrecision: try Precision(option: precision))
         var h = method == .coop ? Hyperparameters.coop(shots: shots, dataset: data.record.name) : Hyperparameters.cocoop()
         try configure(&h)
         if let epochs { h.epochs = epochs }
@@ -80,8 +82,8 @@ struct TuneOptions: ParsableArguments {
         if !json {
             let epochsPerSecond = Double(outcome.log.count) / max(outcome.trainSeconds, 1e-9)
             print("\(method.rawValue) on \(outcome.dataset) (\(outcome.classes) classes: \(outcome.classCount), \(outcome.trainItems) training images, \(shotText), seed \(seed))")
-            print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s); final loss %.4f", outcome.log.count,
-                         outcome.trainSeconds, epochsPerSecond, outcome.log.last?.loss ?? .nan))
+            print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s, text tower %@); final loss %.4f", outcome.log.count,
+                         outcome.trainSeconds, epochsPerSecond, model.text.precision.rawValue, outcome.log.last?.loss ?? .nan))
             print(outcome.trainingViews.summary)
             print("test: " + describe(outcome.test))
             if let new = outcome.newClasses, let hm = outcome.harmonicMean {

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import TestSupport
 import XCTest
 
@@ -40,6 +41,16 @@ final class ProtocolTests: XCTestCase {
         XCTAssertEqual(views["unaugmentedItems"] as? Int, 0)
         let zeroShot = try runCocoonJSON(["zeroshot"] + task + ["--dataset", "colored-shapes"])
         XCTAssertGreaterThan(accuracy(fewShot), accuracy(zeroShot), "CoOp 1-shot above the hand-crafted prompt")
+        // The same run with the text tower in BF16 (where the CPU has it): FP32's accuracy, the
+        // precision in the checkpoint, and no FP32 resume of it.
+        if BF16Support.available {
+            let out = scratch.path("c1-bf16.safetensors")
+            let bf16 = try tune(["coop"] + task + ["--dataset", "colored-shapes", "--shots", "1", "--precision", "bf16", "--out", out])
+            print("CoOp 1 shot on colored-shapes: fp32 \(accuracy(fewShot))%, bf16 \(accuracy(bf16))%")
+            XCTAssertEqual(accuracy(bf16), accuracy(fewShot), accuracy: 2, "BF16 vs FP32 CoOp, 1 shot")
+            try refused(["tune", "coop"] + task + ["--dataset", "colored-shapes", "--shots", "1", "--out", out, "--resume"],
+                        "hyper-parameters or precision differ")
+        }
         // More shots than the indexed draw: refused with the fix, until the draw is indexed (views only).
         try refused(["tune", "coop"] + task + ["--dataset", "colored-shapes", "--shots", "2"], "--views-for fewshot:2:1")
         let added = try index("split-json", data.appendingPathComponent("colored-shapes"), ["--views", "1", "--views-for", "fewshot:2:1"])

@@ -23,25 +23,32 @@ final class BF16GEMMTests: XCTestCase {
         guard BF16Support.available else { throw XCTSkip("this CPU has no AVX512-BF16") }
     }
 
-    /// y = x·Wᵀ + bias for odd sizes (tails of rows, pairs and 16-column panels).
-    func testLinearMatchesTheReferenceOnRoundedInputs() throws {
+    /// y = x·Wᵀ + bias and the input gradient dx = dy·W for odd sizes (tails of rows, pairs and
+    /// 16-column panels), and one product large enough to split its rows between threads.
+    func testLinearAndItsInputGradientMatchTheReferenceOnRoundedInputs() throws {
         try requireBF16()
-        for (rows, K, N) in [(1, 1, 1), (13, 37, 45), (70, 64, 33), (9, 768, 96)] {
-            let x = values(rows * K, seed: 1), w = values(N * K, seed: 2), bias = values(N, seed: 3)
-            var y = [Float](repeating: .nan, count: rows * N)
+        for (rows, K, N) in [(1, 1, 1), (13, 37, 45), (70, 64, 33), (9, 768, 96), (203, 96, 130)] {
+            let x = values(rows * K, seed: 1), w = values(N * K, seed: 2), bias = values(N, seed: 3), dy = values(rows * N, seed: 4)
+            var y = [Float](repeating: .nan, count: rows * N), dx = [Float](repeating: .nan, count: rows * K)
             let weights = BF16Weights(), scratch = BF16Buffer()
             BF16GEMM.linear(&y, x, weight: w, bias: bias, rows: rows, inFeatures: K, outFeatures: N, weights: weights, scratch: scratch)
+            BF16GEMM.backwardInput(&dx, dy, weight: w, rows: rows, inFeatures: K, outFeatures: N, weights: weights, scratch: scratch)
+            // fp32 accumulation of `terms` products: error ≤ terms·2⁻²⁴·Σ|term| (far below bf16's 2⁻⁸)
+            func check(_ got: Float, _ start: Double, _ terms: [(Float, Float)], _ what: String) {
+                var exact = start, magnitude = abs(start)
+                for (a, b) in terms {
+                    let term = Double(bf16(a)) * Double(bf16(b))
+                    exact += term
+                    magnitude += abs(term)
+                }
+                XCTAssertEqual(Double(got), exact, accuracy: Double(terms.count + 1) * 6e-8 * magnitude + 1e-12, what)
+            }
             for i in 0..<rows {
                 for j in 0..<N {
-                    var exact = Double(bias[j]), magnitude = abs(Double(bias[j]))
-                    for k in 0..<K {
-                        let term = Double(bf16(x[i * K + k])) * Double(bf16(w[j * K + k]))
-                        exact += term
-                        magnitude += abs(term)
-                    }
-                    // fp32 accumulation of K products: error ≤ K·2⁻²⁴·Σ|terms| (far below bf16's 2⁻⁸)
-                    XCTAssertEqual(Double(y[i * N + j]), exact, accuracy: Double(K + 1) * 6e-8 * magnitude + 1e-12,
-                                   "\(rows)×\(K)×\(N) at (\(i), \(j))")
+                    check(y[i * N + j], Double(bias[j]), (0..<K).map { (x[i * K + $0], w[j * K + $0]) }, "y \(rows)×\(K)×\(N) at (\(i), \(j))")
+                }
+                for k in 0..<K {
+                    check(dx[i * K + k], 0, (0..<N).map { (dy[i * N + $0], w[$0 * K + k]) }, "dx \(rows)×\(K)×\(N) at (\(i), \(k))")
                 }
             }
         }
@@ -106,6 +113,19 @@ final class BF16GEMMTests: XCTestCase {
             }
             XCTAssertEqual(alone.map(\.bitPattern), Array(all[r * N..<(r + 1) * N]).map(\.bitPattern), "row \(r)")
         }
+        // a product whose rows are split between threads gets the bits of one thread
+        let (M, D) = (333, 1024)
+        let big = values(M * D, seed: 11), square = values(D * D, seed: 12)
+        func products(threads: Int) -> [[UInt32]] {
+            let before = Threads.current
+            defer { _ = Threads.configure(before) }
+            _ = Threads.configure(threads)
+            var y = [Float](repeating: 0, count: M * D), dx = y
+            BF16GEMM.linear(&y, big, weight: square, bias: nil, rows: M, inFeatures: D, outFeatures: D, weights: weights, scratch: scratch)
+            BF16GEMM.backwardInput(&dx, big, weight: square, rows: M, inFeatures: D, outFeatures: D, weights: weights, scratch: scratch)
+            return [y.map(\.bitPattern), dx.map(\.bitPattern)]
+        }
+        XCTAssertEqual(products(threads: 2), products(threads: 1))
         // columns: each image of a convolution's batch gets the bits it gets alone, across blocks
         let s = Conv2D.Shape(batch: 3, inChannels: 6, height: 20, width: 20, outChannels: 12, kernel: 3, stride: 1, padding: 1)
         let plane = s.outHeight * s.outWidth, inPlane = s.height * s.width, n = s.batch * plane

@@ -1,5 +1,5 @@
 // CBFloat16: BF16 matrix products with FP32 accumulation on AVX512-BF16 (`vdpbf16ps`), for the
-// image towers' `--precision bf16`. Every output element is one fixed sequence of instructions
+// towers' `--precision bf16`. Every output element is one fixed sequence of instructions
 // over its own row of A and column of B, so a row's (and a column's) bits never depend on the
 // other rows or columns in the call: batch slot, batch size and lanes change nothing.
 #ifndef CBFLOAT16_H
@@ -19,8 +19,9 @@ int cbf16_available(void);
 /// of ⌈k/2⌉ rows of 16 pairs (b[2p][j], b[2p+1][j]), zero-padded.
 size_t cbf16_panel_elements(int n, int k);
 
-/// Packs B = wᵀ, where w is `[n, k]` row-major with row stride `ldw` (a linear layer's weight).
-void cbf16_pack_transposed(const float *w, int n, int k, int ldw, uint16_t *panels);
+/// Packs B `[k, n]` with element (r, c) at `b[r·row_step + c·column_step]`: `(k, 1)` for B row-major
+/// (`dy·W`, W `[out, in]`), `(1, k)` for B = wᵀ with w `[n, k]` row-major (`x·Wᵀ`).
+void cbf16_pack(const float *b, int k, int n, ptrdiff_t row_step, ptrdiff_t column_step, uint16_t *panels);
 
 /// Row stride (elements) of A in BF16: k rounded up to even.
 int cbf16_row_stride(int k);

@@ -43,11 +43,15 @@ public struct ResidualBlock {
                         scratch: BlockScratch, sampleInvariant: Bool = false) {
         let W = width, rows = shape.batch * shape.length
         let a = cache ?? scratch.asActivations
-        let padding = sampleInvariant ? scratch.padding : nil
-        // y[rows, out] = x · weightᵀ (+ bias), per sequence when `padding` is set
+        let padding = scratch.padding
+        // y[rows, out] = x · weightᵀ (+ bias): BF16 when the scratch carries BF16 weights, else per
+        // sequence when `sampleInvariant`
         func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: Tensor, _ bias: Tensor?,
                     _ inFeatures: Int, _ outFeatures: Int) {
-            if let padding {
+            if let bf16 = padding.bf16 {
+                BF16GEMM.linear(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures,
+                                outFeatures: outFeatures, weights: bf16, scratch: padding.bf16Scratch)
+            } else if sampleInvariant {
                 SampleInvariantGEMM.linear(y, x, weight: weight.data, bias: bias?.data, samples: shape.batch,
                                            rowsPerSample: shape.length, inFeatures: inFeatures, outFeatures: outFeatures,
                                            padding: padding)
@@ -87,16 +91,26 @@ public struct ResidualBlock {
                          extraDQKV: UnsafePointer<Float>? = nil, scratch: BlockScratch) {
         let W = width, rows = shape.batch * shape.length
         let g4 = scratch.wide, g3 = scratch.qkvGrad, g1 = scratch.residual
+        // dx[rows, in] = dy · weight, in BF16 when the scratch carries BF16 weights
+        func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ weight: Tensor,
+                           _ inFeatures: Int, _ outFeatures: Int) {
+            if let bf16 = scratch.padding.bf16 {
+                BF16GEMM.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                                       weights: bf16, scratch: scratch.padding.bf16Scratch)
+            } else {
+                Linear.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+            }
+        }
         // MLP branch: dx stays as the residual path; add the branch's input gradient.
-        Linear.backwardInput(g4, dx, weight: projWeight.data, rows: rows, inFeatures: 4 * W, outFeatures: W)
+        backwardInput(g4, dx, projWeight, 4 * W, W)
         Elementwise.multiply(g4, by: a.fc, count: rows * 4 * W)   // f′ saved by the forward
-        Linear.backwardInput(g1, g4, weight: fcWeight.data, rows: rows, inFeatures: W, outFeatures: 4 * W)
+        backwardInput(g1, g4, fcWeight, W, 4 * W)
         LayerNorm.backward(dx, g1, a.middle, gamma: ln2Gamma.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W, accumulate: true)
         // attention branch
-        Linear.backwardInput(g1, dx, weight: outProjWeight.data, rows: rows, inFeatures: W, outFeatures: W)
+        backwardInput(g1, dx, outProjWeight, W, W)
         Attention.backward(dqkv: g3, dPrefixQKV: dPrefixQKV, dout: g1, qkv: a.qkv, prefixQKV: prefixQKV, probs: a.probs, shape: shape)
         if let extraDQKV { Elementwise.add(g3, extraDQKV, count: rows * 3 * W) }
-        Linear.backwardInput(g1, g3, weight: inProjWeight.data, rows: rows, inFeatures: W, outFeatures: 3 * W)
+        backwardInput(g1, g3, inProjWeight, W, 3 * W)
         LayerNorm.backward(dx, g1, a.input, gamma: ln1Gamma.data, mean: a.mean1, rstd: a.rstd1, rows: rows, dim: W, accumulate: true)
     }
 }

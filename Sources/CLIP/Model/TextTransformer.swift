@@ -17,6 +17,13 @@ public final class TextTransformer {
 
     /// Sequences per inference chunk: bounds activation memory whatever the batch size.
     public var chunkSize = 64
+    /// BF16 copies of the weights under `tune --precision bf16` (nil: FP32).
+    private(set) var bf16: BF16Weights?
+
+    public var precision: Precision { bf16 == nil ? .fp32 : .bf16 }
+    /// Runs the blocks' linear layers, forward and input gradient, in `precision` from the next pass
+    /// on; attention, LayerNorm, residual adds and `text_projection` stay FP32.
+    public func use(_ precision: Precision) { bf16 = precision == .bf16 ? BF16Weights() : nil }
 
     public init(weights: WeightSource, width: Int, heads: Int, layers: Int,
                 contextLength: Int, vocabularySize: Int, embedDim: Int, activation: Activation = .quickGELU) throws {
