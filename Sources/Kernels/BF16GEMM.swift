@@ -2,10 +2,11 @@ import CBFloat16
 import Dispatch
 import Foundation
 
-/// The arithmetic of the image towers' weight products: `fp32` (OpenBLAS; the default, exact
-/// against the references) or `bf16` (inputs and weights rounded to BF16, FP32 accumulation, on
-/// AVX512-BF16). LayerNorm, softmax, attention, residual adds and the final projection stay FP32
-/// either way. Chosen by `--precision` on `index`, `embed`, `predict` and `bench encode`.
+/// The arithmetic of a tower's weight products: `fp32` (OpenBLAS; the default, exact against the
+/// references) or `bf16` (inputs and weights rounded to BF16, FP32 accumulation, on AVX512-BF16).
+/// LayerNorm, softmax, attention, residual adds and the final projection stay FP32 either way.
+/// Chosen by `--precision`: the image tower's on `index`, `embed`, `predict`, `demo` and
+/// `bench encode`, the text tower's (forward and input gradients) on `tune` and `bench tune`.
 public enum Precision: String, CaseIterable, Codable, Sendable {
     case fp32, bf16
 
@@ -106,7 +107,8 @@ public final class BF16Buffer {
 
 /// BF16 products with FP32 accumulation (`CBFloat16`). Every output element depends only on its
 /// own row of the left operand and column of the right one, so these need no sample padding to be
-/// batch-invariant. Called by `SampleInvariantGEMM` when a lane's `SamplePadding` carries weights.
+/// batch-invariant. Called by `SampleInvariantGEMM` and `ResidualBlock` when a `SamplePadding`
+/// carries BF16 weights.
 public enum BF16GEMM {
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
