@@ -61,8 +61,7 @@ struct BenchEncode: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let files = try writeImages(count: images, format: fileFormat, to: directory)
 
-        let precisions = try precision.map { try $0.split(separator: ",").map { try Precision(option: String($0)) } }
-            ?? (BF16Support.available ? [.fp32, .bf16] : [.fp32])
+        let precisions = try benchPrecisions(precision)
         for (name, encoder) in encoders {
             let R = encoder.imageSize
             let pixels = Tensor(shape: [batch, 3, R, R])

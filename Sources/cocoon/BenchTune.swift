@@ -18,8 +18,7 @@ struct BenchTune: ParsableCommand {
     var precision: String?
 
     func run() throws {
-        let precisions = try precision.map { try $0.split(separator: ",").map { try Precision(option: String($0)) } }
-            ?? (BF16Support.available ? [.fp32, .bf16] : [.fp32])
+        let precisions = try benchPrecisions(precision)
         if let only { return try runCase(only, precision: precisions[0]) }
         let threads = configureCompute(threads: options.threads)
         print(String(format: "sgemm peak %.1f GFLOPS, %d threads", measureSgemmGFLOPS(), threads))
