@@ -123,6 +123,7 @@ final class LMDBEnvironment {
             pthread_rwlock_unlock(gate)
             if rc == 0 { return result }
             if rc == MDB_MAP_FULL { try grow(from: sizeAtBegin); continue }
+            if let full = StoreError.diskFull(rc, path: path) { throw full }
             throw StoreError.lmdb(rc, "commit", path: path)
         }
     }

@@ -1,10 +1,12 @@
 import CLMDB
+import Dispatch
 import Foundation
 import Hashing
 
-/// Writer of one indexing run of (extractor × dataset × split). Buffers items, and every
-/// `batchItems` items commits their features together with the job progress record in ONE
-/// transaction, so an item's views are stored all or none and the record never claims an
+/// Writer of one indexing run of (extractor × dataset × split). Buffers items, and once
+/// `batchItems` items or `commitSeconds` of work are pending commits their features together with
+/// the job progress record in ONE transaction (so a crash or a full disk loses at most that much
+/// encoding, whatever the number of views per item), so an item's views are stored all or none and the record never claims an
 /// uncommitted item; a killed run's successor writes only the (item, view) pairs the store lacks
 /// (`FeatureStore.storedViews`). The buffer is kept until the commit succeeds, so MDB_MAP_FULL is
 /// handled by abort–grow–replay.
@@ -19,6 +21,8 @@ public final class FeatureWriter {
     /// Most views one item may bring (view 0 and K augmented views).
     public let maxViewsPerItem: Int
     public let batchItems: Int
+    /// Seconds of work after which the pending items are committed, however few.
+    public let commitSeconds: Double
 
     private var job: JobRecord
     private let lock: IndexerLock
@@ -33,13 +37,16 @@ public final class FeatureWriter {
     private var batchFailures: [(item: UInt32, json: [UInt8])] = []
     private var batchItemCount = 0
     private var pendingNext: UInt32
+    /// When the oldest uncommitted work began (uptime ns): the writer's creation or the last commit.
+    private var pendingSince = DispatchTime.now().uptimeNanoseconds
     private let clearsOldFailures: Bool
 
     /// Opens a run for (ext, ds, split) writing view 0 and up to `augmentedViews` views of
     /// `recipe` per item (keeping the counters of earlier runs' job record). The extractor,
     /// dataset and recipe must be registered.
     public init(store: FeatureStore, ext: ExtractorID, ds: DatasetID, split: Split, recipe: RecipeID? = nil,
-                augmentedViews: Int = 0, dtype: FeatureDType = .f16, batchItems: Int = 512) throws {
+                augmentedViews: Int = 0, dtype: FeatureDType = .f16, batchItems: Int = 512,
+                commitSeconds: Double = .infinity) throws {
         guard let extractor = try store.extractor(ext) else {
             throw StoreError("\(store.path): extractor \(ext) is not registered; register it before writing features")
         }
@@ -60,6 +67,7 @@ public final class FeatureWriter {
         self.dim = extractor.embedDim
         self.maxViewsPerItem = 1 + (recipe == nil ? 0 : max(0, augmentedViews))
         self.batchItems = max(1, batchItems)
+        self.commitSeconds = commitSeconds
         lock = try IndexerLock(storePath: store.path)
         valueSize = FeatureValue.size(dim: dim, dtype: dtype)
         var job = try store.job(ext: ext, ds: ds, split: split)
@@ -122,8 +130,9 @@ public final class FeatureWriter {
         try endItem(item)
     }
 
-    /// Commits the buffered items now (also done automatically every `batchItems` items).
+    /// Commits the buffered items now (also done automatically, see the type's comment).
     public func commit() throws {
+        pendingSince = DispatchTime.now().uptimeNanoseconds
         guard batchItemCount > 0 else { return }
         var next = job
         next.nextItem = pendingNext
@@ -158,7 +167,8 @@ public final class FeatureWriter {
     private func endItem(_ item: UInt32) throws {
         pendingNext = item + 1
         batchItemCount += 1
-        if batchItemCount >= batchItems { try commit() }
+        let pending = Double(DispatchTime.now().uptimeNanoseconds - pendingSince) / 1e9
+        if batchItemCount >= batchItems || pending >= commitSeconds { try commit() }
     }
 
     /// One transaction: the buffered features (MDB_APPEND when they extend the end of `feat`),

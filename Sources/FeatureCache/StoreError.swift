@@ -14,4 +14,14 @@ public struct StoreError: Error, CustomStringConvertible, LocalizedError {
         let text = String(cString: mdb_strerror(rc))
         return StoreError("\(path): \(what) failed: \(text) (code \(rc))")
     }
+
+    /// The full-disk reading of a failed write: ENOSPC or EDQUOT, or the EIO LMDB reports for a
+    /// short write, when the store's file system has less than 64 MiB left. nil for other failures.
+    static func diskFull(_ rc: Int32, path: String) -> StoreError? {
+        var fs = statvfs()
+        let free: Int? = statvfs(path, &fs) == 0 ? Int(fs.f_bavail) * Int(fs.f_frsize) : nil
+        guard rc == ENOSPC || rc == EDQUOT || (rc == EIO && (free ?? .max) < 64 << 20) else { return nil }
+        let left = free.map { " (\(mib($0)) free)" } ?? ""
+        return StoreError("no space left on the disk of \(path)\(left): free space and rerun to resume; everything committed before is kept")
+    }
 }

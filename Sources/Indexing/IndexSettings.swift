@@ -33,8 +33,11 @@ public struct IndexSettings {
     public var modelName: String?
     /// Threads decoding and preparing views while the encoder runs.
     public var decodeThreads: Int = 2
-    /// Items per store commit (the most work a crash can lose).
+    /// Most items per store commit.
     public var commitEvery: Int = 512
+    /// Most seconds of encoding per store commit: with many views per item (or a slow encoder),
+    /// a crash or a full disk loses at most this much work.
+    public var commitSeconds: Double = 30
     /// Seconds between progress lines when stderr is not a terminal (0: one line per item).
     public var progressInterval: Double = 5
 
@@ -59,6 +62,7 @@ public struct IndexSettings {
         guard batch >= 1 else { throw IndexingError("--batch \(batch): must be at least 1") }
         guard decodeThreads >= 1 else { throw IndexingError("decode threads \(decodeThreads): must be at least 1") }
         guard commitEvery >= 1 else { throw IndexingError("--commit-every \(commitEvery): must be at least 1") }
+        guard commitSeconds > 0 else { throw IndexingError("--commit-seconds \(commitSeconds): must be more than 0") }
         guard !splits.isEmpty else { throw IndexingError("--splits: name at least one of train, val, test") }
         if onlyFewShotTrainItems, case .all = viewScope {
             throw IndexingError("--train-items fewshot needs --views-for fewshot:N:SEEDS (it keeps only those draws' train items)")

@@ -108,7 +108,8 @@ public final class Indexer {
             return summary
         }
         let writer = try FeatureWriter(store: store, ext: ext, ds: ds, split: split, recipe: recipe, augmentedViews: K,
-                                       dtype: settings.dtype, batchItems: settings.commitEvery)
+                                       dtype: settings.dtype, batchItems: settings.commitEvery,
+                                       commitSeconds: settings.commitSeconds)
         let start = DispatchTime.now().uptimeNanoseconds
         let label = "\(dataset.name) \(split)" + (settings.shard.count > 1 ? " shard \(settings.shard)" : "")
         let progress = showsProgress ? ProgressReporter(label: label, total: shardIDs.count, interval: settings.progressInterval) : nil
