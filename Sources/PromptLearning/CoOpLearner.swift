@@ -23,6 +23,15 @@ public protocol PromptLearner: Classifier {
     var parameters: [(name: String, tensor: Tensor)] { get }
     /// Loss and gradients (one per parameter, same order) for a batch `[B, D]` of normalised features.
     func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor])
+    /// The optimiser `Trainer` gives one parameter tensor. Default: Dassl's SGD from the
+    /// hyper-parameters (CoOp, CoCoOp, CLIP-Adapter); TaskRes answers Dassl's Adam.
+    func makeOptimizer(parameterCount: Int, hyperparameters: Hyperparameters) -> ParameterOptimizer
+}
+
+extension PromptLearner {
+    public func makeOptimizer(parameterCount: Int, hyperparameters h: Hyperparameters) -> ParameterOptimizer {
+        SGD(count: parameterCount, momentum: h.momentum, weightDecay: h.weightDecay)
+    }
 }
 
 /// CoOp (Zhou et al., IJCV): M learned context vectors shared by all classes or one set per class,

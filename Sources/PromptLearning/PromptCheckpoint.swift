@@ -50,7 +50,7 @@ public struct PromptCheckpoint {
     /// The state of a trainer, ready to write.
     public init(recipe: PromptRecipe, trainer: Trainer) {
         self.init(recipe: recipe, parameters: trainer.learner.parameters,
-                  momentum: trainer.optimizers.map { $0.hasMomentum ? $0.momentumBuffer : nil },
+                  momentum: trainer.optimizers.map { ($0 as? SGD).flatMap { $0.hasMomentum ? $0.momentumBuffer : nil } },
                   epochsDone: trainer.epochsDone, randomState: trainer.random.state, log: trainer.log)
     }
 

@@ -13,8 +13,9 @@ public struct EpochLog: Codable, Equatable {
 /// The training loop of the papers on cached features: per epoch a constant-warm-up/cosine learning
 /// rate, a seeded shuffle, batches of `batchSize` (the last incomplete one dropped when there are at
 /// least `batchSize` items, as Dassl does), one cached view per item drawn at random among its
-/// augmented views (view 0 when it has none), and SGD on every learner parameter. Its state (epoch,
-/// random state, momentum) is what `--resume` restores to continue bit for bit.
+/// augmented views (view 0 when it has none), and the learner's optimiser on every parameter (SGD
+/// unless the learner picks another: `PromptLearner.makeOptimizer`). Its state (epoch, random
+/// state, SGD momentum) is what `--resume` restores to continue bit for bit.
 public final class Trainer {
     public let learner: PromptLearner
     public let hyperparameters: Hyperparameters
@@ -22,19 +23,25 @@ public final class Trainer {
     public private(set) var epochsDone = 0
     public private(set) var random: TrainingRandom
     public private(set) var log: [EpochLog] = []
-    public let optimizers: [SGD]
+    /// One per learner parameter, as `learner.makeOptimizer` chose.
+    public let optimizers: [ParameterOptimizer]
 
     public init(learner: PromptLearner, hyperparameters h: Hyperparameters, data: FeatureSet, random: TrainingRandom) {
         self.learner = learner; self.hyperparameters = h; self.data = data; self.random = random
-        optimizers = learner.parameters.map { SGD(count: $0.tensor.count, momentum: h.momentum, weightDecay: h.weightDecay) }
+        optimizers = learner.parameters.map { learner.makeOptimizer(parameterCount: $0.tensor.count, hyperparameters: h) }
     }
 
-    /// Continues from a saved state (`PromptCheckpoint`).
+    /// Continues from a saved state (`PromptCheckpoint`). `momentum` holds SGD buffers; an Adam
+    /// optimiser's state is restored with `Adam.restore` (checkpoints do not carry it yet).
     public func restore(epochsDone: Int, random: TrainingRandom, momentum: [[Float]?], log: [EpochLog]) {
         self.epochsDone = epochsDone
         self.random = random
         self.log = log
-        for (optimizer, buffer) in zip(optimizers, momentum) { if let buffer { optimizer.restore(buffer: buffer) } }
+        for (optimizer, buffer) in zip(optimizers, momentum) {
+            guard let buffer else { continue }
+            guard let sgd = optimizer as? SGD else { preconditionFailure("momentum buffer given for a \(type(of: optimizer)) optimiser") }
+            sgd.restore(buffer: buffer)
+        }
     }
 
     public var finished: Bool { epochsDone >= hyperparameters.epochs }

@@ -1,0 +1,184 @@
+import Kernels
+
+/// LP++ (Huang et al., CVPR 2024; FereshteShakeri/FewShot-CLIP-Strong-Baseline
+/// `methods/linear_probe_p2.py`, `methods/utils.py`): a linear probe blended with the text
+/// classifier, `logit[i, k] = f_i·w_k + b_k + α_k·(f_i·t_k)` (no temperature) on L2-normalised
+/// features, trained full-batch with cross-entropy (mean) and data-derived step sizes. The CLI /
+/// `reproduce` call `fit`; the result is a classifier (W, b, α, T) for export.
+///
+/// Initialisation and step sizes, as the official code computes them:
+/// - W `[C, D]` = per class the **sum** of its normalised training features (`compute_centroids`,
+///   the division by the class count commented out); b = PyTorch's default Linear bias init
+///   U(−1/√D, 1/√D) drawn from the caller's `random`; every α_k = α₀ = 250·mean_k(mean over i in
+///   class k of f_i·t_k) (`calculate_init_alpha`, computed in Double, stored as Float).
+/// - lr_W = 4N / λ_max(FᵀF) (`calculate_lr_w`, scipy `eigh` on the float32 Gram matrix there). Here
+///   λ_max is found by power iteration in Double on the same float32 Gram matrix (OpenBLAS ships
+///   `dsyevd_`, but cocoon's CBLAS module exposes no LAPACK header): it converges to that
+///   matrix's eigenvalue to ~1e-15 and agrees with scipy / torch.linalg.eigh in float32 to their
+///   float32 rounding (measured in tools/FIXTURES.md).
+/// - lr_α = N / (4·max_k Σ_i (f_i·t_k)²) (`calculate_lr_alpha`, Float as torch).
+///
+/// Each iteration: SGD(lr_W, momentum 0.9, no weight decay) on W and b; every 10th iteration the
+/// plain step α ← α − lr_α·g_α, where g_α is α's `.grad`, which the official code **never zeroes**
+/// (`optimizer.zero_grad()` covers only W and b): g_α is the sum of α's gradients of every
+/// iteration since the first. Reproduced on purpose (`alphaGradientSum`).
+public final class LPPlusPlus: Classifier {
+    /// W `[C, D]`, b `[C]`, α `[C]`: the trained state (the last iteration's after `fit`).
+    public let weight: Tensor
+    public let bias: Tensor
+    public let alpha: Tensor
+    /// T `[C, D]`, unit rows: Tip-Adapter's text classifier (`AdapterText.ensembleWeights`).
+    public let textWeights: Tensor
+    /// The training set: normalised features `[N, D]` (the official code encodes one augmented
+    /// pass per image) and labels.
+    public let features: Tensor
+    public let labels: [Int]
+    /// Step sizes and the initial α, fixed at init.
+    public let weightStep: Double
+    public let alphaStep: Float
+    public let largestEigenvalue: Double
+    public let initialAlpha: Float
+    /// Σ of α's gradients since the first iteration (the official `alpha_vec.grad`, never zeroed).
+    public private(set) var alphaGradientSum: [Float]
+    public private(set) var iterationsDone = 0
+    let weightOptimizer: SGD, biasOptimizer: SGD
+    public var classes: Int { weight.shape[0] }
+
+    public init(features: Tensor, labels: [Int], textWeights: Tensor, random: inout TrainingRandom) {
+        let N = features.shape[0], D = features.shape[1], C = textWeights.shape[0]
+        precondition(labels.count == N && textWeights.shape[1] == D && labels.allSatisfy { (0..<C).contains($0) })
+        self.features = features; self.labels = labels; self.textWeights = textWeights
+        weight = Tensor(shape: [C, D]); bias = Tensor(shape: [C]); alpha = Tensor(shape: [C])
+        for (i, k) in labels.enumerated() { Elementwise.add(weight.data + k * D, features.data + i * D, count: D) }
+        let bound = 1 / Double(D).squareRoot()
+        for k in 0..<C { bias[k] = Float((random.uniform() * 2 - 1) * bound) }
+        // α₀ = 250 · mean over classes of the class mean of f·t_k
+        let textLogits = CosineLoss.logits(images: features, text: textWeights, scale: 1)   // [N, C] f·T
+        var classSum = [Float](repeating: 0, count: C), classCount = [Int](repeating: 0, count: C)
+        for (i, k) in labels.enumerated() { classSum[k] += textLogits[i * C + k]; classCount[k] += 1 }
+        var meanOfMeans = 0.0
+        for k in 0..<C where classCount[k] > 0 { meanOfMeans += Double(classSum[k] / Float(classCount[k])) }
+        initialAlpha = Float(250 * meanOfMeans / Double(C))
+        alpha.fill(initialAlpha)
+        // lr_α = N / (4 · max_k Σ_i (f·t_k)²)
+        var maxSum: Float = 0
+        for k in 0..<C {
+            var s: Float = 0
+            for i in 0..<N { s += textLogits[i * C + k] * textLogits[i * C + k] }
+            maxSum = max(maxSum, s)
+        }
+        alphaStep = Float(N) / (maxSum * 4)
+        largestEigenvalue = LPPlusPlus.largestEigenvalue(gramOf: features)
+        weightStep = Double(4 * N) / largestEigenvalue
+        alphaGradientSum = [Float](repeating: 0, count: C)
+        weightOptimizer = SGD(count: C * D, momentum: 0.9, weightDecay: 0)
+        biasOptimizer = SGD(count: C, momentum: 0.9, weightDecay: 0)
+    }
+
+    public func logits(images: Tensor) -> Tensor {
+        let B = images.shape[0], D = images.shape[1], C = classes
+        let out = Tensor(shape: [B, C])
+        Linear.forward(out.data, images.data, weight: weight.data, bias: bias.data, rows: B, inFeatures: D, outFeatures: C)
+        let text = CosineLoss.logits(images: images, text: textWeights, scale: 1)           // [B, C] f·T
+        for b in 0..<B { for k in 0..<C { out[b * C + k] += alpha[k] * text[b * C + k] } }
+        return out
+    }
+
+    /// One full-batch iteration: gradients, the SGD step on W and b, α's gradient added to the
+    /// never-zeroed sum, and on every 10th iteration (1-based) the α step with that sum.
+    @discardableResult
+    public func iterate() -> StepResult {
+        let N = features.shape[0], D = features.shape[1], C = classes
+        let logits = self.logits(images: features)                                        // [N, C]
+        let text = CosineLoss.logits(images: features, text: textWeights, scale: 1)        // [N, C] f·T
+        let (loss, correct) = CosineLoss.crossEntropy(logits.data, labels: labels, classes: C, gradient: true)
+        let dW = Tensor(shape: [C, D]), dB = Tensor(shape: [C])
+        Linear.backwardParameters(dWeight: dW.data, dBias: dB.data, logits.data, features.data, rows: N, inFeatures: D, outFeatures: C)
+        for k in 0..<C {                                                                    // dα_k = Σ_i G[i,k]·(f_i·t_k)
+            var g: Float = 0
+            for i in 0..<N { g += logits[i * C + k] * text[i * C + k] }
+            alphaGradientSum[k] += g
+        }
+        withExtendedLifetime((dW, dB)) {
+            weightOptimizer.step(parameters: weight.data, gradients: dW.data, learningRate: weightStep)
+            biasOptimizer.step(parameters: bias.data, gradients: dB.data, learningRate: weightStep)
+        }
+        iterationsDone += 1
+        if iterationsDone % 10 == 0 {
+            for k in 0..<C { alpha[k] -= alphaStep * alphaGradientSum[k] }
+        }
+        return StepResult(loss: loss, correct: correct, count: N)
+    }
+
+    /// The state at one iteration (the best one of `fit`).
+    public struct Snapshot {
+        public let iteration: Int
+        public let weight: Tensor, bias: Tensor, alpha: Tensor
+    }
+
+    public struct Report {
+        /// Selection accuracy after each iteration (empty without a selection set).
+        public var selectionAccuracy: [Double]
+        /// 0-based iteration of the last best selection accuracy (`>=`: later ties win).
+        public var bestIteration: Int?
+        public var bestSelectionAccuracy: Double?
+        /// Test accuracy at that iteration (what the official code reports), when `test` was given.
+        public var testAccuracy: Double?
+        /// W, b, α at that iteration; `fit` leaves the classifier at its last iteration, like the
+        /// official code (whose best-model saving is commented out).
+        public var best: Snapshot?
+    }
+
+    /// Runs `iterations` (official 300) iterations. After each, the accuracy on `selection`; whenever
+    /// it is ≥ the best so far (from 0), the accuracy on `test` is recorded and the state kept.
+    @discardableResult
+    public func fit(iterations: Int = 300, selection: LabeledFeatures?, test: LabeledFeatures? = nil) -> Report {
+        var report = Report(selectionAccuracy: [], bestIteration: nil, bestSelectionAccuracy: nil, testAccuracy: nil, best: nil)
+        var bestAccuracy = 0.0
+        for _ in 0..<iterations {
+            iterate()
+            guard let selection else { continue }
+            let accuracy = selection.accuracy(logits(images: selection.features))
+            report.selectionAccuracy.append(accuracy)
+            if accuracy >= bestAccuracy {
+                bestAccuracy = accuracy
+                report.bestIteration = iterationsDone - 1
+                report.bestSelectionAccuracy = accuracy
+                report.testAccuracy = test.map { $0.accuracy(logits(images: $0.features)) }
+                report.best = Snapshot(iteration: iterationsDone - 1, weight: weight.copy(), bias: bias.copy(), alpha: alpha.copy())
+            }
+        }
+        return report
+    }
+
+    /// λ_max(FᵀF) for features F `[N, D]`: the Gram matrix formed in Float32 as the official code
+    /// forms it (`features.T @ features`), then power iteration in Double started from Σ_i f_i,
+    /// until the Rayleigh quotient stops rising (at most 100 000 iterations).
+    public static func largestEigenvalue(gramOf f: Tensor) -> Double {
+        let N = f.shape[0], D = f.shape[1]
+        let gram32 = Tensor(shape: [D, D])                                          // [D, D] FᵀF
+        GEMM.sgemm(transA: true, m: D, n: D, k: N, a: f.data, lda: D, b: f.data, ldb: D, c: gram32.data, ldc: D)
+        let gram = (0..<(D * D)).map { Double(gram32[$0]) }
+        var v = [Double](repeating: 0, count: D)
+        for i in 0..<N { for a in 0..<D { v[a] += Double(f[i * D + a]) } }
+        if v.allSatisfy({ $0 == 0 }) { v = [Double](repeating: 1, count: D) }
+        var lambda = 0.0, stalled = 0
+        var w = [Double](repeating: 0, count: D)
+        for _ in 0..<100_000 {
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            guard norm > 0 else { return 0 }
+            for a in 0..<D { v[a] /= norm }
+            for a in 0..<D {
+                var s = 0.0
+                for b in 0..<D { s += gram[a * D + b] * v[b] }
+                w[a] = s
+            }
+            let rayleigh = zip(v, w).reduce(0) { $0 + $1.0 * $1.1 }              // vᵀGv, ‖v‖ = 1
+            stalled = rayleigh <= lambda * (1 + 1e-15) ? stalled + 1 : 0
+            lambda = max(lambda, rayleigh)
+            if stalled >= 20 { break }
+            swap(&v, &w)
+        }
+        return lambda
+    }
+}
