@@ -28,6 +28,15 @@ public enum CosineLoss {
         return out
     }
 
+    /// Backward of `logits` for the text side: dL/d(text)[K, D] = scale · dlogitsᵀ[K, B] · images[B, D].
+    public static func textGradient(dLogits: Tensor, images: Tensor, scale: Float) -> Tensor {
+        let B = images.shape[0], D = images.shape[1], K = dLogits.shape[1]
+        let dText = Tensor(shape: [K, D])
+        GEMM.sgemm(transA: true, m: K, n: D, k: B, alpha: scale, a: dLogits.data, lda: K, b: images.data, ldb: D,
+                   c: dText.data, ldc: D)
+        return dText
+    }
+
     /// Softmax cross-entropy of `logits` (`[B, K]`) against `labels`, mean over B. Overwrites
     /// `logits` with dL/dlogits when `gradient` is true. Returns (loss, number of correct argmax).
     public static func crossEntropy(_ logits: UnsafeMutablePointer<Float>, labels: [Int], classes K: Int,
