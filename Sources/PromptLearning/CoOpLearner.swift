@@ -44,8 +44,8 @@ public final class CoOpLearner: PromptLearner {
         self.logitScale = logitScale
         let M = layout.contextLength, W = encoder.width
         if let initTokens = layout.initTokens {
-            context = Tensor(shape: [M, W])
-            encoder.embedTokens(initTokens[...], into: context.data)
+            context = Tensor(shape: [M, W])        // slots before `initSlot` stay zero (ProGrad)
+            encoder.embedTokens(initTokens[...], into: context.data + layout.initSlot * W)
         } else {
             context = Tensor(shape: layout.classSpecific ? [layout.suffixes.count, M, W] : [M, W])
             for i in 0..<context.count { context[i] = Float(0.02 * random.normal()) }
