@@ -19,7 +19,7 @@ public struct DatasetTemplates: Equatable, Sendable {
     }
 }
 
-/// CoOp's per-dataset templates and the class-name display rule.
+/// The per-dataset templates of CoOp, KgCoOp and ProGrad, and the class-name display rule.
 public enum PromptTemplates {
     /// The default template ("a photo of a {}."), also used by generic layouts.
     public static let photo = "a photo of a {}."
@@ -42,6 +42,61 @@ public enum PromptTemplates {
         "ImageNetA": photo,
         "ImageNetR": photo,
     ]
+
+    /// KgCoOp's `CUSTOM_TEMPLATES` (`trainers/kgcoop.py`), keyed by canonical dataset name: the
+    /// hand-crafted prompts of its anchor w^clip (CoOp's `custom` except DescribableTextures).
+    public static let kgcoop: [String: String] = [
+        "OxfordPets": "a photo of a {}, a type of pet.",
+        "OxfordFlowers": "a photo of a {}, a type of flower.",
+        "FGVCAircraft": "a photo of a {}, a type of aircraft.",
+        "DescribableTextures": "a photo of a {}, a type of texture.",
+        "EuroSAT": "a centered satellite photo of {}.",
+        "StanfordCars": photo,
+        "Food101": "a photo of {}, a type of food.",
+        "SUN397": photo,
+        "Caltech101": photo,
+        "UCF101": "a photo of a person doing {}.",
+        "ImageNet": photo,
+        "ImageNetSketch": photo,
+        "ImageNetV2": photo,
+        "ImageNetA": photo,
+        "ImageNetR": photo,
+    ]
+
+    /// ProGrad's `CUSTOM_TEMPLATES` (`trainers/prograd.py`), keyed by canonical dataset name: the
+    /// zero-shot teacher's prompt and, without its " {}.", the context init phrase.
+    public static let prograd: [String: String] = [
+        "OxfordPets": "a type of pet, a photo of a {}.",
+        "OxfordFlowers": "a type of flower, a photo of a {}.",
+        "FGVCAircraft": "a type of aircraft, a photo of a {}.",
+        "DescribableTextures": "a texture of {}.",
+        "EuroSAT": "a centered satellite photo of {}.",
+        "StanfordCars": photo,
+        "Food101": "a type of food, a photo of {}.",
+        "SUN397": photo,
+        "Caltech101": photo,
+        "UCF101": "a photo of a person doing {}.",
+        "ImageNet": photo,
+        "ImageNetSketch": photo,
+        "ImageNetV2": photo,
+        "ImageNetA": photo,
+        "ImageNetR": photo,
+    ]
+
+    /// KgCoOp's anchor template for a dataset name (default `photo`, also for nil).
+    public static func kgcoopTemplate(for datasetName: String?) -> String {
+        datasetName.flatMap { kgcoop[$0] } ?? photo
+    }
+
+    /// ProGrad's teacher template for a dataset name (default `photo`, also for nil).
+    public static func progradTemplate(for datasetName: String?) -> String {
+        datasetName.flatMap { prograd[$0] } ?? photo
+    }
+
+    /// ProGrad's context init phrase: its template with " {}." removed ("a type of pet, a photo of a").
+    public static func progradPhrase(for datasetName: String?) -> String {
+        progradTemplate(for: datasetName).replacingOccurrences(of: " {}.", with: "")
+    }
 
     /// `IMAGENET_TEMPLATES_SELECT` of `zsclip.py`, in order.
     public static let imagenetTemplatesSelect = [

@@ -25,7 +25,7 @@ public final class CoCoOpLearner: PromptLearner {
         let M = layout.contextLength, W = encoder.width
         context = Tensor(shape: [M, W])
         if let initTokens = layout.initTokens {
-            encoder.embedTokens(initTokens[...], into: context.data)
+            encoder.embedTokens(initTokens[...], into: context.data + layout.initSlot * W)
         } else {
             for i in 0..<context.count { context[i] = Float(0.02 * random.normal()) }
         }

@@ -53,8 +53,8 @@ public final class CoOpLearner: PromptLearner {
         self.logitScale = logitScale
         let M = layout.contextLength, W = encoder.width
         if let initTokens = layout.initTokens {
-            context = Tensor(shape: [M, W])
-            encoder.embedTokens(initTokens[...], into: context.data)
+            context = Tensor(shape: [M, W])        // slots before `initSlot` stay zero (ProGrad)
+            encoder.embedTokens(initTokens[...], into: context.data + layout.initSlot * W)
         } else {
             context = Tensor(shape: layout.classSpecific ? [layout.suffixes.count, M, W] : [M, W])
             for i in 0..<context.count { context[i] = Float(0.02 * random.normal()) }
@@ -70,31 +70,47 @@ public final class CoOpLearner: PromptLearner {
 
     public var parameters: [(name: String, tensor: Tensor)] { [("ctx", context)] }
 
-    /// L2-normalised class text features `[K, D]`.
-    public func classFeatures() -> Tensor {
-        let features = promptEncoder.forward(context: context).features
-        Elementwise.normalizeRows(features.data, rows: classes, dim: features.shape[1])
-        return features
+    /// One text pass over every class prompt, kept for backward: the class features L2-normalised
+    /// and what their backward needs. CoOp's step and the KgCoOp / ProGrad steps build their losses
+    /// on it, so the prompt forward, the normalisation and their backward live here only.
+    public struct TextPass {
+        /// `[K, D]` unit rows ŵ_k = w_k/‖w_k‖ (normalised in place: the encoder's backward does not read them).
+        public let text: Tensor
+        let norms: [Float]                       // [K] ‖w_k‖
+        let step: PromptTextEncoder.Step
+
+        /// dL/d(context) for each seed dL/dŵ `[K, D]` (overwritten by the normalisation's backward):
+        /// one text-tower backward per seed on this one forward (a pass recomputed under the memory
+        /// budget is recomputed once for all seeds).
+        public func backward(dText seeds: [Tensor]) -> [Tensor] {
+            let K = text.shape[0], D = text.shape[1]
+            for seed in seeds {     // ŵ = w/‖w‖ backward: dw = (dŵ − ŵ(ŵ·dŵ)) / ‖w‖
+                CosineLoss.backwardNormalize(seed.data, normalized: text.data, norms: norms, rows: K, dim: D)
+            }
+            return step.backward(dFeatures: seeds).map(\.context)
+        }
     }
 
+    /// Forward of every class prompt (valid until the next pass: the encoder reuses its buffers).
+    public func textPass() -> TextPass {
+        let step = promptEncoder.forward(context: context)
+        let text = step.features                                   // [K, D]
+        let norms = Elementwise.normalizeRows(text.data, rows: classes, dim: text.shape[1])
+        return TextPass(text: text, norms: norms, step: step)
+    }
+
+    /// L2-normalised class text features `[K, D]`.
+    public func classFeatures() -> Tensor { textPass().text }
+
     public func logits(images: Tensor) -> Tensor {
-        let text = classFeatures()
-        return CosineLoss.logits(images: images, text: text, scale: logitScale)
+        CosineLoss.logits(images: images, text: classFeatures(), scale: logitScale)
     }
 
     public func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor]) {
-        let K = classes, B = labels.count, D = images.shape[1]
-        let step = promptEncoder.forward(context: context)
-        let text = step.features            // [K, D], normalised in place: backward does not read it
-        let norms = Elementwise.normalizeRows(text.data, rows: K, dim: D)
-        let logits = CosineLoss.logits(images: images, text: text, scale: logitScale)  // [B, K]
-        let (loss, correct) = CosineLoss.crossEntropy(logits.data, labels: labels, classes: K, gradient: true)
-        // dL/d(text normalised)[K, D] = scale · dlogitsᵀ · images
-        let dText = Tensor(shape: [K, D])
-        GEMM.sgemm(transA: true, m: K, n: D, k: B, alpha: logitScale, a: logits.data, lda: K, b: images.data, ldb: D,
-                   c: dText.data, ldc: D)
-        CosineLoss.backwardNormalize(dText.data, normalized: text.data, norms: norms, rows: K, dim: D)
-        let grads = step.backward(dFeatures: dText)
-        return (StepResult(loss: loss, correct: correct, count: B), [grads.context])
+        let pass = textPass()
+        let logits = CosineLoss.logits(images: images, text: pass.text, scale: logitScale)   // [B, K]
+        let (loss, correct) = CosineLoss.crossEntropy(logits.data, labels: labels, classes: classes, gradient: true)
+        let dText = CosineLoss.textGradient(dLogits: logits, images: images, scale: logitScale)  // [K, D]
+        return (StepResult(loss: loss, correct: correct, count: labels.count), pass.backward(dText: [dText]))
     }
 }

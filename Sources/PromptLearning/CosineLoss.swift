@@ -5,8 +5,8 @@ import Glibc
 #endif
 
 /// CLIP's classification head and loss: `logits = scale · normalize(image) · normalize(text)ᵀ`,
-/// mean cross-entropy over the batch, and the gradient w.r.t. the (unnormalised) text features.
-/// Used by every tuner step and by evaluation.
+/// mean cross-entropy over the batch (and ProGrad's distillation term), and the gradient w.r.t. the
+/// (unnormalised) text features. Used by every tuner step and by evaluation.
 public enum CosineLoss {
     /// Gradient through `x̂ = x/‖x‖` in place: dx = (dx̂ − x̂·(x̂·dx̂)) / ‖x‖, for `[rows, dim]`.
     public static func backwardNormalize(_ grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
@@ -26,6 +26,47 @@ public enum CosineLoss {
         GEMM.sgemm(transB: true, m: B, n: K, k: D, alpha: scale, a: images.data, lda: D, b: text.data, ldb: D,
                    c: out.data, ldc: K)
         return out
+    }
+
+    /// Backward of `logits` for the text side: dL/d(text)[K, D] = scale · dlogitsᵀ[K, B] · images[B, D].
+    public static func textGradient(dLogits: Tensor, images: Tensor, scale: Float) -> Tensor {
+        let B = images.shape[0], D = images.shape[1], K = dLogits.shape[1]
+        let dText = Tensor(shape: [K, D])
+        GEMM.sgemm(transA: true, m: K, n: D, k: B, alpha: scale, a: dLogits.data, lda: K, b: images.data, ldb: D,
+                   c: dText.data, ldc: D)
+        return dText
+    }
+
+    /// ProGrad's distillation term (`ProGradLoss`): mean over B of
+    /// `Σ_k −softmax(teacher/T)_k · log_softmax(student/T)_k · T²`, for `[B, K]` student and teacher
+    /// logits. Overwrites `student` with dL/dstudent when `gradient` is true:
+    /// `T/B · (softmax(student/T)·Σ_k q_k − q)`, q = softmax(teacher/T) (Σq = 1 up to rounding).
+    public static func distillation(_ student: UnsafeMutablePointer<Float>, teacher: UnsafePointer<Float>, rows B: Int,
+                                    classes K: Int, temperature T: Float, gradient: Bool) -> Double {
+        var loss = 0.0
+        var q = [Float](repeating: 0, count: K)
+        for b in 0..<B {
+            let s = student + b * K, t = teacher + b * K
+            // forward: q = softmax(t/T); log p = s/T − m − log Σ exp(s/T − m)
+            var tm = -Float.infinity, sm = -Float.infinity
+            for k in 0..<K { tm = max(tm, t[k] / T); sm = max(sm, s[k] / T) }
+            var tsum: Float = 0, ssum: Float = 0
+            for k in 0..<K { q[k] = expf(t[k] / T - tm); tsum += q[k]; ssum += expf(s[k] / T - sm) }
+            let logZ = logf(ssum) + sm
+            var row: Float = 0, qTotal: Float = 0
+            for k in 0..<K {
+                q[k] /= tsum
+                qTotal += q[k]
+                row += -q[k] * (s[k] / T - logZ) * T * T
+            }
+            loss += Double(row)
+            if gradient {
+                // backward: d/ds_k = T²/B · (softmax(s/T)_k·Σq − q_k) / T
+                let scale = T / Float(B)
+                for k in 0..<K { s[k] = scale * (expf(s[k] / T - logZ) * qTotal - q[k]) }
+            }
+        }
+        return loss / Double(B)
     }
 
     /// Softmax cross-entropy of `logits` (`[B, K]`) against `labels`, mean over B. Overwrites

@@ -1,5 +1,8 @@
-/// Every training default of cocoon in one table (the official CoOp/CoCoOp configs; provenance in
-/// docs/DESIGN.md "Hyperparameter defaults"). The CLI, the trainer and the checkpoints read them from here only.
+import Datasets
+
+/// Every training default of cocoon in one table (the official CoOp/CoCoOp/KgCoOp/ProGrad configs;
+/// provenance in docs/DESIGN.md "Hyperparameter defaults"). The CLI, the trainer and the checkpoints
+/// read them from here only.
 public struct Hyperparameters: Codable, Equatable {
     public var learningRate: Double
     public var momentum: Double
@@ -13,6 +16,19 @@ public struct Hyperparameters: Codable, Equatable {
     public var classSpecific: Bool
     public var position: ClassTokenPosition
     public var seed: UInt64
+    /// KgCoOp's weight W of the knowledge-guided term (`TRAINER.COOP.W`). nil for the other methods
+    /// (and absent from their JSON, so older checkpoints and reproduction cell ids are unchanged);
+    /// a KgCoOp learner reads nil as `Hyperparameters.kgcoopDefaultWeight`.
+    public var kgcoopWeight: Double? = nil
+    /// ProGrad's λ (`LOSS.LAMBDA`): the share of the cross-entropy gradient's component against the
+    /// distillation gradient that is removed. nil for the other methods; read as
+    /// `Hyperparameters.progradDefaultLambda`.
+    public var progradLambda: Double? = nil
+
+    /// W of every official KgCoOp script.
+    public static let kgcoopDefaultWeight = 8.0
+    /// λ of ProGrad's scripts (0.8 for 8/16 shots on Flowers102, DTD and EuroSAT: `prograd(shots:dataset:)`).
+    public static let progradDefaultLambda = 1.0
 
     /// CoOp (IJCV): M = 16 random init, unified, class token at the end, batch 32, SGD 0.002;
     /// 50 epochs for 1 shot or ImageNet, 100 for 2/4 shots, 200 for 8/16 (and full data).
@@ -40,6 +56,30 @@ public struct Hyperparameters: Codable, Equatable {
         Hyperparameters(learningRate: 0.002, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1,
                         warmupLearningRate: 1e-5, epochs: 10, batchSize: 1, contextLength: 4,
                         initPhrase: "a photo of a", classSpecific: false, position: .end, seed: 1)
+    }
+
+    /// KgCoOp (`vit_b16_ep100_ctxv1`, W = 8 in every script): M = 4 from "a photo of a" (the code
+    /// always uses that phrase when CTX_INIT is set), unified, end; batch 128, 100 epochs, SGD 0.002.
+    public static func kgcoop(weight: Double = kgcoopDefaultWeight) -> Hyperparameters {
+        Hyperparameters(learningRate: 0.002, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1,
+                        warmupLearningRate: 1e-5, epochs: 100, batchSize: 128, contextLength: 4,
+                        initPhrase: "a photo of a", classSpecific: false, position: .end, seed: 1, kgcoopWeight: weight)
+    }
+
+    /// ProGrad (`rn50_ep50` / `rn50_ep100` / `rn50`, `prograd.sh`): M = 16 with the dataset's ProGrad
+    /// phrase in the last context vectors (`PromptLayout` `alignPhraseRight`), unified, end; batch 32,
+    /// SGD 0.002; 50 epochs for 1 shot, 100 for 2/4, 200 for 8/16 (and full data);
+    /// λ = 0.8 for 8/16 shots on OxfordFlowers, DescribableTextures and EuroSAT (its README), else 1.
+    public static func prograd(shots: Int?, dataset: String) -> Hyperparameters {
+        let epochs: Int
+        if shots == 1 { epochs = 50 }
+        else if let s = shots, s == 2 || s == 4 { epochs = 100 }
+        else { epochs = 200 }
+        let reduced = ["OxfordFlowers", "DescribableTextures", "EuroSAT"].contains(dataset) && (shots == 8 || shots == 16)
+        return Hyperparameters(learningRate: 0.002, momentum: 0.9, weightDecay: 5e-4, warmupEpochs: 1,
+                               warmupLearningRate: 1e-5, epochs: epochs, batchSize: 32, contextLength: 16,
+                               initPhrase: PromptTemplates.progradPhrase(for: dataset), classSpecific: false,
+                               position: .end, seed: 1, progradLambda: reduced ? 0.8 : progradDefaultLambda)
     }
 
     /// Learning rate of 0-based epoch `e`: the constant warm-up, then cosine annealing stepped once

@@ -4,7 +4,7 @@ import Kernels
 /// Everything a learned prompt records about how it was made (the JSON metadata of a prompt
 /// checkpoint): enough to rebuild the learner, evaluate it elsewhere, or resume its run.
 public struct PromptRecipe: Codable, Equatable {
-    public var method: String                 // "coop" | "cocoop"
+    public var method: String                 // a `PromptMethod`: "coop" | "cocoop" | "kgcoop" | "prograd"
     public var classnames: [String]
     public var modelFingerprint: String
     public var modelDirectory: String

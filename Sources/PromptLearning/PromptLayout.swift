@@ -27,24 +27,40 @@ public struct PromptLayout {
     public let suffixes: [[PromptRow]]
     /// Number of BPE tokens of each class name (`name_lens`).
     public let nameLengths: [Int]
-    /// The init phrase's token ids (one per context vector) when initialised from a phrase.
+    /// The init phrase's token ids (one per context vector from `initSlot` on) when initialised from a phrase.
     public let initTokens: [Int32]?
+    /// The context vector the first init token goes to; the ones before it start at zero (ProGrad).
+    public let initSlot: Int
 
     /// - Parameters:
-    ///   - contextLength: M; ignored when `initPhrase` is given (M = its word count, as the official code).
+    ///   - contextLength: M; ignored when `initPhrase` is given (M = its word count, as the official
+    ///     code), unless `alignPhraseRight`.
+    ///   - alignPhraseRight: ProGrad's init (`trainers/prograd.py`): M stays, the phrase's first k tokens
+    ///     (k = its word count) fill the last k context vectors, the first M − k are zero, and the prompt
+    ///     is tokenised as `"X … X <phrase> <name>."`, so tokens of the phrase beyond k stay fixed words.
     public init(tokenizer: BPETokenizer, classnames: [String], contextLength: Int, position: ClassTokenPosition,
-                classSpecific: Bool, initPhrase: String?, maxTokens: Int = 77) throws {
+                classSpecific: Bool, initPhrase: String?, alignPhraseRight: Bool = false, maxTokens: Int = 77) throws {
         var M = contextLength
         var prefixText = Array(repeating: "X", count: M).joined(separator: " ")
         var initTokens: [Int32]?
+        var initSlot = 0
         if let phrase = initPhrase?.replacingOccurrences(of: "_", with: " ") {
-            M = phrase.split(separator: " ").count
-            prefixText = phrase
-            let ids = tokenizer.encode(phrase)
-            guard ids.count >= M else {
-                throw PromptError.invalid("init phrase \"\(phrase)\" has \(M) words but only \(ids.count) tokens; use a phrase of whole words")
+            let words = phrase.split(separator: " ").count
+            if alignPhraseRight {
+                guard words <= M else {
+                    throw PromptError.invalid("init phrase \"\(phrase)\" has \(words) words, more than the \(M) context vectors")
+                }
+                initSlot = M - words
+                prefixText = (Array(repeating: "X", count: M - words) + [phrase]).joined(separator: " ")
+            } else {
+                M = words
+                prefixText = phrase
             }
-            initTokens = Array(ids.prefix(M))
+            let ids = tokenizer.encode(phrase)
+            guard ids.count >= words else {
+                throw PromptError.invalid("init phrase \"\(phrase)\" has \(words) words but only \(ids.count) tokens; use a phrase of whole words")
+            }
+            initTokens = Array(ids.prefix(words))
         }
         guard M >= 1 else { throw PromptError.invalid("context length must be at least 1 (got \(M))") }
         var tails: [[Int32]] = []
@@ -60,17 +76,19 @@ public struct PromptLayout {
             nameLengths.append(tokenizer.encode(display).count)
         }
         self.init(startOfText: tokenizer.startOfText, tails: tails, nameLengths: nameLengths, contextLength: M,
-                  position: position, classSpecific: classSpecific, initTokens: initTokens)
+                  position: position, classSpecific: classSpecific, initTokens: initTokens, initSlot: initSlot)
     }
 
     /// The layout from already tokenised pieces: `tails[k]` are class k's tokens after the context
     /// words (name, ".", EOT) and `nameLengths[k]` how many of them are the name.
     public init(startOfText: Int32, tails: [[Int32]], nameLengths: [Int], contextLength M: Int,
-                position: ClassTokenPosition, classSpecific: Bool, initTokens: [Int32]? = nil) {
+                position: ClassTokenPosition, classSpecific: Bool, initTokens: [Int32]? = nil, initSlot: Int = 0) {
+        precondition(initSlot >= 0 && initSlot + (initTokens?.count ?? 0) <= M, "init tokens beyond the context")
         self.contextLength = M
         self.position = position
         self.classSpecific = classSpecific
         self.initTokens = initTokens
+        self.initSlot = initSlot
         self.nameLengths = nameLengths
         let half = M / 2
         let sos = PromptRow.token(startOfText)

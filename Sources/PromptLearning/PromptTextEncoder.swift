@@ -26,6 +26,8 @@ public final class PromptTextEncoder {
     let prefixWorkspace = BlockWorkspace()
     var suffixWorkspaces: [BlockWorkspace] = []
     let passWorkspace = BlockWorkspace()
+    /// Suffix passes run so far, forward or recomputed for backward (tests: a step's losses share one forward).
+    var suffixPassesRun = 0
 
     public init(encoder: TextTransformer, layout: PromptLayout, chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
         self.encoder = encoder; self.layout = layout; self.classes = layout.suffixes.count
@@ -92,35 +94,48 @@ public final class PromptTextEncoder {
 
         /// dL/d(context) (same layout as the context) and dL/d(shifts) `[G, W]` from dL/d(features).
         public func backward(dFeatures: Tensor) -> (context: Tensor, shifts: Tensor?) {
+            backward(dFeatures: [dFeatures])[0]
+        }
+
+        /// One backward per seed `[G·K, D]` (several losses of one forward, e.g. ProGrad's cross-entropy
+        /// and distillation): every chunk's pass — kept, or recomputed once when over the budget — runs
+        /// its backward for each seed, and the prefix gets its own key/value accumulators per seed, so the
+        /// seeds never mix. Backward only reads the kept activations: a step may also call this again.
+        public func backward(dFeatures seeds: [Tensor]) -> [(context: Tensor, shifts: Tensor?)] {
             let o = owner, W = o.encoder.width, D = o.encoder.embedDim, K = o.classes
-            let dContext = Tensor(shape: context.shape)
-            let dShifts = shifts.map { _ in Tensor(shape: [groups, W]) }
+            let dContexts = seeds.map { _ in Tensor(shape: context.shape) }
+            let dShifts = seeds.map { _ in shifts.map { _ in Tensor(shape: [groups, W]) } }
+            let accumulators = seeds.map { _ in prefixPass.gradientAccumulators() }   // per seed, [G, P, 3W] per layer
             for (c, chunk) in chunks.enumerated() {
                 // recomputed: fresh buffers, freed after this chunk, so peak memory stays one chunk's
                 let pass = keptPasses?[c] ?? o.suffixPass(chunk, context: context, shifts: shifts, prefix: prefixPass,
                                                           keep: true, workspace: nil)
                 let dChunk = Tensor(uninitializedShape: [chunk.count, D])
-                for (i, (g, k)) in o.sequences(chunk).enumerated() {
-                    (dChunk.data + i * D).update(from: dFeatures.data + (g * K + k) * D, count: D)
-                }
-                let dx = pass.backward(dFeatures: dChunk.data)
-                for (i, (g, k)) in o.sequences(chunk).enumerated() {
-                    for (t, row) in o.layout.suffixes[k].enumerated() {
-                        guard case .context(let m) = row else { continue }
-                        o.accumulate(dx.data + (i * pass.length + t) * W, classIndex: k, context: m, group: g,
-                                     into: dContext, shifts: dShifts)
+                for (s, seed) in seeds.enumerated() {
+                    for (i, (g, k)) in o.sequences(chunk).enumerated() {
+                        (dChunk.data + i * D).update(from: seed.data + (g * K + k) * D, count: D)
+                    }
+                    let dx = pass.backward(dFeatures: dChunk.data, prefixGradients: accumulators[s])
+                    for (i, (g, k)) in o.sequences(chunk).enumerated() {
+                        for (t, row) in o.layout.suffixes[k].enumerated() {
+                            guard case .context(let m) = row else { continue }
+                            o.accumulate(dx.data + (i * pass.length + t) * W, classIndex: k, context: m, group: g,
+                                         into: dContexts[s], shifts: dShifts[s])
+                        }
                     }
                 }
             }
-            let dPrefix = prefixPass.backward()
-            for g in 0..<groups {
-                for (t, row) in o.layout.prefix.enumerated() {
-                    guard case .context(let m) = row else { continue }
-                    o.accumulate(dPrefix.data + (g * o.layout.prefix.count + t) * W, classIndex: 0, context: m, group: g,
-                                 into: dContext, shifts: dShifts)
+            for s in seeds.indices {
+                let dPrefix = prefixPass.backward(accumulated: accumulators[s])
+                for g in 0..<groups {
+                    for (t, row) in o.layout.prefix.enumerated() {
+                        guard case .context(let m) = row else { continue }
+                        o.accumulate(dPrefix.data + (g * o.layout.prefix.count + t) * W, classIndex: 0, context: m, group: g,
+                                     into: dContexts[s], shifts: dShifts[s])
+                    }
                 }
             }
-            return (dContext, dShifts)
+            return zip(dContexts, dShifts).map { ($0, $1) }
         }
     }
 
@@ -194,6 +209,7 @@ public final class PromptTextEncoder {
     /// Builds and runs the suffixes of one chunk.
     func suffixPass(_ chunk: Chunk, context: Tensor, shifts: Tensor?, prefix: PrefixPass, keep: Bool,
                     workspace: BlockWorkspace?) -> SuffixPass {
+        suffixPassesRun += 1
         let W = encoder.width, L = chunk.length
         let x = Tensor(shape: [chunk.count, L, W])          // rows after a shorter suffix's EOT stay 0: never attended
         var eots: [Int] = []

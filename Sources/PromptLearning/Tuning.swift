@@ -51,7 +51,7 @@ public struct TuningOutcome: Codable {
     public var trainSeconds: Double
 }
 
-/// Runs CoOp/CoCoOp training from the cache and evaluates on the test split: the engine behind
+/// Runs CoOp/CoCoOp/KgCoOp/ProGrad training from the cache and evaluates on the test split: the engine behind
 /// `cocoon tune` and the demo. Writes the checkpoint after every epoch, then results as JSON,
 /// the epoch log as CSV and the curves as SVG next to it.
 public enum Tuning {
@@ -83,7 +83,7 @@ public enum Tuning {
             }
             var random = TrainingRandom(seed: h.seed)
             let learner = try LearnerFactory.fresh(method: r.method, model: model, classnames: task.classnames,
-                                                   hyperparameters: h, random: &random)
+                                                   hyperparameters: h, dataset: task.datasetName, random: &random)
             trainer = Trainer(learner: learner, hyperparameters: h, data: task.train, random: random)
         }
         let start = DispatchTime.now().uptimeNanoseconds

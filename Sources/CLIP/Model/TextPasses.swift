@@ -3,7 +3,8 @@ import Kernels
 /// Forward (keeping activations) and backward of `G` shared prompt prefixes `[G, P, W]` through
 /// the frozen text transformer: CoOp's SOS + context (G = 1) or CoCoOp's per-image SOS + shifted
 /// context (G = images). Under the causal mask the prefix never sees its suffixes, so it is computed
-/// once; suffix passes read its per-layer keys/values and accumulate their gradients into `dQKV`.
+/// once; suffix passes read its per-layer keys/values and accumulate their gradients into `dQKV`
+/// (or into accumulators of their own, one set per loss, when one forward serves several backwards).
 public final class PrefixPass {
     public let groups: Int
     public let length: Int
@@ -11,8 +12,9 @@ public final class PrefixPass {
     let shape: Attention.Shape
     let caches: [BlockActivations]   // per layer, [G·P] positions
     let scratch: BlockScratch
-    /// Per layer `[G, P, 3W]`: gradients w.r.t. the prefix's q/k/v summed over every suffix pass.
-    let dQKV: [Tensor]
+    /// Per layer `[G, P, 3W]`: gradients w.r.t. the prefix's q/k/v summed over every suffix pass
+    /// (the default accumulators; allocated on first use).
+    lazy var dQKV: [Tensor] = gradientAccumulators()
 
     /// Runs `embeddings` (`[G, P, W]`, token embeddings without positions) through every layer.
     public init(encoder: TextTransformer, embeddings: UnsafePointer<Float>, groups: Int, length: Int,
@@ -23,7 +25,6 @@ public final class PrefixPass {
         self.shape = shape
         caches = workspace?.activations(for: shape, layers: encoder.blocks.count)
             ?? encoder.blocks.map { _ in BlockActivations(shape: shape) }
-        dQKV = encoder.blocks.map { _ in Tensor(shape: [groups, length, 3 * W]) }
         let x = Tensor(uninitializedShape: [groups, length, W])
         x.data.update(from: embeddings, count: x.count)
         encoder.addPositions(x.data, batch: groups, length: length, offset: 0)
@@ -38,8 +39,17 @@ public final class PrefixPass {
     /// Layer `l`'s q/k/v projections of the prefixes, `[G, P, 3W]`.
     func projections(layer l: Int) -> UnsafePointer<Float> { UnsafePointer(caches[l].projections) }
 
-    /// dL/d(prefix embeddings) `[G, P, W]` from the key/value gradients the suffix passes accumulated.
-    public func backward() -> Tensor {
+    /// Zeroed per-layer accumulators `[G, P, 3W]` for the prefix's q/k/v gradients of one loss: hand
+    /// them to `SuffixPass.backward(dFeatures:prefixGradients:)` and then to `backward(accumulated:)`.
+    /// Backward reads but never writes the kept activations, so one forward can serve several losses.
+    public func gradientAccumulators() -> [Tensor] {
+        encoder.blocks.map { _ in Tensor(shape: [groups, length, 3 * encoder.width]) }
+    }
+
+    /// dL/d(prefix embeddings) `[G, P, W]` from the key/value gradients the suffix passes accumulated
+    /// into `accumulated` (default: the pass's own `dQKV`).
+    public func backward(accumulated: [Tensor]? = nil) -> Tensor {
+        let dQKV = accumulated ?? self.dQKV
         let dx = Tensor(shape: [groups, length, encoder.width])
         for l in encoder.blocks.indices.reversed() {
             encoder.blocks[l].backward(dx.data, shape: shape, cache: caches[l], extraDQKV: dQKV[l].data, scratch: scratch)
@@ -108,8 +118,9 @@ public final class SuffixPass {
     }
 
     /// dL/d(suffix embeddings) `[N, S, W]` from dL/d(features) `[N, D]`; adds the prefix's share into
-    /// `prefix.dQKV` (call `prefix.backward()` after every suffix pass of the step).
-    public func backward(dFeatures: UnsafePointer<Float>) -> Tensor {
+    /// `prefixGradients` (default `prefix.dQKV`; call `prefix.backward` with the same accumulators after
+    /// every suffix pass of the step). The kept activations are only read: it may run again for another loss.
+    public func backward(dFeatures: UnsafePointer<Float>, prefixGradients: [Tensor]? = nil) -> Tensor {
         precondition(!caches.isEmpty, "SuffixPass.backward needs keepActivations: true")
         let W = encoder.width, D = encoder.embedDim
         let dNormed = Tensor(shape: [count, W])
@@ -123,7 +134,8 @@ public final class SuffixPass {
         for l in encoder.blocks.indices.reversed() {
             encoder.blocks[l].backward(dx.data, shape: shape, cache: caches[l],
                                        prefixQKV: prefix.map { $0.projections(layer: l) + prefixOffset },
-                                       dPrefixQKV: prefix.map { $0.dQKV[l].data + prefixOffset }, scratch: scratch)
+                                       dPrefixQKV: prefix.map { (prefixGradients ?? $0.dQKV)[l].data + prefixOffset },
+                                       scratch: scratch)
         }
         return dx
     }
