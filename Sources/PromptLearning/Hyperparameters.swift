@@ -82,6 +82,17 @@ public struct Hyperparameters: Codable, Equatable {
                                position: .end, seed: 1, progradLambda: reduced ? 0.8 : progradDefaultLambda)
     }
 
+    /// The official defaults of `method` for `shots` on `dataset` (canonical name): what `cocoon tune`
+    /// starts from before its options.
+    public static func defaults(_ method: PromptMethod, shots: Int?, dataset: String) -> Hyperparameters {
+        switch method {
+        case .coop: return coop(shots: shots, dataset: dataset)
+        case .cocoop: return cocoop()
+        case .kgcoop: return kgcoop()
+        case .prograd: return prograd(shots: shots, dataset: dataset)
+        }
+    }
+
     /// Learning rate of 0-based epoch `e`: the constant warm-up, then cosine annealing stepped once
     /// per epoch with Dassl's recount: `lr·½(1+cos(π(e−warmup)/epochs))` (never quite 0).
     public func learningRate(epoch e: Int) -> Double {

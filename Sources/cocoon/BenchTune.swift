@@ -4,14 +4,14 @@ import Foundation
 import Kernels
 import PromptLearning
 
-/// `cocoon bench tune`: seconds per CoOp / CoCoOp training step on a real-size ViT-B/32 text tower
+/// `cocoon bench tune`: seconds per CoOp / CoCoOp / KgCoOp / ProGrad training step on a real-size ViT-B/32 text tower
 /// (random weights), cached image features, with peak memory; each case in its own process.
 struct BenchTune: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tune", abstract: "Seconds per CoOp/CoCoOp step and peak memory (ViT-B/32 text tower).")
+        commandName: "tune", abstract: "Seconds per CoOp/CoCoOp/KgCoOp/ProGrad step and peak memory (ViT-B/32 text tower).")
     @OptionGroup var options: BenchOptions
-    @Option(help: "Cases method:K (default: coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100).")
-    var cases: String = "coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100"
+    @Option(help: "Cases method:K (default: coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100,kgcoop:100,prograd:100).")
+    var cases: String = "coop:10,coop:37,coop:100,coop:1000,cocoop:37,cocoop:100,kgcoop:100,prograd:100"
     @Option(help: "Run one case in this process (used internally).") var only: String?
     @Option(help: "Activation memory budget of a step in GiB (passes beyond it are recomputed).") var budget: Double = 3
     @Option(help: "Text tower precisions, comma-separated, each case run in each (default: fp32, and bf16 where the CPU has it).")
@@ -38,7 +38,7 @@ struct BenchTune: ParsableCommand {
     private func runCase(_ spec: String, precision: Precision) throws {
         let parts = spec.split(separator: ":")
         guard parts.count == 2, let method = PromptMethod(rawValue: String(parts[0])), let K = Int(parts[1]) else {
-            throw ValidationError("case \(spec): expected coop:K or cocoop:K")
+            throw ValidationError("case \(spec): expected METHOD:K with METHOD one of \(PromptMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         _ = Threads.configure(options.threads, serialBLAS: precision == .bf16)   // the parent printed any kernel advice
         let encoder = try TextTransformer(weights: SyntheticWeights(), width: 512, heads: 8, layers: 12,
@@ -46,14 +46,29 @@ struct BenchTune: ParsableCommand {
         encoder.use(precision)
         var random = TrainingRandom(seed: 1)
         let tails: [[Int32]] = (0..<K).map { k in (0..<(1 + k % 4)).map { _ in Int32(1000 + random.below(40000)) } + [269, 49407] }
-        let M = method == .coop ? 16 : 4
+        // The official settings' context length and batch (`Hyperparameters.defaults`).
+        let h = Hyperparameters.defaults(method, shots: 16, dataset: "ImageNet")
+        let M = h.contextLength, B = h.batchSize
         let layout = PromptLayout(startOfText: 49406, tails: tails, nameLengths: tails.map { $0.count - 2 }, contextLength: M,
                                   position: .end, classSpecific: false)
-        let learner: PromptLearner = method == .coop
-            ? CoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random, memoryBudget: Int(budget * Double(1 << 30)))
-            : try CoCoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random,
-                                memoryBudget: Int(budget * Double(1 << 30)))
-        let B = method == .coop ? 32 : 1
+        let memoryBudget = Int(budget * Double(1 << 30))
+        // KgCoOp's anchor and ProGrad's teacher: "a photo of a {name}." for each class
+        let handCrafted = tails.map { tail -> [Int32] in
+            let row: [Int32] = [49406, 320, 1125, 539, 320] + tail
+            return row + [Int32](repeating: 0, count: 77 - row.count)
+        }
+        let learner: PromptLearner
+        switch method {
+        case .cocoop:
+            learner = try CoCoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random, memoryBudget: memoryBudget)
+        case .coop, .kgcoop, .prograd:
+            let coop = CoOpLearner(encoder: encoder, layout: layout, logitScale: 100, random: &random, memoryBudget: memoryBudget)
+            switch method {
+            case .kgcoop: learner = KgCoOpLearner(coop: coop, anchorTokens: handCrafted, weight: Float(h.kgcoopWeight!))
+            case .prograd: learner = ProGradLearner(coop: coop, teacherTokens: handCrafted, lambda: Float(h.progradLambda!))
+            default: learner = coop
+            }
+        }
         let images = Tensor(shape: [B, 512])
         for i in 0..<images.count { images[i] = Float(random.normal()) }
         Elementwise.normalizeRows(images.data, rows: B, dim: 512)

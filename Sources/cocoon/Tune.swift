@@ -5,11 +5,11 @@ import Indexing
 import Kernels
 import PromptLearning
 
-/// `cocoon tune coop|cocoop`: learn a prompt from the cache (no image decoded), then test it.
+/// `cocoon tune coop|cocoop|kgcoop|prograd`: learn a prompt from the cache (no image decoded), then test it.
 struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Learn a CoOp or CoCoOp prompt from cached features and evaluate it on the test split.",
-        subcommands: [TuneCoOp.self, TuneCoCoOp.self])
+        abstract: "Learn a prompt (CoOp, CoCoOp, KgCoOp, ProGrad) from cached features and evaluate it on the test split.",
+        subcommands: [TuneCoOp.self, TuneCoCoOp.self, TuneKgCoOp.self, TuneProGrad.self])
 }
 
 /// Options shared by both methods; defaults come from `Hyperparameters` (the papers' configs).
@@ -19,7 +19,7 @@ struct TuneOptions: ParsableArguments {
     @Option(help: "Seeds of the few-shot draw and of training, comma-separated (several: mean ± std over seeds).")
     var seeds: String = "1"
     @Option(help: "Epochs (default: the papers' schedule for the shots).") var epochs: Int?
-    @Option(help: "Batch size (default 32 for CoOp, 1 for CoCoOp).") var batch: Int?
+    @Option(help: "Batch size (default 32 for CoOp and ProGrad, 1 for CoCoOp, 128 for KgCoOp).") var batch: Int?
     @Option(help: "Learning rate (default 0.002).") var lr: Double?
     @Option(help: "Prompt checkpoint to write (default <dataset>-<method>-<shots>shot-seed<seed>-<classes>.safetensors).")
     var out: String?
@@ -33,7 +33,7 @@ struct TuneOptions: ParsableArguments {
 
     func run(method: PromptMethod, configure: (inout Hyperparameters) throws -> Void) throws {
         let (model, data) = try task.open(textPrecision: try Precision(option: precision))
-        var h = method == .coop ? Hyperparameters.coop(shots: shots, dataset: data.record.name) : Hyperparameters.cocoop()
+        var h = Hyperparameters.defaults(method, shots: shots, dataset: data.record.name)
         try configure(&h)
         if let epochs { h.epochs = epochs }
         if let batch { h.batchSize = batch }
@@ -124,6 +124,40 @@ struct TuneCoCoOp: ParsableCommand {
         try options.run(method: .cocoop) { h in
             if let context { h.contextLength = context; h.initPhrase = nil }
             if let initPhrase { h.initPhrase = initPhrase }
+        }
+    }
+}
+
+struct TuneKgCoOp: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kgcoop", abstract: "KgCoOp: CoOp's context kept near the hand-crafted prompts' text features (M = 4 from \"a photo of a\").")
+    @OptionGroup var options: TuneOptions
+    @Option(help: "Weight W of the knowledge-guided term 1 − mean cos(learned, hand-crafted) (default 8).") var w: Double?
+
+    func run() throws {
+        try options.run(method: .kgcoop) { h in
+            if let w {
+                guard w >= 0 else { throw IndexingError("--w \(w): must be 0 or more") }
+                h.kgcoopWeight = w
+            }
+        }
+    }
+}
+
+struct TuneProGrad: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prograd", abstract: "ProGrad: CoOp whose cross-entropy gradient keeps only what agrees with the zero-shot model's.")
+    @OptionGroup var options: TuneOptions
+    @Option(name: .customLong("lambda"),
+            help: "Share λ of the conflicting component removed (default 1; 0.8 for 8/16 shots on Flowers102, DTD, EuroSAT).")
+    var lambda: Double?
+
+    func run() throws {
+        try options.run(method: .prograd) { h in
+            if let lambda {
+                guard (0...1).contains(lambda) else { throw IndexingError("--lambda \(lambda): must be between 0 and 1") }
+                h.progradLambda = lambda
+            }
         }
     }
 }

@@ -91,4 +91,35 @@ final class ProtocolTests: XCTestCase {
         try refused(["zeroshot"] + task + ["--dataset", "imagenet"], "stored datasets: colored-shapes, plain-shapes, plain-target, shapes")
         try refused(["tune", "coop"] + task + ["--dataset", "shapes", "--recipe", "00000001"], "no train views of recipe 00000001")
     }
+
+    /// KgCoOp and ProGrad through `cocoon tune` with their official defaults: KgCoOp at W = 0 is
+    /// CoOp with KgCoOp's settings bit for bit (the loss log and the accuracy), W = 8 moves both;
+    /// each checkpoint is read back by `eval` to the accuracy `tune` reported, base-to-new reports
+    /// the new classes, and a λ outside [0, 1] is refused in one line.
+    func testKgCoOpAndProGradTuneFromTheCache() throws {
+        let world = try SyntheticWorld.shared(), scratch = try Scratch("peers")
+        let common = world.task + ["--dataset", "colored-shapes", "--shots", "1", "--epochs", "4"]
+        func losses(_ run: [String: Any]) -> [Double] { (run["log"] as? [[String: Any]] ?? []).compactMap { $0["loss"] as? Double } }
+
+        let kgcoop = try tune(["kgcoop"] + common + ["--out", scratch.path("kg.safetensors")])
+        let kgcoopW0 = try tune(["kgcoop"] + common + ["--w", "0", "--out", scratch.path("kg0.safetensors")])
+        let coop = try tune(["coop"] + common + ["--init-phrase", "a photo of a", "--batch", "128", "--out", scratch.path("c.safetensors")])
+        XCTAssertEqual(losses(kgcoopW0).count, 4)
+        XCTAssertEqual(losses(kgcoopW0), losses(coop), "KgCoOp with W = 0 is CoOp")
+        XCTAssertEqual(accuracy(kgcoopW0), accuracy(coop))
+        XCTAssertNotEqual(losses(kgcoop), losses(coop), "W = 8 adds its term")
+        let eval = try runCocoonJSON(["eval", scratch.path("kg.safetensors")] + world.task + ["--dataset", "colored-shapes"])
+        XCTAssertEqual(accuracy(eval), accuracy(kgcoop))
+
+        let prograd = try tune(["prograd"] + common + ["--out", scratch.path("pg.safetensors")])
+        XCTAssertEqual(losses(prograd).count, 4)
+        let evalProGrad = try runCocoonJSON(["eval", scratch.path("pg.safetensors")] + world.task + ["--dataset", "colored-shapes"])
+        XCTAssertEqual(accuracy(evalProGrad), accuracy(prograd))
+        print("1 shot, 4 epochs on colored-shapes: CoOp (M=4) \(accuracy(coop))%, KgCoOp \(accuracy(kgcoop))%, ProGrad \(accuracy(prograd))%")
+
+        let base = try tune(["kgcoop"] + world.task + ["--dataset", "colored-shapes", "--shots", "1", "--epochs", "2", "--classes", "base",
+                                                       "--out", scratch.path("kg-base.safetensors")])
+        XCTAssertNotNil((base["newClasses"] as? [String: Any])?["accuracy"] as? Double)
+        try refused(["tune", "prograd"] + common + ["--lambda", "2"], "--lambda 2.0: must be between 0 and 1")
+    }
 }

@@ -28,6 +28,8 @@ final class KernelFamilyTests: XCTestCase {
         ("PromptLearningTests.AutogradFixtureTests", "CoOp/CoCoOp loss, gradients and SGD steps against torch autograd"),
         ("PromptLearningTests.TrainingTests", "resume equals an uninterrupted run bit for bit; learning above the hand prompt"),
         ("PromptLearningTests.BF16TuningTests", "BF16 tuning against FP32 (loss, gradient cosine, accuracy)"),
+        ("PromptLearningTests.PeerMethodFixtureTests", "KgCoOp and ProGrad losses, gradients and SGD steps against their official code"),
+        ("PromptLearningTests.AdapterFixtureTests", "Tip-Adapter(-F), CLIP-Adapter, TaskRes and LP++ against their official code"),
         ("SyntheticShapesTests.DemoModelTests/testImageAndTextFeaturesMatchTorch", "the demo model's features against torch"),
         ("IndexingTests.IndexPipelineTests/testIndexWritesExpectedRecordsAndFeatures", "stored features equal the encoder alone, whatever the batch slot"),
         ("IndexingTests.CrashResumeTests", "a killed and resumed index stores the bits of a clean run"),
