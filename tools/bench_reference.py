@@ -15,6 +15,14 @@ Cases (comma list for --cases; each runs in its own subprocess so its peak RSS i
                    backward follows autocast's dtypes): what `cocoon bench tune --precision bf16` is set against
   coop-ckpt-bf16:K both (K = 1000 without checkpointing needs more memory than 24 GiB)
   cocoop:K         CoCoOp step: batch 1, M=4, Meta-Net 512->32->512, K text passes; seconds/step
+  kgcoop:K         official KgCoOp step (htyao89/KgCoOp trainers/kgcoop.py): the CoOp learner with M=4
+                   (init "a photo of a"), batch 128 cached features, loss CE + W*(1 - mean_k cos(w_k, w_k^clip)),
+                   W = 8, w^clip = "a photo of a {name}." text features computed once before timing; seconds/step
+  prograd:K        official ProGrad step (BeierZhu/Prompt-align trainers/prograd.py + Dassl trainer.py
+                   prograd_backward_and_update): the CoOp learner with M=16 (last 4 init "a photo of a"), batch 32,
+                   zero-shot teacher logits from fixed "a photo of a {name}." features, L_kl soft-target CE (T=1),
+                   loss_kl.backward(retain_graph=True), copy grad, zero, loss_ce.backward(), project g_ce off
+                   g_kl when they conflict (lambda 1), SGD: two backward passes through the text tower; seconds/step
 Models: open_clip ViT-B-32-quickgelu / RN50-quickgelu, random weights, fp32. Reported: median over
 --repeats timed runs after one warm-up, and the case's peak RSS (getrusage).
 
@@ -33,11 +41,14 @@ import sys
 import time
 
 DEFAULT_CASES = ("sgemm,encode:vit-b-32,encode:rn50,coop:10,coop:37,coop:100,coop-img:100,"
-                 "coop-ckpt:1000,cocoop:37,cocoop:100")
+                 "coop-ckpt:1000,cocoop:37,cocoop:100,kgcoop:100,prograd:100")
 ENCODERS = {"vit-b-32": "ViT-B-32-quickgelu", "rn50": "RN50-quickgelu"}
 TEXT_MODEL = "ViT-B-32-quickgelu"
 BATCH = 32
 SEED = 5150
+KGCOOP_BATCH, KGCOOP_W = 128, 8.0  # vit_b16_ep100_ctxv1 batch; W of every KgCoOp script
+PROGRAD_LAMBDA, PROGRAD_T = 1.0, 1.0
+HAND_CRAFTED_PHRASE = ("a", "photo", "of", "a")  # "a photo of a {name}." (ImageNet template of both repos)
 
 
 def peak_rss_gib():
@@ -109,33 +120,121 @@ def frozen_clip(torch):
     return clip
 
 
-def case_coop(torch, repeats, arg, run_image_encoder=False, checkpointing=False, bf16=False):
-    import torch.nn.functional as F
+def phrase_ids(torch):
+    import open_clip
+    encoder = open_clip.get_tokenizer(TEXT_MODEL).encoder
+    return [encoder[w + "</w>"] for w in HAND_CRAFTED_PHRASE]
+
+
+def hand_crafted_features(torch, clip, prompts, n_ctx):
+    """Fixed, normalised text features of "a photo of a {name}." (the CoOp rows with the M context
+    placeholders replaced by the phrase), computed once outside the timed step."""
+    phrase = phrase_ids(torch)
+    rows = torch.zeros_like(prompts)
+    for i, row in enumerate(prompts.tolist()):
+        new = (row[:1] + phrase + row[1 + n_ctx:])[:77]
+        rows[i, :len(new)] = torch.tensor(new)
+    with torch.no_grad():
+        features = clip.encode_text(rows)
+    return features / features.norm(dim=-1, keepdim=True)
+
+
+def coop_setup(torch, n_cls, n_ctx, batch, init=None, checkpointing=False, images=False):
+    """Official CoOp learner (tools/fixtures/coop.py) on the frozen ViT-B/32 text tower, its SGD, and a
+    batch of labels plus cached image features (or images). init: None (N(0, 0.02)) or a phrase
+    right-aligned in the context (ProGrad's layout; KgCoOp's when it fills all M slots), the rest 0."""
     import coop as coop_ref  # tools/fixtures/coop.py: official CoOp modules
-    n_cls, n_ctx = int(arg), 16
     clip = frozen_clip(torch)
     clip.transformer.grad_checkpointing = checkpointing  # open_clip: checkpoint() around each resblock
     prompts, name_lens = class_prompts(torch, n_cls, n_ctx)
     gen = torch.Generator().manual_seed(SEED)
     width = clip.ln_final.weight.shape[0]
-    model = coop_ref.CustomCLIP(clip, prompts, name_lens, torch.randn(n_ctx, width, generator=gen) * 0.02, "end")
-    optimizer = torch.optim.SGD([model.prompt_learner.ctx], **coop_ref.SGD_ARGS)
-    labels = torch.randint(0, n_cls, (BATCH,), generator=gen)
-    if run_image_encoder:
-        images = torch.randn(BATCH, 3, 224, 224, generator=gen)
+    if init is None:
+        ctx = torch.randn(n_ctx, width, generator=gen) * 0.02
     else:
-        features = torch.randn(BATCH, clip.text_projection.shape[1], generator=gen)
+        ctx = torch.zeros(n_ctx, width)
+        with torch.no_grad():
+            ctx[n_ctx - len(init):] = clip.token_embedding(torch.tensor(init))
+    model = coop_ref.CustomCLIP(clip, prompts, name_lens, ctx, "end")
+    optimizer = torch.optim.SGD([model.prompt_learner.ctx], **coop_ref.SGD_ARGS)
+    labels = torch.randint(0, n_cls, (batch,), generator=gen)
+    if images:
+        inputs = torch.randn(batch, 3, 224, 224, generator=gen)
+    else:
+        inputs = torch.randn(batch, clip.text_projection.shape[1], generator=gen)
+    return clip, prompts, model, optimizer, labels, inputs
+
+
+def s_per_step(step, repeats):
+    seconds = timed(step, repeats)
+    return {"metric": "s/step", "value": statistics.median(seconds), "seconds": seconds}
+
+
+def case_coop(torch, repeats, arg, run_image_encoder=False, checkpointing=False, bf16=False):
+    import torch.nn.functional as F
+    clip, _, model, optimizer, labels, inputs = coop_setup(torch, int(arg), 16, BATCH, checkpointing=checkpointing,
+                                                           images=run_image_encoder)
 
     def step():
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            image_features = clip.encode_image(images) if run_image_encoder else features
+            image_features = clip.encode_image(inputs) if run_image_encoder else inputs
             loss = F.cross_entropy(model(image_features), labels)
         loss.backward()
         optimizer.step()
 
-    seconds = timed(step, repeats)
-    return {"metric": "s/step", "value": statistics.median(seconds), "seconds": seconds}
+    return s_per_step(step, repeats)
+
+
+def case_kgcoop(torch, repeats, arg):
+    import torch.nn.functional as F
+    n_ctx = 4
+    clip, prompts, model, optimizer, labels, features = coop_setup(torch, int(arg), n_ctx, KGCOOP_BATCH,
+                                                                   init=phrase_ids(torch))
+    clip_text = hand_crafted_features(torch, clip, prompts, n_ctx)  # KgCoOp's ori_embedding, fixed
+
+    def step():
+        optimizer.zero_grad()
+        # KgCoOp CustomCLIP.forward: CoOp logits plus the text features they come from
+        text = model.text_encoder(model.prompt_learner(), model.tokenized_prompts)
+        text = text / text.norm(dim=-1, keepdim=True)
+        image = features / features.norm(dim=-1, keepdim=True)
+        logits = model.logit_scale.exp() * image @ text.t()
+        score = 1.0 - F.cosine_similarity(text, clip_text, dim=1, eps=1e-7).mean()
+        loss = F.cross_entropy(logits, labels) + KGCOOP_W * score
+        loss.backward()
+        optimizer.step()
+
+    return s_per_step(step, repeats)
+
+
+def case_prograd(torch, repeats, arg):
+    import torch.nn.functional as F
+    n_ctx = 16
+    clip, prompts, model, optimizer, labels, features = coop_setup(torch, int(arg), n_ctx, BATCH,
+                                                                   init=phrase_ids(torch))
+    teacher_text = hand_crafted_features(torch, clip, prompts, n_ctx)  # zero-shot CLIP's text features, fixed
+    ctx = model.prompt_learner.ctx
+
+    def step():
+        optimizer.zero_grad()
+        logits = model(features)
+        with torch.no_grad():  # zero-shot CLIP on the same (cached) image features
+            teacher = clip.logit_scale.exp() * (features / features.norm(dim=-1, keepdim=True)) @ teacher_text.t()
+        loss_ce = F.cross_entropy(logits, labels)
+        loss_kl = -(F.softmax(teacher / PROGRAD_T, dim=-1) * F.log_softmax(logits / PROGRAD_T, dim=-1)).sum(1).mean() \
+            * PROGRAD_T * PROGRAD_T
+        loss_kl.backward(retain_graph=True)
+        g_kl = ctx.grad.clone()
+        optimizer.zero_grad()
+        loss_ce.backward()
+        g_kl_unit = g_kl / torch.linalg.norm(g_kl)
+        g_ce = ctx.grad.clone()
+        if torch.dot((g_ce / torch.linalg.norm(g_ce)).flatten(), g_kl_unit.flatten()) < 0:
+            ctx.grad = g_ce - PROGRAD_LAMBDA * torch.dot(g_ce.flatten(), g_kl_unit.flatten()) * g_kl_unit
+        optimizer.step()
+
+    return s_per_step(step, repeats)
 
 
 def case_cocoop(torch, repeats, arg):
@@ -158,8 +257,7 @@ def case_cocoop(torch, repeats, arg):
         loss.backward()
         optimizer.step()
 
-    seconds = timed(step, repeats)
-    return {"metric": "s/step", "value": statistics.median(seconds), "seconds": seconds}
+    return s_per_step(step, repeats)
 
 
 CASES = {
@@ -172,6 +270,8 @@ CASES = {
     "coop-bf16": lambda torch, r, a: case_coop(torch, r, a, bf16=True),
     "coop-ckpt-bf16": lambda torch, r, a: case_coop(torch, r, a, checkpointing=True, bf16=True),
     "cocoop": case_cocoop,
+    "kgcoop": case_kgcoop,
+    "prograd": case_prograd,
 }
 
 

@@ -10,9 +10,14 @@ public enum CellMethod: String, Codable, CaseIterable, Sendable {
     case linearProbe = "linear-probe"
     case coop
     case cocoop
+    case kgcoop
+    case prograd
+
+    /// The prompt method the cell trains (and so has a checkpoint to resume); nil for the baselines.
+    public var promptMethod: PromptMethod? { PromptMethod(rawValue: rawValue) }
 
     /// Whether the cell trains a prompt (and so has a checkpoint to resume).
-    public var isPrompt: Bool { self == .coop || self == .cocoop }
+    public var isPrompt: Bool { promptMethod != nil }
 
     public var displayName: String {
         switch self {
@@ -21,6 +26,8 @@ public enum CellMethod: String, Codable, CaseIterable, Sendable {
         case .linearProbe: return "linear probe"
         case .coop: return "CoOp"
         case .cocoop: return "CoCoOp"
+        case .kgcoop: return "KgCoOp"
+        case .prograd: return "ProGrad"
         }
     }
 }

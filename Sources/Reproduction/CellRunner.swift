@@ -33,7 +33,7 @@ public final class CellRunner {
         let start = Date()
         try FileManager.default.createDirectory(at: folder.cellURL(cell), withIntermediateDirectories: true)
         switch cell.method {
-        case .coop, .cocoop:
+        case .coop, .cocoop, .kgcoop, .prograd:
             let checkpoint = try train(cell)
             for target in missing {
                 let result = try Scoring.prompt(checkpoint, model: model, data: try data(target.dataset), split: .test, classes: target.subset)
@@ -64,8 +64,7 @@ public final class CellRunner {
         let url = folder.checkpointURL(cell)
         let report = url.deletingPathExtension().appendingPathExtension("json")
         if !FileManager.default.fileExists(atPath: report.path) {
-            let method: PromptMethod = cell.method == .coop ? .coop : .cocoop
-            let request = TuningRequest(method: method, shots: cell.shots, seed: cell.seed ?? 1, classes: cell.subset,
+            let request = TuningRequest(method: cell.method.promptMethod!, shots: cell.shots, seed: cell.seed ?? 1, classes: cell.subset,
                                         hyperparameters: cell.hyperparameters!, checkpoint: url,
                                         resume: FileManager.default.fileExists(atPath: url.path))
             _ = try Tuning.run(model: model, data: try data(cell.source), request: request)

@@ -59,7 +59,7 @@ public struct ReproductionEstimate {
     /// Median of 3 timed steps (after one warm-up) on random unit features.
     static func secondsPerStep(_ method: CellMethod, model: CLIPModel, classnames: [String], _ h: Hyperparameters) throws -> Double {
         var random = TrainingRandom(seed: 1)
-        let learner = try LearnerFactory.fresh(method: method == .coop ? .coop : .cocoop, model: model, classnames: classnames,
+        let learner = try LearnerFactory.fresh(method: method.promptMethod!, model: model, classnames: classnames,
                                                hyperparameters: h, random: &random)
         let B = h.batchSize, D = model.text.embedDim
         let images = Tensor(shape: [B, D])                         // [B, D]

@@ -204,6 +204,9 @@ struct PlanBuilder {
             ("zero-shot CLIP", .zeroShot, { _ in nil }),
             ("CoOp", .coop, { Hyperparameters.coopContextV1(shots: s, dataset: $0) }),
             ("CoCoOp", .cocoop, { _ in Hyperparameters.cocoop() }),
+            ("KgCoOp", .kgcoop, { _ in Hyperparameters.kgcoop() }),
+            // ProGrad's own base-to-new script is RN50 at 4 shots; here it runs the protocol's shots.
+            ("ProGrad", .prograd, { Hyperparameters.prograd(shots: s, dataset: $0) }),
         ]
         var perDataset: [TableSpec] = []
         for d in settings.trainable {

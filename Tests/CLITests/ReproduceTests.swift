@@ -109,6 +109,22 @@ final class ReproduceTests: XCTestCase {
         XCTAssertEqual(b2n[1]?["mean"] as? Double ?? -1, mean(new), accuracy: 1e-9)
         XCTAssertEqual(b2n[2]?["mean"] as? Double ?? -1, 2 * mean(base) * mean(new) / (mean(base) + mean(new)), accuracy: 1e-9)
 
+        // Base-to-new: KgCoOp and ProGrad with their own defaults, as `tune` reports them.
+        for (method, label) in [("kgcoop", "KgCoOp"), ("prograd", "ProGrad")] {
+            var base: [Double] = [], new: [Double] = []
+            for seed in [1, 2] {
+                let tuned = try runCocoonJSON(["tune", method] + task + ["--dataset", "ImageNet", "--shots", "2", "--seeds", "\(seed)",
+                                                                         "--classes", "base", "--epochs", "3", "--out",
+                                                                         scratch.path("\(method)-\(seed).safetensors"), "--quiet"])
+                let outcome = try XCTUnwrap((tuned["runs"] as? [[String: Any]])?.first)
+                base.append(try accuracy(outcome))
+                new.append(try XCTUnwrap((outcome["newClasses"] as? [String: Any])?["accuracy"] as? Double))
+            }
+            let row = try XCTUnwrap(t["base-to-new-ImageNet"]?[label], label)
+            XCTAssertEqual(row[0]?["mean"] as? Double ?? -1, mean(base), accuracy: 1e-9, label)
+            XCTAssertEqual(row[1]?["mean"] as? Double ?? -1, mean(new), accuracy: 1e-9, label)
+        }
+
         // Domain generalisation: CoOp M=16 learned on ImageNet (2 shots), scored on ImageNet-Sketch.
         var sketch: [Double] = []
         for seed in [1, 2] {
@@ -137,7 +153,7 @@ final class ReproduceTests: XCTestCase {
 
         let plan = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run.out).appendingPathComponent("plan.json"))) as? [String: Any])
         let cells = try XCTUnwrap(plan["cells"] as? [[String: Any]])
-        let prompts = cells.filter { ["coop", "cocoop"].contains($0["method"] as? String) }.count
+        let prompts = cells.filter { ["coop", "cocoop", "kgcoop", "prograd"].contains($0["method"] as? String) }.count
         let dry = try reproduce(run, maxEpochs: 4, ["--dry-run"])
         XCTAssertTrue(dry.contains("\(cells.count - prompts) done, \(prompts) to run"), "only the tuned cells depend on epochs: \(dry)")
     }
