@@ -38,6 +38,15 @@ public struct DemoPlan: Codable {
     public var coopBaseToNew: Hyperparameters { capped(.coopContextV1(shots: baseToNewShots, dataset: dataset)) }
     /// CoCoOp's defaults (batch 1, 10 epochs).
     public var cocoop: Hyperparameters { capped(.cocoop()) }
+    /// The base-to-new settings of each prompt method: CoOp as the CoCoOp paper runs it, the
+    /// others with their own defaults at `baseToNewShots`.
+    public func baseToNew(_ method: PromptMethod) -> Hyperparameters {
+        switch method {
+        case .coop: return coopBaseToNew
+        case .cocoop: return cocoop
+        case .kgcoop, .prograd: return capped(.defaults(method, shots: baseToNewShots, dataset: dataset))
+        }
+    }
 
     private func capped(_ h: Hyperparameters) -> Hyperparameters {
         var h = h

@@ -24,7 +24,7 @@ public enum DemoReport {
             s += "  " + padded(String(row.shots), 5) + " | " + padded(row.linearProbe.map(text) ?? "-", 13) + " | "
                 + padded(text(row.coop), 13) + " | " + padded(String(format: "%+.1f", row.coop.mean - r.zeroShot), 16) + "\n"
         }
-        s += "\nBase-to-new (CoCoOp Table 1): \(r.plan.baseToNewShots) shots on the base half (circle, square, triangle, star)\n"
+        s += "\nBase-to-new (CoCoOp Table 1, with KgCoOp and ProGrad): \(r.plan.baseToNewShots) shots on the base half (circle, square, triangle, star)\n"
         s += "  method         |          base |           new |     H\n"
         for row in r.baseToNew {
             s += "  " + row.method.padding(toLength: 14, withPad: " ", startingAt: 0) + " | " + padded(text(row.base), 13) + " | "
@@ -136,7 +136,7 @@ public enum DemoReport {
         prompt ensembling (\(r.ensembleTemplates) templates): <b>\(String(format: "%.1f", r.ensemble))%</b>.</p>
         <table><tr><th>shots</th><th>linear probe (%)</th><th>CoOp (%)</th><th>CoOp − zero-shot</th></tr>\(fewShotRows)</table>
         <img src="accuracy_vs_shots.svg" alt="accuracy vs shots">
-        <h2>Base-to-new generalisation (CoCoOp Table 1)</h2>
+        <h2>Base-to-new generalisation (CoCoOp Table 1, with KgCoOp and ProGrad)</h2>
         <table><tr><th>method</th><th>base (%)</th><th>new (%)</th><th>H (%)</th></tr>\(b2nRows)</table>
         <img src="base_to_new.svg" alt="base and new accuracy">
         <h2>Domain generalisation (CoOp Table 1)</h2>

@@ -71,7 +71,7 @@ public final class DemoRunner {
         // Every training run of every seed, longest first, on `lanes` threads (OpenBLAS
         // single-threaded in each); a run's numbers depend only on its seed and settings.
         let jobs = plan.seeds.flatMap { seed in
-            plan.shots.map { DemoJob.fewShot(seed: seed, shots: $0) } + [.baseToNew(seed: seed, method: .coop), .baseToNew(seed: seed, method: .cocoop)]
+            plan.shots.map { DemoJob.fewShot(seed: seed, shots: $0) } + PromptMethod.allCases.map { .baseToNew(seed: seed, method: $0) }
         }.sorted { cost($0, classes: all.classnames.count) > cost($1, classes: all.classnames.count) }
         let results = try runConcurrently(jobs) { job -> DemoJobResult in
             switch job {
@@ -100,7 +100,7 @@ public final class DemoRunner {
             case .baseToNew(let seed, let method):
                 // Trained on the base half (the first four shapes), tested on both halves.
                 let url = prompts.appendingPathComponent("\(method.rawValue)-base-seed\(seed).safetensors")
-                let h = method == .coop ? plan.coopBaseToNew : plan.cocoop
+                let h = plan.baseToNew(method)
                 let outcome = try Tuning.run(model: model, data: src, request: request(method, shots: plan.baseToNewShots, seed: seed,
                                                                                        classes: .base, h, url))
                 log(String(format: "seed %d, base-to-new %@: base %.1f%%  new %.1f%%   (%d epochs, %.1f s)", seed, job.methodName,
@@ -127,7 +127,7 @@ public final class DemoRunner {
         }
         var baseToNew = [DemoResults.BaseToNewRow(method: "zero-shot CLIP", base: SeedMean([zeroShotBase]), new: SeedMean([zeroShotNew]),
                                                   harmonic: harmonicMean(zeroShotBase, zeroShotNew))]
-        for method in [PromptMethod.coop, .cocoop] {
+        for method in PromptMethod.allCases {
             let job = { DemoJob.baseToNew(seed: $0, method: method) }
             let (base, new) = (SeedMean(values(job, \.accuracy)), SeedMean(values(job, \.new)))
             baseToNew.append(.init(method: job(firstSeed).methodName, base: base, new: new, harmonic: harmonicMean(base.mean, new.mean)))
@@ -185,8 +185,9 @@ public final class DemoRunner {
         let base = (classes + 1) / 2
         switch job {
         case .fewShot(_, let shots): return passes(plan.coop(shots: shots), images: shots * classes, classes: classes, perImage: false)
-        case .baseToNew(_, .coop): return passes(plan.coopBaseToNew, images: plan.baseToNewShots * base, classes: base, perImage: false)
-        case .baseToNew: return passes(plan.cocoop, images: plan.baseToNewShots * base, classes: base, perImage: true)
+        case .baseToNew(_, let method):
+            let passes = passes(plan.baseToNew(method), images: plan.baseToNewShots * base, classes: base, perImage: method == .cocoop)
+            return method == .prograd ? 2 * passes : passes      // ProGrad's two backward passes
         }
     }
 
@@ -278,8 +279,8 @@ enum DemoJob: Hashable {
     case baseToNew(seed: Int, method: PromptMethod)
 
     var methodName: String {
-        if case .baseToNew(_, .cocoop) = self { return "CoCoOp" }
-        return "CoOp"
+        guard case .baseToNew(_, let method) = self else { return "CoOp" }
+        return method.displayName
     }
 }
 

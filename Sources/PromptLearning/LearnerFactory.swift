@@ -5,6 +5,16 @@ import Kernels
 /// Which prompt learner a run trains.
 public enum PromptMethod: String, Codable, CaseIterable {
     case coop, cocoop, kgcoop, prograd
+
+    /// The method's name as its paper spells it.
+    public var displayName: String {
+        switch self {
+        case .coop: return "CoOp"
+        case .cocoop: return "CoCoOp"
+        case .kgcoop: return "KgCoOp"
+        case .prograd: return "ProGrad"
+        }
+    }
 }
 
 /// Builds learners for a class list: fresh (from hyper-parameters) or from a checkpoint, whose

@@ -24,10 +24,7 @@ public enum CellMethod: String, Codable, CaseIterable, Sendable {
         case .zeroShot: return "zero-shot CLIP"
         case .ensemble: return "prompt ensembling"
         case .linearProbe: return "linear probe"
-        case .coop: return "CoOp"
-        case .cocoop: return "CoCoOp"
-        case .kgcoop: return "KgCoOp"
-        case .prograd: return "ProGrad"
+        case .coop, .cocoop, .kgcoop, .prograd: return promptMethod!.displayName
         }
     }
 }
