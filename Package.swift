@@ -55,6 +55,7 @@ let package = Package(
             "CLIP", "FeatureCache", "Indexing", "PromptLearning", "Imaging", "Datasets", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "FlyingFox", package: "FlyingFox"),
+            .product(name: "FlyingSocks", package: "FlyingFox"),
         ]),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Hashing"]),
