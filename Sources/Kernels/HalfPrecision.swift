@@ -1,6 +1,6 @@
 /// Float32 <-> IEEE binary16 (F16) and <-> bfloat16 (BF16) conversion, one value or a buffer at a time.
-/// Used by the safetensors reader/writer (half-precision checkpoints) and by the feature store
-/// (features kept as Float16). Narrowing rounds to nearest, ties to even; NaN stays a (quiet) NaN.
+/// Used by the safetensors reader/writer (half-precision checkpoints); the feature store has its
+/// own F16 conversion (`FeatureCache`'s `HalfFloat`). Narrowing rounds to nearest, ties to even; NaN stays a (quiet) NaN.
 /// Buffers of 16-bit values are raw bytes in little-endian order and may be unaligned (mmap'ed files).
 public enum HalfPrecision {
     // MARK: F16
