@@ -65,15 +65,15 @@ let package = Package(
         .testTarget(name: "PromptLearningTests", dependencies: ["PromptLearning"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
         .testTarget(name: "SyntheticShapesTests", dependencies: ["SyntheticShapes", "Imaging", "Hashing", "Datasets", "CLIP", "Kernels"]),
-        .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing"]),
+        .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "CLIP", "FeatureCache", "PromptLearning", "Kernels"]),
-        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "CLMDB",
+        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels",
                                                      "TestSupport"]),
         // The CLI end to end (tune, eval, zeroshot, probe, interpret, the papers' protocols).
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels"]),
-        // Helpers the CLI-driving test targets share: fixture paths, scratch folders, running the
-        // built `cocoon`, the one-line-error assertion.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Helpers the test targets share: fixture paths, scratch folders, running the built
+        // `cocoon`, the one-line-error assertion, raw LMDB writes.
+        .target(name: "TestSupport", dependencies: ["CLMDB"], path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5]
 )
