@@ -88,23 +88,6 @@ public final class BF16Weights: @unchecked Sendable {
     }
 }
 
-/// A grow-only BF16 scratch buffer (one per lane): the rounded activations of one product.
-public final class BF16Buffer {
-    private var storage: UnsafeMutablePointer<UInt16>?
-    private var capacity = 0
-
-    public init() {}
-    deinit { storage?.deallocate() }
-
-    func pointer(capacity needed: Int) -> UnsafeMutablePointer<UInt16> {
-        if let storage, capacity >= needed { return storage }
-        storage?.deallocate()
-        capacity = max(needed, 1)
-        storage = .allocate(capacity: capacity)
-        return storage!
-    }
-}
-
 /// BF16 products with FP32 accumulation (`CBFloat16`). Every output element depends only on its
 /// own row of the left operand and column of the right one, so these need no sample padding to be
 /// batch-invariant. Called by `SampleInvariantGEMM` and `ResidualBlock` when a `SamplePadding`
@@ -113,13 +96,13 @@ public enum BF16GEMM {
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, rows: Int, inFeatures K: Int, outFeatures N: Int,
-                              weights: BF16Weights, scratch: BF16Buffer) {
+                              weights: BF16Weights, scratch: GrowableBuffer<UInt16>) {
         product(y, x, panels: weights.transposedPanels(weight, n: N, k: K), bias: bias, rows: rows, k: K, n: N, scratch: scratch)
     }
 
     /// `dx[rows, K] = dy[rows, N] · W`: the input gradient of the linear layer `x·Wᵀ`, W `[N, K]`.
     public static func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                     rows: Int, inFeatures K: Int, outFeatures N: Int, weights: BF16Weights, scratch: BF16Buffer) {
+                                     rows: Int, inFeatures K: Int, outFeatures N: Int, weights: BF16Weights, scratch: GrowableBuffer<UInt16>) {
         product(dx, dy, panels: weights.panels(weight, k: N, n: K), bias: nil, rows: rows, k: N, n: K, scratch: scratch)
     }
 
@@ -127,7 +110,7 @@ public enum BF16GEMM {
     /// 8-row tiles (inline inside `Parallel.slices` lanes, where that is 1). Rows are independent,
     /// so the split changes no bits.
     private static func product(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, panels: UnsafePointer<UInt16>,
-                                bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, scratch: BF16Buffer) {
+                                bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, scratch: GrowableBuffer<UInt16>) {
         guard rows > 0 else { return }
         let ks = Int(cbf16_row_stride(Int32(k)))
         let a16 = scratch.pointer(capacity: rows * ks)   // [rows, k↑2] bf16
@@ -152,7 +135,7 @@ public enum BF16GEMM {
     /// im2col matrix is made and the packed block is multiplied while it is in cache.
     public static func convolution(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                    bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, relu: Bool, shape s: Conv2D.Shape,
-                                   weights: BF16Weights, scratch: BF16Buffer) {
+                                   weights: BF16Weights, scratch: GrowableBuffer<UInt16>) {
         guard s.batch > 0 else { return }
         let K = s.inChannels * s.kernel * s.kernel
         let rows = weights.rows(weight, m: s.outChannels, k: K)

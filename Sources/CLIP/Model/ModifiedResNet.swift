@@ -49,7 +49,7 @@ struct FoldedConv {
 /// the layers' activations, and the aligned copies that keep each image's bits independent of
 /// its slot (`SampleInvariantGEMM`).
 final class ConvolutionScratch {
-    let columns = GrowableBuffer()
+    let columns = GrowableBuffer<Float>()
     let activations = ActivationPool()
     let padding = SamplePadding()
 }
