@@ -19,7 +19,7 @@ struct Embed: ParsableCommand {
     @Option(help: precisionHelp) var precision: String = "fp32"
 
     func run() throws {
-        guard !texts.isEmpty || !images.isEmpty else { throw IndexingError("embed: pass at least one --text or --image") }
+        guard !texts.isEmpty || !images.isEmpty else { throw OptionError("embed: pass at least one --text or --image") }
         configureCompute(threads: threads)
         let m = try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: !images.isEmpty)
         var rows: [(input: String, vector: [Float])] = []
