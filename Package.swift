@@ -36,24 +36,24 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["Kernels", "Hashing", "CZlib"]),
         .target(name: "DatasetNames"),
         .target(name: "Datasets", dependencies: ["DatasetNames", "Hashing"]),
-        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "Datasets", "FeatureCache", "Hashing"]),
+        .target(name: "PromptLearning", dependencies: ["CLIP", "Kernels", "DatasetNames", "Datasets", "FeatureCache", "Hashing"]),
         .target(name: "CImageCodec",
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         .target(name: "Imaging", dependencies: ["CImageCodec", "Hashing"]),
         .target(name: "FeatureCache", dependencies: ["CLMDB", "DatasetNames", "Hashing"]),
-        .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels", "Hashing"]),
+        .target(name: "Indexing", dependencies: ["CLIP", "Imaging", "DatasetNames", "Datasets", "FeatureCache", "Kernels", "Hashing"]),
         .target(name: "SyntheticShapes", dependencies: ["Imaging", "Hashing"]),
-        .target(name: "Demo", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "Kernels", "PromptLearning", "SyntheticShapes"]),
+        .target(name: "Demo", dependencies: ["CLIP", "DatasetNames", "Datasets", "FeatureCache", "Indexing", "Kernels", "PromptLearning", "SyntheticShapes"]),
         .target(name: "Reproduction", dependencies: ["CLIP", "Datasets", "FeatureCache", "Indexing", "PromptLearning", "Kernels", "Hashing"]),
 
         .executableTarget(name: "cocoon", dependencies: [
-            "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache", "Indexing", "Imaging", "Datasets",
+            "Kernels", "Hashing", "CLIP", "PromptLearning", "FeatureCache", "Indexing", "Imaging", "DatasetNames", "Datasets",
             "SyntheticShapes", "Demo", "Reproduction",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // `cocoon-serve`: HTTP server (FlyingFox) with JSON endpoints and one web page.
         .executableTarget(name: "cocoon-serve", dependencies: [
-            "CLIP", "FeatureCache", "Indexing", "PromptLearning", "Imaging", "Datasets", "Kernels",
+            "CLIP", "FeatureCache", "Indexing", "PromptLearning", "Imaging", "DatasetNames", "Datasets", "Kernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "FlyingFox", package: "FlyingFox"),
             .product(name: "FlyingSocks", package: "FlyingFox"),
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "SyntheticShapesTests", dependencies: ["SyntheticShapes", "Imaging", "Hashing", "Datasets", "DatasetNames", "CLIP", "Kernels"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "CLIP", "FeatureCache", "PromptLearning", "Kernels"]),
-        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "Datasets", "FeatureCache", "Kernels",
+        .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "DatasetNames", "Datasets", "FeatureCache", "Kernels",
                                                      "TestSupport"]),
         // The CLI end to end (tune, eval, zeroshot, probe, interpret, the papers' protocols).
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels"]),

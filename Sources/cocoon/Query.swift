@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import DatasetNames
 import Datasets
 import FeatureCache
 import Foundation
