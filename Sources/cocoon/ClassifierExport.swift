@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIP
 import FeatureCache
+import Formats
 import Foundation
 import Kernels
 import PromptLearning

@@ -2,6 +2,7 @@ import CLIP
 import DatasetNames
 import Datasets
 import FeatureCache
+import Formats
 import Foundation
 import Imaging
 import Indexing
