@@ -5,40 +5,17 @@ import Foundation
 /// The arithmetic of a tower's weight products: `fp32` (OpenBLAS; the default, exact against the
 /// references) or `bf16` (inputs and weights rounded to BF16, FP32 accumulation, on AVX512-BF16).
 /// LayerNorm, softmax, attention, residual adds and the final projection stay FP32 either way.
-/// Chosen by `--precision`: the image tower's on `index`, `embed`, `predict`, `demo` and
-/// `bench encode`, the text tower's (forward and input gradients) on `tune` and `bench tune`.
+/// Chosen by `--precision` (parsed by the CLI): the image tower's on `index`, `embed`, `predict`,
+/// `demo` and `bench encode`, the text tower's (forward and input gradients) on `tune` and `bench tune`.
 public enum Precision: String, CaseIterable, Codable, Sendable {
     case fp32, bf16
-
-    /// Parses `--precision`, and for bf16 checks this CPU runs it (one-line error otherwise).
-    public init(option text: String) throws {
-        guard let p = Precision(rawValue: text.lowercased()) else {
-            throw BF16Error("--precision '\(text)': expected fp32 or bf16")
-        }
-        if p == .bf16, let reason = BF16Support.unsupportedReason(cpuFlags: OpenBLASCore.cpuFlags()) { throw BF16Error(reason) }
-        self = p
-    }
-}
-
-/// A BF16 request this machine cannot serve; `description` is one line naming the fix.
-public struct BF16Error: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// Whether this CPU runs the BF16 kernels (AVX-512 F/BW/VL and AVX512-BF16, zmm state saved by the OS).
 public enum BF16Support {
     public static let available = cbf16_available() != 0
-    static let required = ["avx512f", "avx512bw", "avx512vl", "avx512_bf16"]
-
-    /// nil when the kernels can run; else the one-line refusal naming the missing instruction sets
-    /// (`cpuFlags` as /proc/cpuinfo lists them).
-    public static func unsupportedReason(cpuFlags: Set<String>, kernelsRun: Bool = available) -> String? {
-        let missing = required.filter { !cpuFlags.contains($0) }
-        if missing.isEmpty && kernelsRun { return nil }
-        let named = missing.isEmpty ? "the OS does not enable AVX-512 state" : "this CPU lacks \(missing.joined(separator: ", "))"
-        return "--precision bf16 needs AVX512-BF16 (\(named)); use --precision fp32 (the default) on this machine"
-    }
+    /// The instruction sets the kernels need, as /proc/cpuinfo names them.
+    public static let required = ["avx512f", "avx512bw", "avx512vl", "avx512_bf16"]
 }
 
 /// A model's weights in the layouts the BF16 kernel reads, packed once on first use and shared by
