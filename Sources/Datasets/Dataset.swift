@@ -1,3 +1,4 @@
+import DatasetNames
 import Foundation
 import Hashing
 
@@ -38,9 +39,9 @@ public struct Dataset: Sendable {
             let missing = (0..<count).first { names[$0] == nil } ?? 0
             throw DatasetError("\(name): train labels must be 0..<\(count) but label \(bad) appears and \(missing) has no item; renumber the labels")
         }
-        for (split, items) in [(DatasetSplit.val, val), (.test, test)] {
+        for (split, items) in [(Split.val, val), (.test, test)] {
             if let bad = items.first(where: { $0.label < 0 || $0.label >= count }) {
-                throw DatasetError("\(name): \(split.rawValue) item '\(bad.path)' has label \(bad.label), outside the \(count) train classes; fix the split file")
+                throw DatasetError("\(name): \(split) item '\(bad.path)' has label \(bad.label), outside the \(count) train classes; fix the split file")
             }
         }
         self.name = name
@@ -65,12 +66,12 @@ public struct Dataset: Sendable {
 
     /// The items a feature store records for `split`: none for the train split of a test-only
     /// dataset, so the store itself says that it has no training data (the tuner refuses it).
-    public func indexedItems(_ split: DatasetSplit) -> [DatasetItem] {
+    public func indexedItems(_ split: Split) -> [DatasetItem] {
         split == .train && isTestOnly ? [] : items(split)
     }
 
     /// The items of one split.
-    public func items(_ split: DatasetSplit) -> [DatasetItem] {
+    public func items(_ split: Split) -> [DatasetItem] {
         switch split {
         case .train: return train
         case .val: return val
@@ -94,8 +95,8 @@ public struct Dataset: Sendable {
     public var manifestSHA256: String {
         var lines: [[UInt8]] = []
         lines.reserveCapacity(train.count + val.count + test.count)
-        for split in DatasetSplit.allCases {
-            for item in items(split) { lines.append(Array("\(split.rawValue)\t\(item.path)\t\(item.label)\n".utf8)) }
+        for split in Split.allCases {
+            for item in items(split) { lines.append(Array("\(split)\t\(item.path)\t\(item.label)\n".utf8)) }
         }
         lines.sort { $0.lexicographicallyPrecedes($1) }
         var hasher = SHA256()

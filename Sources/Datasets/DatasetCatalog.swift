@@ -1,40 +1,15 @@
+import DatasetNames
 import Foundation
 
-/// Registry of every dataset layout cocoon reads, by name. CoOp's datasets take `root` = CoOp's
-/// `$DATA` (the folder holding `oxford_pets/`, `imagenet/`, …); the generic layouts ("split-json",
-/// "image-folder", "csv") take `root` = the dataset folder itself. Names are matched ignoring case,
-/// "-", "_" and spaces, plus a few aliases ("dtd", "pets", "imagenet-a", …). Used by the CLI and the indexer.
+/// Registry of every dataset layout cocoon reads, by name (`DatasetName`: canonical names and
+/// aliases). CoOp's datasets take `root` = CoOp's `$DATA` (the folder holding `oxford_pets/`,
+/// `imagenet/`, …); the generic layouts ("split-json", "image-folder", "csv") take `root` = the
+/// dataset folder itself. Used by the CLI and the indexer.
 public enum DatasetCatalog {
-    /// Canonical names in the order they are listed in errors and help texts.
-    public static let names = [
-        "ImageNet", "Caltech101", "OxfordPets", "StanfordCars", "OxfordFlowers", "Food101", "FGVCAircraft",
-        "SUN397", "DescribableTextures", "EuroSAT", "UCF101", "ImageNetV2", "ImageNetSketch", "ImageNetA",
-        "ImageNetR", "split-json", "image-folder", "csv",
-    ]
-
-    private static let aliases: [String: String] = [
-        "pets": "OxfordPets", "cars": "StanfordCars", "flowers": "OxfordFlowers", "aircraft": "FGVCAircraft",
-        "fgvc": "FGVCAircraft", "sun": "SUN397", "dtd": "DescribableTextures", "textures": "DescribableTextures",
-        "ucf": "UCF101", "imagenetadversarial": "ImageNetA", "imagenetrendition": "ImageNetR", "sketch": "ImageNetSketch",
-        "caltech": "Caltech101", "food": "Food101", "splitjson": "split-json", "imagefolder": "image-folder",
-    ]
-
-    private static func key(_ name: String) -> String {
-        String(name.lowercased().unicodeScalars.filter { $0 != "-" && $0 != "_" && $0 != " " })
-    }
-
     /// The canonical name for `name` (an alias or any spelling), or throws the unknown-name error.
     public static func canonicalName(_ name: String) throws -> String {
-        let k = key(name)
-        if let canonical = names.first(where: { key($0) == k }) ?? aliases[k] { return canonical }
-        throw DatasetError("unknown dataset '\(name)'; known: \(names.joined(separator: ", ")) (case-insensitive; aliases such as dtd, pets, imagenet-a)")
-    }
-
-    /// Whether a dataset stored as `stored` is the one asked for as `requested`: the same name up
-    /// to case, or `requested`'s canonical name ("oxford_pets" finds "OxfordPets"). The rule of
-    /// every feature-store lookup by name (queries and the tuner).
-    public static func storedName(_ stored: String, matches requested: String) -> Bool {
-        stored.lowercased() == requested.lowercased() || stored == (try? canonicalName(requested))
+        if let canonical = DatasetName.canonical(name) { return canonical }
+        throw DatasetError("unknown dataset '\(name)'; known: \(DatasetName.all.joined(separator: ", ")) (case-insensitive; aliases such as dtd, pets, imagenet-a)")
     }
 
     /// The folder under CoOp's `$DATA` that holds a CoOp dataset (canonical name), nil for the

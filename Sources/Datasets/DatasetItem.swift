@@ -14,9 +14,3 @@ public struct DatasetItem: Hashable, Sendable {
         self.classname = classname
     }
 }
-
-/// The three splits of a dataset, in CoOp's order. The raw value is the key used in split JSON
-/// files and in manifest hashes.
-public enum DatasetSplit: String, CaseIterable, Sendable {
-    case train, val, test
-}

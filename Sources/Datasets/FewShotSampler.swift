@@ -1,3 +1,4 @@
+import DatasetNames
 import Foundation
 
 /// A few-shot draw: the train (and, except for ImageNet, val) items CoOp keeps, in draw order, with
@@ -66,12 +67,12 @@ extension Dataset {
     /// The dataset restricted to a few-shot draw (test unchanged). Every drawn item must be an item
     /// of the same split with the same label, so a draw made for another dataset or image dir is rejected.
     public func subset(_ subset: FewShotSubset, source: String = "few-shot subset") throws -> Dataset {
-        func check(_ drawn: [DatasetItem], _ split: DatasetSplit) throws {
+        func check(_ drawn: [DatasetItem], _ split: Split) throws {
             var labels: [String: Int] = [:]
             for item in items(split) { labels[item.path] = item.label }
             for (i, item) in drawn.enumerated() where labels[item.path] != item.label {
-                let problem = labels[item.path] == nil ? "is not in the \(name) \(split.rawValue) split" : "has label \(item.label), not \(labels[item.path]!)"
-                throw DatasetError("\(source): \(split.rawValue)[\(i)] '\(item.path)' \(problem); export it with tools/export_fewshot.py --image-dir \(imageRoot.path)")
+                let problem = labels[item.path] == nil ? "is not in the \(name) \(split) split" : "has label \(item.label), not \(labels[item.path]!)"
+                throw DatasetError("\(source): \(split)[\(i)] '\(item.path)' \(problem); export it with tools/export_fewshot.py --image-dir \(imageRoot.path)")
             }
         }
         try check(subset.train, .train)

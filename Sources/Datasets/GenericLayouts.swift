@@ -1,3 +1,4 @@
+import DatasetNames
 import Foundation
 
 /// Layouts that are not one of CoOp's datasets; `root` is the dataset folder itself and the
@@ -22,22 +23,22 @@ enum GenericLayouts {
         try FileListing.requireDirectory(root, "one folder of images per class, or train/ val/ test/ folders of those")
         let name = root.lastPathComponent
         let templates = PromptTemplates.templates(for: name)
-        let splitDirs = DatasetSplit.allCases.filter { FileListing.isDirectory(root.appendingPathComponent($0.rawValue)) }
+        let splitDirs = Split.allCases.filter { FileListing.isDirectory(root.appendingPathComponent($0.description)) }
         if splitDirs.isEmpty {
             let classes = try FileListing.subdirectories(root, "one folder of images per class")
             let items = try read(root, pathPrefix: "", classes: classes, labels: Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) }))
             return try Dataset(name: name, imageRoot: root, train: items, val: [], test: items, templates: templates)
         }
-        let labelSplit: DatasetSplit = splitDirs.contains(.train) ? .train : .test
+        let labelSplit: Split = splitDirs.contains(.train) ? .train : .test
         guard splitDirs.contains(labelSplit) else {
             throw DatasetError("\(root.path): has val/ but neither train/ nor test/; add the missing split folder")
         }
-        let labelClasses = try FileListing.subdirectories(root.appendingPathComponent(labelSplit.rawValue), "one folder of images per class")
+        let labelClasses = try FileListing.subdirectories(root.appendingPathComponent(labelSplit.description), "one folder of images per class")
         let labels = Dictionary(uniqueKeysWithValues: labelClasses.enumerated().map { ($1, $0) })
-        var splits: [DatasetSplit: [DatasetItem]] = [:]
+        var splits: [Split: [DatasetItem]] = [:]
         for split in splitDirs {
-            let dir = root.appendingPathComponent(split.rawValue)
-            splits[split] = try read(dir, pathPrefix: "\(split.rawValue)/", classes: try FileListing.subdirectories(dir, "one folder of images per class"), labels: labels)
+            let dir = root.appendingPathComponent(split.description)
+            splits[split] = try read(dir, pathPrefix: "\(split)/", classes: try FileListing.subdirectories(dir, "one folder of images per class"), labels: labels)
         }
         let test = splits[.test] ?? []
         return try Dataset(name: name, imageRoot: root, train: splits[.train] ?? test, val: splits[.val] ?? [], test: test, templates: templates)
@@ -66,9 +67,9 @@ enum GenericLayouts {
             fallbackNames = loaded
             return loaded
         }
-        var splits: [DatasetSplit: [DatasetItem]] = [:]
-        for split in DatasetSplit.allCases {
-            let url = root.appendingPathComponent("\(split.rawValue).csv")
+        var splits: [Split: [DatasetItem]] = [:]
+        for split in Split.allCases {
+            let url = root.appendingPathComponent("\(split).csv")
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
             splits[split] = try readCSV(url, names: names)
         }

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 
 /// A JSON value restricted to what store records use (strings, integers, arrays, objects), with a
@@ -20,7 +21,7 @@ enum JSON: Equatable {
     private func write(to out: inout [UInt8]) {
         switch self {
         case .int(let x): out += Array(String(x).utf8)
-        case .string(let s): JSON.writeString(s, to: &out)
+        case .string(let s): JSONString.append(s, to: &out, shortEscapes: false)
         case .array(let a):
             out.append(UInt8(ascii: "["))
             for (i, x) in a.enumerated() {
@@ -33,25 +34,12 @@ enum JSON: Equatable {
             let keys = o.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             for (i, k) in keys.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSON.writeString(k, to: &out)
+                JSONString.append(k, to: &out, shortEscapes: false)
                 out.append(UInt8(ascii: ":"))
                 o[k]!.write(to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
-    }
-
-    private static func writeString(_ s: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
-            case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Parses JSON bytes; nil if they are not JSON or use a value outside this subset.

@@ -1,4 +1,4 @@
-import Datasets
+import DatasetNames
 
 /// How a command names the model whose features it reads: by the fingerprint of a model
 /// directory (what `tune`, `eval` and `query search` load anyway) or by the name it was indexed
@@ -60,7 +60,7 @@ extension FeatureStore {
     /// narrowed by `id` when several versions are stored.
     public func dataset(named name: String, id: String? = nil) throws -> (id: DatasetID, record: DatasetRecord) {
         let all = try datasets()
-        var candidates = all.filter { DatasetCatalog.storedName($0.record.name, matches: name) }
+        var candidates = all.filter { DatasetName.stored($0.record.name, matches: name) }
         if let id {
             guard let wanted = DatasetID(hex: id) else { throw StoreError("--dataset-id '\(id)': expected 16 hex digits (see `cocoon query stats`)") }
             candidates = candidates.filter { $0.id == wanted }

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import Hashing
 
@@ -38,7 +39,7 @@ enum FeatureValue {
         case .f16:
             var finite = true
             for i in 0..<dim {
-                let h = HalfFloat.halfBits(x[i])
+                let h = HalfPrecision.f16Bits(x[i])
                 finite = finite && (h & 0x7c00) != 0x7c00  // exponent all ones: inf or NaN
                 payload.storeBytes(of: h.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
                 sumSquares += Double(x[i]) * Double(x[i])
@@ -111,9 +112,7 @@ enum FeatureValue {
         // loop from vectorising (store rescans measured 30% slower).
         switch dtype {
         case .f16:
-            for i in 0..<dim {
-                out[i] = HalfFloat.float(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: 2 &* i, as: UInt16.self)))
-            }
+            HalfPrecision.decodeF16(payload, into: out, count: dim)
         case .f32:
             for i in 0..<dim {
                 out[i] = Float(bitPattern: UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: 4 &* i, as: UInt32.self)))
@@ -128,40 +127,4 @@ enum FeatureValue {
             }
         }
     }
-}
-
-/// Float16 ↔ Float32 conversions for baseline x86-64 (no F16C, where Swift's `Float16` calls a
-/// runtime function per element): branch-free bit arithmetic both ways, tested against `Float16`.
-enum HalfFloat {
-    /// The Float32 value of binary16 bits `h`, branch-free so that decode loops vectorise: shift
-    /// exponent and mantissa into place, rescale by 2^112 (which also normalises subnormals
-    /// exactly), force the exponent of inf/NaN to all ones, then attach the sign.
-    @inline(__always)
-    static func float(_ h: UInt16) -> Float {
-        let magnitude = UInt32(h & 0x7fff) << 13
-        let scaled = Float(bitPattern: magnitude) * Float(bitPattern: 0x7780_0000)  // × 2^112
-        let infNaN: UInt32 = magnitude >= 0x0f80_0000 ? 0x7f80_0000 : 0
-        return Float(bitPattern: scaled.bitPattern | infNaN | UInt32(h & 0x8000) << 16)
-    }
-
-    /// binary16 bits of `f`, rounded to nearest even (same result as `Float16(f).bitPattern`).
-    @inline(__always)
-    static func halfBits(_ f: Float) -> UInt16 {
-        let bits = f.bitPattern
-        let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
-        let a = bits & 0x7fff_ffff
-        if a >= 0x4780_0000 {  // |f| ≥ 65536, inf or NaN: inf, or a quiet NaN
-            return sign | (a > 0x7f80_0000 ? 0x7e00 : 0x7c00)
-        }
-        if a < 0x3880_0000 {  // |f| < 2^-14: subnormal or zero. Adding 0.5 aligns the 10
-            // mantissa bits at the bottom; the FPU's round-to-nearest-even does the rounding.
-            let shifted = Float(bitPattern: a) + 0.5
-            return sign | UInt16(truncatingIfNeeded: shifted.bitPattern &- Float(0.5).bitPattern)
-        }
-        // Normal: rebias the exponent (127 → 15), add 0x0fff plus the lowest kept bit, truncate.
-        // 65520 ≤ |f| < 65536 carries into the exponent and correctly becomes inf.
-        let odd = (a >> 13) & 1
-        return sign | UInt16(truncatingIfNeeded: (a &- 0x3800_0000 &+ 0x0fff &+ odd) >> 13)
-    }
-
 }

@@ -1,4 +1,5 @@
 import CLMDB
+import DatasetNames
 import Dispatch
 import Foundation
 import Hashing

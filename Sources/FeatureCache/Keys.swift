@@ -1,3 +1,5 @@
+import DatasetNames
+
 /// An 8-byte content id: the first 8 bytes of SHA-256 over a record's canonical JSON.
 /// Content-derived, so shards built on different machines agree without remapping. `Kind` only
 /// keeps extractor and dataset ids from being mixed up.
@@ -46,22 +48,6 @@ public enum DatasetKind {}
 public typealias ExtractorID = ContentID<ExtractorKind>
 /// A dataset id (over the dataset record).
 public typealias DatasetID = ContentID<DatasetKind>
-
-/// A dataset split; its raw value is the split byte of every key.
-public enum Split: UInt8, CaseIterable, CustomStringConvertible {
-    case train = 0, val = 1, test = 2
-    public var description: String {
-        switch self {
-        case .train: return "train"
-        case .val: return "val"
-        case .test: return "test"
-        }
-    }
-    public init?(name: String) {
-        guard let s = Split.allCases.first(where: { $0.description == name }) else { return nil }
-        self = s
-    }
-}
 
 func hex64(_ x: UInt64) -> String {
     let s = String(x, radix: 16)

@@ -1,3 +1,4 @@
+import DatasetNames
 import Foundation
 
 /// Summary of a store for `cocoon query stats`: sizes and one line per extractor × dataset × split.

@@ -53,7 +53,7 @@ public enum Preprocess {
         let crop = RandomResizedCrop.box(width: image.width, height: image.height, random: &random).box
         let patch = image.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
         let view = Resample.bicubic(patch, width: n, height: n)
-        return random.nextUnit() < 0.5 ? view.flippedHorizontally() : view
+        return random.uniform() < 0.5 ? view.flippedHorizontally() : view
     }
 
     /// CoOp training transform into `out` ([3, n, n] Float32).

@@ -26,13 +26,13 @@ public struct ViewRandom {
     }
 
     /// Uniform in [0, 1) with 53 random bits.
-    public mutating func nextUnit() -> Double {
+    public mutating func uniform() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
     /// Uniform in [low, high).
     public mutating func uniform(_ low: Double, _ high: Double) -> Double {
-        low + (high - low) * nextUnit()
+        low + (high - low) * uniform()
     }
 
     /// Uniform integer in 0...upper (inclusive), unbiased (rejection sampling).

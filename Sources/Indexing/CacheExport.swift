@@ -1,4 +1,6 @@
+import DatasetNames
 import FeatureCache
+import Formats
 import Foundation
 
 /// What `CacheExport.export` wrote.

@@ -1,4 +1,5 @@
 import CLIP
+import DatasetNames
 import FeatureCache
 import Kernels
 

@@ -1,3 +1,4 @@
+import DatasetNames
 import Datasets
 import FeatureCache
 import Foundation
@@ -13,7 +14,7 @@ public enum DatasetRegistration {
     public static func itemRecords(_ dataset: Dataset, threads: Int) -> [Split: [ItemRecord]] {
         var paths: [String] = []
         var seen: Set<String> = []
-        for split in DatasetSplit.allCases {
+        for split in Split.allCases {
             for item in dataset.indexedItems(split) where seen.insert(item.path).inserted { paths.append(item.path) }
         }
         let fingerprints = UnsafeMutableBufferPointer<FileFingerprint?>.allocate(capacity: max(paths.count, 1))
@@ -31,8 +32,8 @@ public enum DatasetRegistration {
         var byPath: [String: FileFingerprint?] = [:]
         for (i, path) in paths.enumerated() { byPath[path] = fingerprints[i] }
         var out: [Split: [ItemRecord]] = [:]
-        for split in DatasetSplit.allCases {
-            out[Split(split)] = dataset.indexedItems(split).map { item in
+        for split in Split.allCases {
+            out[split] = dataset.indexedItems(split).map { item in
                 let f = byPath[item.path] ?? nil
                 return ItemRecord(relativePath: item.path, label: Int32(item.label), fileSize: f?.size ?? 0, sha256: f?.sha256)
             }
@@ -66,16 +67,5 @@ public struct FileFingerprint: Equatable {
         }
         size = total
         sha256 = hash.finalize()
-    }
-}
-
-extension Split {
-    /// The store's split for a dataset split (same names and order).
-    public init(_ split: DatasetSplit) {
-        switch split {
-        case .train: self = .train
-        case .val: self = .val
-        case .test: self = .test
-        }
     }
 }

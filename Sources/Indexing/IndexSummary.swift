@@ -1,3 +1,4 @@
+import DatasetNames
 import FeatureCache
 
 /// An item the indexer could not read, as the summary lists it.

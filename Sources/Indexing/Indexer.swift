@@ -1,4 +1,5 @@
 import CLIP
+import DatasetNames
 import Datasets
 import FeatureCache
 import Foundation
@@ -45,7 +46,7 @@ public final class Indexer {
         let renderer = ViewRenderer(imageSize: encoder.imageSize, normalization: normalization, seed: settings.seed)
         var summaries: [SplitSummary] = []
         for split in settings.splits {
-            let items = dataset.indexedItems(DatasetSplit(split))
+            let items = dataset.indexedItems(split)
             guard !items.isEmpty else { continue }
             summaries.append(try index(split: split, items: items, dataset: dataset, store: store, ext: ext, ds: ds,
                                        recipe: recipe, augmented: augmented, encoder: encoder, renderer: renderer))
@@ -58,7 +59,7 @@ public final class Indexer {
     /// and returns the train item ids that get augmented views (nil: every train item).
     private func recordSubsets(_ dataset: Dataset, store: FeatureStore, ds: DatasetID) throws -> (Set<Int>?, [String]) {
         guard case .fewShot(let shots, let seeds) = settings.viewScope, !dataset.isTestOnly else { return (nil, []) }
-        func positions(_ split: DatasetSplit) -> [String: Int] {
+        func positions(_ split: Split) -> [String: Int] {
             var index: [String: Int] = [:]
             for (i, item) in dataset.items(split).enumerated() where index[item.path] == nil { index[item.path] = i }
             return index
@@ -217,16 +218,4 @@ private final class PendingItem {
         features = [Float](repeating: 0, count: views.count * dim)
         remaining = views.count
     }
-}
-
-extension DatasetSplit {
-    /// The dataset split of a store split.
-    public init(_ split: Split) {
-        switch split {
-        case .train: self = .train
-        case .val: self = .val
-        case .test: self = .test
-        }
-    }
-
 }

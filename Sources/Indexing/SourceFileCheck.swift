@@ -1,3 +1,4 @@
+import DatasetNames
 import FeatureCache
 import Foundation
 

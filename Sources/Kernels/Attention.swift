@@ -5,7 +5,7 @@ import Glibc
 /// Multi-head scaled dot-product attention on packed projections `qkv = [Q | K | V]` (`[B, T, 3W]`,
 /// head h uses columns `h·dh ..< (h+1)·dh` of each part), as `nn.MultiheadAttention` inside CLIP.
 /// Optionally every sequence also attends to a shared **prefix** (`[P, 3W]`, positions before its own):
-/// the shared-prefix CoOp step runs SOS + context once and each class only its own suffix. With
+/// the shared-prefix CoOp step runs SOT + context once and each class only its own suffix. With
 /// several prefixes (`[G, P, 3W]`, CoCoOp: one per image), consecutive runs of `groupSize`
 /// sequences share one.
 ///

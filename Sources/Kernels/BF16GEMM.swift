@@ -5,40 +5,17 @@ import Foundation
 /// The arithmetic of a tower's weight products: `fp32` (OpenBLAS; the default, exact against the
 /// references) or `bf16` (inputs and weights rounded to BF16, FP32 accumulation, on AVX512-BF16).
 /// LayerNorm, softmax, attention, residual adds and the final projection stay FP32 either way.
-/// Chosen by `--precision`: the image tower's on `index`, `embed`, `predict`, `demo` and
-/// `bench encode`, the text tower's (forward and input gradients) on `tune` and `bench tune`.
+/// Chosen by `--precision` (parsed by the CLI): the image tower's on `index`, `embed`, `predict`,
+/// `demo` and `bench encode`, the text tower's (forward and input gradients) on `tune` and `bench tune`.
 public enum Precision: String, CaseIterable, Codable, Sendable {
     case fp32, bf16
-
-    /// Parses `--precision`, and for bf16 checks this CPU runs it (one-line error otherwise).
-    public init(option text: String) throws {
-        guard let p = Precision(rawValue: text.lowercased()) else {
-            throw BF16Error("--precision '\(text)': expected fp32 or bf16")
-        }
-        if p == .bf16, let reason = BF16Support.unsupportedReason(cpuFlags: OpenBLASCore.cpuFlags()) { throw BF16Error(reason) }
-        self = p
-    }
-}
-
-/// A BF16 request this machine cannot serve; `description` is one line naming the fix.
-public struct BF16Error: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// Whether this CPU runs the BF16 kernels (AVX-512 F/BW/VL and AVX512-BF16, zmm state saved by the OS).
 public enum BF16Support {
     public static let available = cbf16_available() != 0
-    static let required = ["avx512f", "avx512bw", "avx512vl", "avx512_bf16"]
-
-    /// nil when the kernels can run; else the one-line refusal naming the missing instruction sets
-    /// (`cpuFlags` as /proc/cpuinfo lists them).
-    public static func unsupportedReason(cpuFlags: Set<String>, kernelsRun: Bool = available) -> String? {
-        let missing = required.filter { !cpuFlags.contains($0) }
-        if missing.isEmpty && kernelsRun { return nil }
-        let named = missing.isEmpty ? "the OS does not enable AVX-512 state" : "this CPU lacks \(missing.joined(separator: ", "))"
-        return "--precision bf16 needs AVX512-BF16 (\(named)); use --precision fp32 (the default) on this machine"
-    }
+    /// The instruction sets the kernels need, as /proc/cpuinfo names them.
+    public static let required = ["avx512f", "avx512bw", "avx512vl", "avx512_bf16"]
 }
 
 /// A model's weights in the layouts the BF16 kernel reads, packed once on first use and shared by
@@ -88,23 +65,6 @@ public final class BF16Weights: @unchecked Sendable {
     }
 }
 
-/// A grow-only BF16 scratch buffer (one per lane): the rounded activations of one product.
-public final class BF16Buffer {
-    private var storage: UnsafeMutablePointer<UInt16>?
-    private var capacity = 0
-
-    public init() {}
-    deinit { storage?.deallocate() }
-
-    func pointer(capacity needed: Int) -> UnsafeMutablePointer<UInt16> {
-        if let storage, capacity >= needed { return storage }
-        storage?.deallocate()
-        capacity = max(needed, 1)
-        storage = .allocate(capacity: capacity)
-        return storage!
-    }
-}
-
 /// BF16 products with FP32 accumulation (`CBFloat16`). Every output element depends only on its
 /// own row of the left operand and column of the right one, so these need no sample padding to be
 /// batch-invariant. Called by `SampleInvariantGEMM` and `ResidualBlock` when a `SamplePadding`
@@ -113,13 +73,13 @@ public enum BF16GEMM {
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, rows: Int, inFeatures K: Int, outFeatures N: Int,
-                              weights: BF16Weights, scratch: BF16Buffer) {
+                              weights: BF16Weights, scratch: GrowableBuffer<UInt16>) {
         product(y, x, panels: weights.transposedPanels(weight, n: N, k: K), bias: bias, rows: rows, k: K, n: N, scratch: scratch)
     }
 
     /// `dx[rows, K] = dy[rows, N] · W`: the input gradient of the linear layer `x·Wᵀ`, W `[N, K]`.
     public static func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                     rows: Int, inFeatures K: Int, outFeatures N: Int, weights: BF16Weights, scratch: BF16Buffer) {
+                                     rows: Int, inFeatures K: Int, outFeatures N: Int, weights: BF16Weights, scratch: GrowableBuffer<UInt16>) {
         product(dx, dy, panels: weights.panels(weight, k: N, n: K), bias: nil, rows: rows, k: N, n: K, scratch: scratch)
     }
 
@@ -127,7 +87,7 @@ public enum BF16GEMM {
     /// 8-row tiles (inline inside `Parallel.slices` lanes, where that is 1). Rows are independent,
     /// so the split changes no bits.
     private static func product(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, panels: UnsafePointer<UInt16>,
-                                bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, scratch: BF16Buffer) {
+                                bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, scratch: GrowableBuffer<UInt16>) {
         guard rows > 0 else { return }
         let ks = Int(cbf16_row_stride(Int32(k)))
         let a16 = scratch.pointer(capacity: rows * ks)   // [rows, k↑2] bf16
@@ -152,7 +112,7 @@ public enum BF16GEMM {
     /// im2col matrix is made and the packed block is multiplied while it is in cache.
     public static func convolution(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                    bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, relu: Bool, shape s: Conv2D.Shape,
-                                   weights: BF16Weights, scratch: BF16Buffer) {
+                                   weights: BF16Weights, scratch: GrowableBuffer<UInt16>) {
         guard s.batch > 0 else { return }
         let K = s.inChannels * s.kernel * s.kernel
         let rows = weights.rows(weight, m: s.outChannels, k: K)

@@ -29,7 +29,7 @@ public enum Conv2D {
     public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                residual: UnsafePointer<Float>? = nil, relu: Bool = false,
-                               shape s: Shape, columns: GrowableBuffer, samplePadding: SamplePadding? = nil) {
+                               shape s: Shape, columns: GrowableBuffer<Float>, samplePadding: SamplePadding? = nil) {
         if let samplePadding, let bf16 = samplePadding.bf16 {   // column-invariant by construction
             BF16GEMM.convolution(out, x, weight: weight, bias: bias, residual: residual, relu: relu, shape: s,
                                  weights: bf16, scratch: samplePadding.bf16Scratch)

@@ -1,7 +1,8 @@
 import CBLAS
 
-/// Single-precision matrix products through OpenBLAS (`cblas_sgemm`), row-major.
-/// Every matrix product in cocoon goes through `GEMM.sgemm`.
+/// Single-precision matrix products through OpenBLAS (`cblas_sgemm`), row-major. cocoon's FP32
+/// matrix products go through `GEMM.sgemm`; its BF16 ones (`--precision bf16`) run in
+/// `BF16GEMM`'s own kernel (`CBFloat16`).
 public enum GEMM {
     /// `C[m,n] = alpha · op(A) · op(B) + beta · C`, all row-major with leading dimensions
     /// `lda`, `ldb`, `ldc`; `op(X) = Xᵀ` when the matching `trans` flag is set.

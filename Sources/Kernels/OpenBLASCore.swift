@@ -4,8 +4,9 @@ import Foundation
 /// Debian's OpenBLAS 0.3.21 picks its kernels from the CPU model number and falls back to the
 /// 2004-era `Prescott` (SSE3) kernels on CPUs newer than it knows (measured here: an AVX-512 Xeon,
 /// model 207: 32 GFLOPS instead of 136 with `Cooperlake`). The choice is made when the library
-/// loads, before `main`, so the CLI re-executes itself once with `OPENBLAS_CORETYPE` set when the
-/// CPU's flags support a better kernel family. Every test also passes with the chosen kernels.
+/// loads, before `main`, so `cocoon`'s `main` re-executes itself once with `OPENBLAS_CORETYPE` set
+/// when the CPU's flags support a better kernel family (`better(than:cpuFlags:)`). Every test also
+/// passes with the chosen kernels.
 public enum OpenBLASCore {
     /// The kernel family OpenBLAS chose at load time.
     public static var current: String { String(cString: openblas_get_corename()) }
@@ -61,16 +62,4 @@ public enum OpenBLASCore {
         return Set(list.split(separator: " ").map(String.init))
     }
 
-    /// Re-executes the current process with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to
-    /// weak kernels on a capable CPU. Does nothing when the variable is already set (by the user or
-    /// an earlier re-exec) or `COCOON_KEEP_OPENBLAS_CORE` is set.
-    public static func reexecIfBetterAvailable() {
-        guard getenv("OPENBLAS_CORETYPE") == nil, getenv("COCOON_KEEP_OPENBLAS_CORE") == nil,
-              let core = better(than: current, cpuFlags: cpuFlags()) else { return }
-        setenv("OPENBLAS_CORETYPE", core, 1)
-        var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
-        execv("/proc/self/exe", &argv)
-        // exec failed: carry on with the kernels we have
-        unsetenv("OPENBLAS_CORETYPE")
-    }
 }

@@ -171,25 +171,9 @@ public enum SampleInvariantGEMM {
 /// not a whole number of periods (grow-only, kept between batches), and, when the encoder runs
 /// in BF16, the packed weights and the lane's BF16 scratch.
 public final class SamplePadding {
-    public let input = GrowableBuffer(), output = GrowableBuffer()
+    public let input = GrowableBuffer<Float>(), output = GrowableBuffer<Float>()
     /// Set by an encoder running `--precision bf16`: its weights' BF16 copies.
     public var bf16: BF16Weights?
-    public let bf16Scratch = BF16Buffer()
+    public let bf16Scratch = GrowableBuffer<UInt16>()
     public init() {}
-}
-
-/// A scratch buffer kept and grown across calls: at batch 32 an im2col matrix reaches hundreds
-/// of megabytes, which freshly mapped memory would page-fault on every call.
-public final class GrowableBuffer {
-    private var storage: Tensor?
-
-    public init() {}
-
-    /// At least `capacity` floats, contents undefined.
-    public func pointer(capacity: Int) -> UnsafeMutablePointer<Float> {
-        if let storage, storage.count >= capacity { return storage.data }
-        let grown = Tensor(uninitializedShape: [max(capacity, 1)])
-        storage = grown
-        return grown.data
-    }
 }

@@ -1,3 +1,4 @@
+import DatasetNames
 import Datasets
 import FeatureCache
 import Foundation

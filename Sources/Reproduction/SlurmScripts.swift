@@ -70,6 +70,16 @@ public struct SlurmScripts {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
     }
 
+    /// Runs `submit.sh`, which submits the jobs (Slurm must be reachable).
+    public func submit() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [directory.appendingPathComponent("submit.sh").path]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ReproductionError("submit.sh failed (status \(p.terminationStatus)); is Slurm reachable (sinfo)?") }
+    }
+
     private func script(_ name: String, array: String?, stage: ReproductionStage) throws {
         let task = array == nil ? [] : ["--task", "$SLURM_ARRAY_TASK_ID"]
         let line = (command + ["--stage", stage.rawValue] + task + ["--threads", "$SLURM_CPUS_PER_TASK"]).map(Self.quoted).joined(separator: " ")

@@ -28,7 +28,7 @@ public struct CoOpLayoutDataset: Sendable {
 /// the seed and the sizes, never on `threads`. All images are JPEG (quality 95). Written by
 /// `cocoon synth --layout coop`; read by `DatasetCatalog.load(name:root:)`.
 public struct CoOpLayoutWorld: Sendable {
-    /// The datasets `write` writes, in `DatasetCatalog.names` order.
+    /// The datasets `write` writes, in `DatasetName.all` order.
     public static let datasetNames = [
         "ImageNet", "Caltech101", "OxfordPets", "StanfordCars", "OxfordFlowers", "Food101", "FGVCAircraft",
         "SUN397", "DescribableTextures", "EuroSAT", "UCF101", "ImageNetV2", "ImageNetSketch", "ImageNetA", "ImageNetR",

@@ -44,7 +44,7 @@ public enum ShapeCaptioner {
     /// One caption of `scene`.
     public static func caption(_ scene: ShapeScene, _ random: inout ShapeRandom) -> String {
         let outlined = scene.style == .twoTone
-        let kind = random.unit()
+        let kind = random.uniform()
         var template: String
         var colorWord = scene.color.name
         if kind < 0.10 {
@@ -54,7 +54,7 @@ public enum ShapeCaptioner {
             template = random.pick(colorOnlyTemplates)
             if outlined { colorWord = random.chance(0.6) ? "outlined " + colorWord : "filled " + scene.interiorColor.name }
         } else {
-            let focus = random.unit()
+            let focus = random.uniform()
             if outlined {
                 template = random.pick(focus < 0.45 ? outlinedTemplates : (focus < 0.75 ? filledTemplates : interiorTemplates))
             } else {

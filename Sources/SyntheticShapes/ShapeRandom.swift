@@ -24,13 +24,13 @@ public struct ShapeRandom {
     public mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in [0, 1) with 53 random bits.
-    public mutating func unit() -> Double {
+    public mutating func uniform() -> Double {
         Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 
     /// Uniform in [low, high).
     public mutating func uniform(_ low: Double, _ high: Double) -> Double {
-        low + (high - low) * unit()
+        low + (high - low) * uniform()
     }
 
     /// Uniform integer in 0..<count (count ≥ 1; multiply-shift, bias < 2⁻³²).
@@ -40,7 +40,7 @@ public struct ShapeRandom {
 
     /// True with probability `p`.
     public mutating func chance(_ p: Double) -> Bool {
-        unit() < p
+        uniform() < p
     }
 
     /// One element of a non-empty array, uniformly.

@@ -78,7 +78,7 @@ public struct ShapeScene: Sendable {
         if let fixedStyle {
             style = fixedStyle
         } else {
-            let u = random.unit()
+            let u = random.uniform()
             style = u < 0.58 ? .plain : (u < 0.58 + 0.12 ? .dark : .twoTone)
         }
         let background = fixedBackground ?? random.pick(BackgroundTexture.allCases)

@@ -41,7 +41,7 @@ func measureSgemmGFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
 /// GFLOPS of the BF16 product (`BF16GEMM.linear`, activations rounded per call as the towers
 /// round them) on n×n×n, rows split over the configured threads.
 func measureBF16GFLOPS(size n: Int = 2048, repeats: Int = 3) -> Double {
-    let weights = BF16Weights(), scratch = BF16Buffer()
+    let weights = BF16Weights(), scratch = GrowableBuffer<UInt16>()
     return measureGFLOPS(size: n, repeats: repeats) { x, w, y in
         BF16GEMM.linear(y.data, x.data, weight: w.data, bias: nil, rows: n, inFeatures: n, outFeatures: n, weights: weights, scratch: scratch)
     }

@@ -37,7 +37,7 @@ struct BenchEncode: ParsableCommand {
         var encoders: [(String, ImageEncoder)] = []
         if let model {
             let m = try CLIPModel(directory: URL(fileURLWithPath: model))
-            guard let image = m.image else { throw IndexingError("\(model): no image tower") }
+            guard let image = m.image else { throw OptionError("\(model): no image tower") }
             encoders.append((URL(fileURLWithPath: model).lastPathComponent, image))
         } else {
             for name in towers.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
@@ -101,7 +101,7 @@ struct BenchEncode: ParsableCommand {
         let batchPixels = Tensor(shape: [batch, 3, R, R])
         var filled = 0
         while let prepared = pipeline.next() {
-            guard let pixels = prepared.pixels else { throw IndexingError(prepared.error ?? "decode failed") }
+            guard let pixels = prepared.pixels else { throw OptionError(prepared.error ?? "decode failed") }
             (batchPixels.data + filled * plane).update(from: pixels.data, count: plane)
             filled += 1
             if filled == batch { _ = encoder.encode(pixels: batchPixels.data, batch: filled); filled = 0 }

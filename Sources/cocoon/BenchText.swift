@@ -3,7 +3,7 @@ import CLIP
 import Foundation
 import Kernels
 
-/// `cocoon bench text`: text-tower throughput for CoOp-shaped prompts (SOS + M context + class + "." + EOT).
+/// `cocoon bench text`: text-tower throughput for CoOp-shaped prompts (SOT + M context + class + "." + EOT).
 struct BenchText: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "text",

@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLIP
 import FeatureCache
+import Formats
 import Foundation
-import Indexing
 import Kernels
 import PromptLearning
 
@@ -24,14 +24,14 @@ struct ClassifierExport: ParsableCommand {
         let model = try CLIPModel(directory: URL(fileURLWithPath: classifier.model), loadImageTower: false)
         let (loaded, classnames, source) = try classifier.load(model)
         guard let text = loaded as? TextClassifier else {
-            throw IndexingError("\(classifier.prompt ?? "prompt"): a CoCoOp prompt conditions its text on each image (Meta-Net), so it has no fixed class matrix; classify with `cocoon predict`")
+            throw OptionError("\(classifier.prompt ?? "prompt"): a CoCoOp prompt conditions its text on each image (Meta-Net), so it has no fixed class matrix; classify with `cocoon predict`")
         }
         let K = text.weights.shape[0], D = text.weights.shape[1]
         let directory = URL(fileURLWithPath: out)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw IndexingError("\(out): cannot create the output directory (\(error.localizedDescription))")
+            throw OptionError("\(out): cannot create the output directory (\(error.localizedDescription))")
         }
         let logitScale = Double(text.logitScale)
         let fingerprint = model.directory.fingerprint.hex
@@ -49,7 +49,7 @@ struct ClassifierExport: ParsableCommand {
         do {
             try (json + Data("\n".utf8)).write(to: jsonURL, options: .atomic)
         } catch {
-            throw IndexingError("\(jsonURL.path): cannot write (\(error.localizedDescription)); check the directory")
+            throw OptionError("\(jsonURL.path): cannot write (\(error.localizedDescription)); check the directory")
         }
         print("\(jsonURL.path): \(K) class names, logit scale \(logitScale), \(source)")
 

@@ -2,7 +2,6 @@ import ArgumentParser
 import CLIP
 import Datasets
 import FeatureCache
-import Indexing
 import Foundation
 import PromptLearning
 
@@ -24,7 +23,7 @@ struct ClassifierOptions: ParsableArguments {
         let checkpoint = try prompt.map { try PromptCheckpoint.read(from: URL(fileURLWithPath: $0)) }
         let (names, datasetName) = try classNames(checkpoint: checkpoint)
         if let checkpoint {
-            guard template == nil, !ensemble else { throw IndexingError("--template and --ensemble are for zero-shot; drop --prompt or them") }
+            guard template == nil, !ensemble else { throw OptionError("--template and --ensemble are for zero-shot; drop --prompt or them") }
             let classifier = try LearnerFactory.classifier(checkpoint, model: model, classnames: names)
             return (classifier, names, "\(checkpoint.recipe.method) prompt from \(checkpoint.recipe.dataset) (\(names.count) classes)")
         }
@@ -39,16 +38,16 @@ struct ClassifierOptions: ParsableArguments {
         if let classnames {
             let names = try String(contentsOfFile: classnames, encoding: .utf8).split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            guard !names.isEmpty else { throw IndexingError("\(classnames): no class names (one per line)") }
+            guard !names.isEmpty else { throw OptionError("\(classnames): no class names (one per line)") }
             return (names, nil)
         }
         if let dataset {
-            guard let store else { throw IndexingError("--dataset \(dataset): give the --store that holds it") }
+            guard let store else { throw OptionError("--dataset \(dataset): give the --store that holds it") }
             let record = try FeatureStore.openExisting(path: store).dataset(named: dataset).record
             return (record.classnames, record.name)
         }
         guard let checkpoint else {
-            throw IndexingError("zero-shot needs class names: --classnames FILE, or --dataset NAME --store STORE")
+            throw OptionError("zero-shot needs class names: --classnames FILE, or --dataset NAME --store STORE")
         }
         return (checkpoint.recipe.classnames, checkpoint.recipe.dataset)
     }

@@ -38,16 +38,3 @@ func jsonObject<T: Encodable>(_ value: T) throws -> Any {
 
 /// The one help text of `--threads` (every computing command).
 let threadsHelp: ArgumentHelp = "Compute threads, for cocoon and OpenBLAS (default: COCOON_THREADS or all cores)."
-
-/// The help text of `--precision` on `tune` (and `bench tune`): the text tower's arithmetic.
-let textPrecisionHelp: ArgumentHelp = "Text tower arithmetic while tuning: fp32 (default) or bf16 (its linear layers and their input gradients in BF16 on AVX512-BF16; context, Meta-Net, optimizer and loss stay fp32)."
-
-/// The precisions a benchmark runs side by side: `--precision` as a comma list, or by default
-/// fp32, and bf16 where the CPU has it (`bench encode`, `bench tune`).
-func benchPrecisions(_ text: String?) throws -> [Precision] {
-    try text.map { try $0.split(separator: ",").map { try Precision(option: String($0)) } }
-        ?? (BF16Support.available ? [.fp32, .bf16] : [.fp32])
-}
-
-/// The one help text of `--precision` (index, embed, predict, bench encode).
-let precisionHelp: ArgumentHelp = "Image tower arithmetic: fp32 (exact, default) or bf16 (AVX512-BF16 inputs and weights, fp32 accumulation; its own extractor in a store)."

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import Formats
 import Foundation
 import Imaging
 import Indexing
@@ -19,7 +20,7 @@ struct Embed: ParsableCommand {
     @Option(help: precisionHelp) var precision: String = "fp32"
 
     func run() throws {
-        guard !texts.isEmpty || !images.isEmpty else { throw IndexingError("embed: pass at least one --text or --image") }
+        guard !texts.isEmpty || !images.isEmpty else { throw OptionError("embed: pass at least one --text or --image") }
         configureCompute(threads: threads)
         let m = try CLIPModel(directory: URL(fileURLWithPath: model), loadImageTower: !images.isEmpty)
         var rows: [(input: String, vector: [Float])] = []
@@ -40,7 +41,7 @@ struct Embed: ParsableCommand {
             rows += collect(encoder.encode(pixels: pixels.data, batch: images.count), inputs: images)
         }
         if json {
-            let body = rows.map { "{\"input\": \(jsonString($0.input)), \"vector\": [\($0.vector.map { "\($0)" }.joined(separator: ", "))]}" }
+            let body = rows.map { "{\"input\": \(JSONString.quoted($0.input)), \"vector\": [\($0.vector.map { "\($0)" }.joined(separator: ", "))]}" }
             print("{\"embeddings\": [\(body.joined(separator: ", "))]}")
         } else {
             for r in rows { print("\(r.input)\t\(r.vector.map { "\($0)" }.joined(separator: " "))") }
@@ -53,21 +54,4 @@ struct Embed: ParsableCommand {
         if !raw { Elementwise.normalizeRows(features.data, rows: inputs.count, dim: D) }
         return inputs.enumerated().map { ($1, Array(UnsafeBufferPointer(start: features.data + $0 * D, count: D))) }
     }
-}
-
-/// A JSON string literal: quotes, backslashes and control characters escaped.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }

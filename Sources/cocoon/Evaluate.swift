@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatasetNames
 import FeatureCache
 import Foundation
 import PromptLearning

@@ -41,12 +41,12 @@ struct Index: ParsableCommand {
         settings.splits = try splits.split(separator: ",").map { try FeatureStore.split(String($0)) }
         settings.augmentedViews = views
         settings.viewScope = try ViewScope(parsing: viewsFor)
-        guard trainItems == "all" || trainItems == "fewshot" else { throw IndexingError("--train-items '\(trainItems)': expected all or fewshot") }
+        guard trainItems == "all" || trainItems == "fewshot" else { throw OptionError("--train-items '\(trainItems)': expected all or fewshot") }
         settings.onlyFewShotTrainItems = trainItems == "fewshot"
         settings.batch = batch
         if let shard { settings.shard = try ShardSelector(parsing: shard) }
         settings.strict = strict
-        guard let type = FeatureDType(name: dtype) else { throw IndexingError("--dtype '\(dtype)': expected f16 or f32") }
+        guard let type = FeatureDType(name: dtype) else { throw OptionError("--dtype '\(dtype)': expected f16 or f32") }
         settings.dtype = type
         settings.seed = seed
         settings.precision = try Precision(option: precision)

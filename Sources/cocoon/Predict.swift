@@ -26,14 +26,14 @@ struct Predict: ParsableCommand {
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
 
     func run() throws {
-        guard ["table", "csv", "jsonl"].contains(format) else { throw IndexingError("--format \(format): use table, csv or jsonl") }
-        guard top >= 1, batch >= 1, decodeThreads >= 1 else { throw IndexingError("--top, --batch and --decode-threads must be at least 1") }
+        guard ["table", "csv", "jsonl"].contains(format) else { throw OptionError("--format \(format): use table, csv or jsonl") }
+        guard top >= 1, batch >= 1, decodeThreads >= 1 else { throw OptionError("--top, --batch and --decode-threads must be at least 1") }
         configureCompute(threads: threads)
         let files = try Self.expand(inputs)
-        guard !files.isEmpty else { throw IndexingError("predict: no JPEG or PNG files in \(inputs.joined(separator: ", "))") }
+        guard !files.isEmpty else { throw OptionError("predict: no JPEG or PNG files in \(inputs.joined(separator: ", "))") }
         let model = try CLIPModel(directory: URL(fileURLWithPath: classifier.model), loadImageTower: true)
         guard let encoder = model.image else {
-            throw IndexingError("\(classifier.model): the model has no image tower; predict needs a full CLIP model directory")
+            throw OptionError("\(classifier.model): the model has no image tower; predict needs a full CLIP model directory")
         }
         encoder.use(try Precision(option: precision))
         let (head, classnames, description) = try classifier.load(model)
@@ -84,7 +84,7 @@ struct Predict: ParsableCommand {
             if input.hasPrefix("@") {
                 let list = URL(fileURLWithPath: String(input.dropFirst()))
                 guard let text = try? String(contentsOf: list, encoding: .utf8) else {
-                    throw IndexingError("\(list.path): cannot read the file list; check the path after @")
+                    throw OptionError("\(list.path): cannot read the file list; check the path after @")
                 }
                 for line in text.split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                     let path = line.trimmingCharacters(in: .whitespaces)
@@ -94,7 +94,7 @@ struct Predict: ParsableCommand {
             }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
-                throw IndexingError("\(input): no such file or folder")
+                throw OptionError("\(input): no such file or folder")
             }
             guard isDirectory.boolValue else { out.append(URL(fileURLWithPath: input)); continue }
             let root = URL(fileURLWithPath: input)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIP
+import DatasetNames
 import Datasets
 import FeatureCache
 import Foundation
@@ -90,11 +91,11 @@ struct QueryGet: ParsableCommand {
         if view == 0 {
             key = .eval
         } else {
-            guard let recipe, let id = RecipeID(hex: recipe) else { throw IndexingError("--view \(view): give the view's --recipe (8 hex digits; see `cocoon query stats`)") }
+            guard let recipe, let id = RecipeID(hex: recipe) else { throw OptionError("--view \(view): give the view's --recipe (8 hex digits; see `cocoon query stats`)") }
             key = ViewKey(recipe: id, view: view)
         }
         guard let f = try s.feature(ext: source.ext, ds: source.ds, split: sp, item: item, view: key, normalized: normalized) else {
-            throw IndexingError("\(s.path): no feature for \(source.extractor.modelName) × \(source.dataset.name) \(sp) item \(item) view \(view); see `cocoon query stats`")
+            throw OptionError("\(s.path): no feature for \(source.extractor.modelName) × \(source.dataset.name) \(sp) item \(item) view \(view); see `cocoon query stats`")
         }
         let items = try s.items(ds: source.ds, split: sp)
         let record = Int(item) < items.count ? items[Int(item)] : nil
@@ -151,11 +152,11 @@ struct QueryExport: ParsableCommand {
     @Option(help: "Only this view (0 = eval transform).") var view: Int?
 
     func run() throws {
-        guard format == "npy" else { throw IndexingError("--format '\(format)': only npy is supported") }
+        guard format == "npy" else { throw OptionError("--format '\(format)': only npy is supported") }
         let (s, source, sp) = try query.resolve()
         var recipeID: RecipeID?
         if let recipe {
-            guard let id = RecipeID(hex: recipe) else { throw IndexingError("--recipe '\(recipe)': expected 8 hex digits (see `cocoon query stats`)") }
+            guard let id = RecipeID(hex: recipe) else { throw OptionError("--recipe '\(recipe)': expected 8 hex digits (see `cocoon query stats`)") }
             recipeID = id
         }
         let result = try CacheExport.export(store: s, ext: source.ext, ds: source.ds, dataset: source.dataset, split: sp,

@@ -1,10 +1,7 @@
 import ArgumentParser
 import CLIP
 import Datasets
-import FeatureCache
 import Foundation
-import Indexing
-import Kernels
 import Reproduction
 
 /// `cocoon reproduce PROTOCOL…`: the papers' protocols as one resumable command — plan the cells,
@@ -49,15 +46,17 @@ struct Reproduce: ParsableCommand {
             seeds: try integerList(seeds, option: "--seeds", minimum: 0), views: views, maxEpochs: maxEpochs, source: try DatasetCatalog.canonicalName(source),
             model: clip.directory.fingerprint.hex))
         let folder = ReproductionFolder(URL(fileURLWithPath: out))
+        let work = ReproductionRun(plan: plan, folder: folder, model: modelURL, root: rootURL, store: store, shards: shards) {
+            print($0)
+            fflush(stdout)
+        }
 
         switch stage {
         case .all: break
-        case .index: return try indexShard(plan, folder: folder, task: try requireTask(IndexShards(plan: plan, shards: shards).count))
-        case .merge: return try mergeShards(plan, folder: folder)
-        case .tune:
-            let runner = CellRunner(model: clip, store: try FeatureStore(path: store), folder: folder)
-            return try runCell(plan.cells[try requireTask(plan.cells.count)], runner: runner, position: nil)
-        case .aggregate: return try aggregate(plan, clip: clip, folder: folder, quiet: true)
+        case .index: return try work.indexShard(try requireTask(work.indexTasks))
+        case .merge: return try work.mergeShards()
+        case .tune: return try work.runCell(try requireTask(plan.cells.count), model: clip)
+        case .aggregate: return try work.aggregate(model: clip, quiet: true)
         }
 
         try folder.record(plan)
@@ -66,84 +65,17 @@ struct Reproduce: ParsableCommand {
         if dryRun { return try printEstimate(plan, pending: pending.map { plan.cells[$0] }) }
         if slurm { return try writeSlurm(plan, folder: folder, pending: pending) }
 
-        for run in IndexRun.runs(for: plan) {
-            let summary = try Indexer(settings: try run.settings(plan: plan, model: modelURL, root: rootURL, store: store)).run()
-            print(summary.text)
+        try work.index()
+        let threadsPerJob = max(1, threads / jobs)
+        try work.runCells(pending, model: clip, jobs: jobs) {
+            try stageArguments() + ["--stage", "tune", "--task", String($0), "--threads", String(threadsPerJob)]
         }
-        if jobs == 1 || pending.count <= 1 {
-            let runner = CellRunner(model: clip, store: try FeatureStore(path: store), folder: folder)   // datasets opened once
-            for (k, i) in pending.enumerated() { try runCell(plan.cells[i], runner: runner, position: (k + 1, pending.count)) }
-        } else {
-            try runWorkers(pending, plan: plan, threadsPerJob: max(1, threads / jobs))
-        }
-        try aggregate(plan, clip: clip, folder: folder, quiet: false)
+        try work.aggregate(model: clip, quiet: false)
     }
-
-    // MARK: stages
 
     private func requireTask(_ count: Int) throws -> Int {
         guard let task, task >= 0, task < count else { throw ValidationError("--task: give 0..<\(count) for this stage") }
         return task
-    }
-
-    private func runCell(_ cell: Cell, runner: CellRunner, position: (Int, Int)?) throws {
-        let seconds = try runner.run(cell)
-        let prefix = position.map { "[\($0.0)/\($0.1)] " } ?? ""
-        print(prefix + cell.summary + String(format: " (%.1f s)", seconds))
-        fflush(stdout)
-    }
-
-    /// Runs `pending` cells `jobs` at a time, each as `cocoon reproduce … --stage tune --task i`.
-    private func runWorkers(_ pending: [Int], plan: ReproductionPlan, threadsPerJob: Int) throws {
-        var queue = pending[...]
-        var running: [(task: Int, process: Process)] = []
-        var failed: [Int] = []
-        while !queue.isEmpty || !running.isEmpty {
-            while running.count < jobs, let i = queue.popFirst() {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-                p.arguments = try stageArguments() + ["--stage", "tune", "--task", String(i), "--threads", String(threadsPerJob)]
-                try p.run()
-                running.append((i, p))
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-            failed += running.filter { !$0.process.isRunning && $0.process.terminationStatus != 0 }.map(\.task)
-            running.removeAll { !$0.process.isRunning }
-        }
-        guard failed.isEmpty else {
-            throw ReproductionError("\(failed.count) of \(pending.count) cells failed (tasks \(failed.sorted().map(String.init).joined(separator: ",")); their errors are above); rerun the same command to retry them")
-        }
-    }
-
-    private func indexShard(_ plan: ReproductionPlan, folder: ReproductionFolder, task: Int) throws {
-        let shard = IndexShards(plan: plan, shards: shards)
-        let (dataset, selector) = try shard.task(task)
-        let storePath = SlurmScripts.shardStore(folder, task: task).path
-        for run in IndexRun.runs(for: plan) where run.dataset == dataset {
-            let settings = try run.settings(plan: plan, model: modelURL, root: rootURL, store: storePath, shard: selector)
-            print(try Indexer(settings: settings, showsProgress: false).run().text)
-        }
-    }
-
-    private func mergeShards(_ plan: ReproductionPlan, folder: ReproductionFolder) throws {
-        let target = try FeatureStore(path: store, options: FeatureStore.Options(create: true))
-        for task in 0..<IndexShards(plan: plan, shards: shards).count {
-            let path = SlurmScripts.shardStore(folder, task: task).path
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ReproductionError("\(path): index task \(task) left no shard store; resubmit (the index job failed or never ran)")
-            }
-            let report = try target.merge(from: try FeatureStore(path: path))
-            print("\(path): copied \(report.copied.values.reduce(0, +)) entries, \(report.identical.values.reduce(0, +)) already present")
-        }
-    }
-
-    private func aggregate(_ plan: ReproductionPlan, clip: CLIPModel, folder: ReproductionFolder, quiet: Bool) throws {
-        try folder.record(plan)
-        let backbone = ReproductionReport.backbone(clip.architecture)
-        let tables = try ReproductionReport.tables(plan: plan, folder: folder, backbone: backbone)
-        try ReproductionReport.write(tables, plan: plan, backbone: backbone, modelName: modelURL.lastPathComponent, to: folder)
-        if !quiet { print("\n" + tables.map(\.markdown).joined(separator: "\n")) }
-        print("tables: \(folder.url.appendingPathComponent("tables.md").path); report: \(folder.url.appendingPathComponent("report.html").path)")
     }
 
     private var modelURL: URL { URL(fileURLWithPath: model).standardizedFileURL }
@@ -174,12 +106,7 @@ struct Reproduce: ParsableCommand {
         print("wrote \(scripts.directory.path): index.sbatch (\(plan.datasets.count * shards) tasks), merge.sbatch, "
               + (pending.isEmpty ? "" : "tune.sbatch (\(pending.count) tasks), ") + "aggregate.sbatch, submit.sh")
         guard submit else { return print("submit with: \(scripts.directory.appendingPathComponent("submit.sh").path)") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [scripts.directory.appendingPathComponent("submit.sh").path]
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw ReproductionError("submit.sh failed (status \(p.terminationStatus)); is Slurm reachable (sinfo)?") }
+        try scripts.submit()
     }
 
     /// This command's plan-defining arguments with absolute paths: what workers and Slurm tasks rerun.
@@ -204,18 +131,6 @@ struct Reproduce: ParsableCommand {
         }
         guard !found.isEmpty else { throw ValidationError("--root \(root.path): none of the papers' dataset folders is there; check the path or pass --datasets") }
         return found
-    }
-}
-
-/// Index tasks of a Slurm run: dataset `task / shards`, shard `task % shards`.
-struct IndexShards {
-    let plan: ReproductionPlan
-    let shards: Int
-
-    var count: Int { plan.datasets.count * shards }
-
-    func task(_ t: Int) throws -> (String, ShardSelector) {
-        (plan.datasets[t / shards], try ShardSelector(index: t % shards, count: shards))
     }
 }
 

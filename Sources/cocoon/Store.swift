@@ -17,9 +17,9 @@ struct StoreMerge: ParsableCommand {
     @Argument(help: "Shard stores written by `cocoon index --shard i/n`.") var shards: [String]
 
     func run() throws {
-        guard !shards.isEmpty else { throw IndexingError("store merge: name at least one shard store after --into \(into)") }
+        guard !shards.isEmpty else { throw OptionError("store merge: name at least one shard store after --into \(into)") }
         for shard in shards where !FileManager.default.fileExists(atPath: shard) {
-            throw IndexingError("\(shard): no such shard store; check the path")
+            throw OptionError("\(shard): no such shard store; check the path")
         }
         let target = try FeatureStore(path: into, options: FeatureStore.Options(create: true))
         for shard in shards {
@@ -42,21 +42,21 @@ struct StoreVerify: ParsableCommand {
     @Option(help: "With --files: check only this dataset.") var dataset: String?
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: store) else { throw IndexingError("\(store): no such store; check the path") }
+        guard FileManager.default.fileExists(atPath: store) else { throw OptionError("\(store): no such store; check the path") }
         let s = try FeatureStore(path: store)
         let report = try s.verify()
         print("\(s.path): \(report.checked) features checked, \(report.bad) bad")
         for line in report.problems { print("  \(line)") }
         var bad = report.bad
         if files {
-            guard let root else { throw IndexingError("store verify --files: pass --root DIR, the folder the item paths are relative to") }
+            guard let root else { throw OptionError("store verify --files: pass --root DIR, the folder the item paths are relative to") }
             let check = try SourceFileCheck.run(store: s, root: URL(fileURLWithPath: root), datasetName: dataset)
             print("\(root): \(check.checked) source files checked, \(check.problems.count) differ")
             for line in check.problems { print("  \(line)") }
             bad += check.problems.count
         }
         if bad > 0 {
-            throw IndexingError("\(s.path): \(bad) problems found (listed above); re-index the affected items or restore the files")
+            throw OptionError("\(s.path): \(bad) problems found (listed above); re-index the affected items or restore the files")
         }
     }
 }
@@ -68,7 +68,7 @@ struct StoreUpgrade: ParsableCommand {
     @Argument(help: "Store directory.") var store: String
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: store) else { throw IndexingError("\(store): no such store; check the path") }
+        guard FileManager.default.fileExists(atPath: store) else { throw OptionError("\(store): no such store; check the path") }
         let report = try FeatureStore.upgrade(path: store)
         guard report.fromSchema == 1 else {
             print("\(store): already schema \(StoreSchema.version); nothing to upgrade")

@@ -1,3 +1,4 @@
+import DatasetNames
 import XCTest
 @testable import Datasets
 
@@ -67,7 +68,7 @@ final class DatasetRulesTests: XCTestCase {
             "Caltech101": "a photo of a {}.", "ImageNet": "a photo of a {}.", "ImageNetV2": "a photo of a {}.",
             "ImageNetSketch": "a photo of a {}.", "ImageNetA": "a photo of a {}.", "ImageNetR": "a photo of a {}.",
         ]
-        for name in DatasetCatalog.names.prefix(15) {
+        for name in DatasetName.all.prefix(15) {
             XCTAssertEqual(PromptTemplates.templates(for: name).zeroShot, expected[name], name)
         }
         let select = ["itap of a {}.", "a bad photo of the {}.", "a origami {}.", "a photo of the large {}.",
@@ -82,11 +83,11 @@ final class DatasetRulesTests: XCTestCase {
     }
 
     func testStoredNamesMatchAnySpellingOfTheDataset() {
-        XCTAssertTrue(DatasetCatalog.storedName("OxfordPets", matches: "oxford_pets"))
-        XCTAssertTrue(DatasetCatalog.storedName("DescribableTextures", matches: "dtd"))
-        XCTAssertTrue(DatasetCatalog.storedName("colored-shapes", matches: "Colored-Shapes"))
-        XCTAssertFalse(DatasetCatalog.storedName("OxfordPets", matches: "Caltech101"))
-        XCTAssertFalse(DatasetCatalog.storedName("colored-shapes", matches: "plain-shapes"))
+        XCTAssertTrue(DatasetName.stored("OxfordPets", matches: "oxford_pets"))
+        XCTAssertTrue(DatasetName.stored("DescribableTextures", matches: "dtd"))
+        XCTAssertTrue(DatasetName.stored("colored-shapes", matches: "Colored-Shapes"))
+        XCTAssertFalse(DatasetName.stored("OxfordPets", matches: "Caltech101"))
+        XCTAssertFalse(DatasetName.stored("colored-shapes", matches: "plain-shapes"))
     }
 
     func testCatalogNamesAndErrors() throws {

@@ -87,7 +87,7 @@ final class TrainViewTests: XCTestCase {
             let viewSeed = ViewSeed.make(seed: 5, itemKey: "progressive_64x250.jpg", view: seed + 1)
             var random = ViewRandom(seed: viewSeed)
             let box = RandomResizedCrop.box(width: image.width, height: image.height, random: &random).box
-            let flip = random.nextUnit() < 0.5
+            let flip = random.uniform() < 0.5
             let plain = Resample.bicubic(image.cropped(x: box.x, y: box.y, width: box.width, height: box.height), width: 24, height: 24)
             let view = Preprocess.trainViewPixels(image, size: 24, viewSeed: viewSeed)
             XCTAssertEqual(view, flip ? plain.flippedHorizontally() : plain, "seed \(seed) box \(box)")

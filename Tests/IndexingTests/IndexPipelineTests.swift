@@ -1,4 +1,5 @@
 import CLIP
+import DatasetNames
 import Datasets
 import FeatureCache
 import Foundation
@@ -43,7 +44,7 @@ final class IndexPipelineTests: XCTestCase {
         for split in [Split.train, .test] {
             let scan = try store.scan(ext: summary.ext, ds: summary.ds, split: split, recipe: summary.recipe)
             let views = split == .train ? 3 : 1
-            let items = dataset.items(DatasetSplit(split))
+            let items = dataset.items(split)
             XCTAssertEqual(scan.rows, items.count * views)
             XCTAssertEqual(scan.items, items.indices.flatMap { i in [UInt32](repeating: UInt32(i), count: views) })
             XCTAssertEqual(scan.views, items.indices.flatMap { _ in (0..<views).map { UInt16($0) } })

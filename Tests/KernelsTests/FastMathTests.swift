@@ -29,7 +29,7 @@ final class FastMathTests: XCTestCase {
         var rng = SeededRandom(21)
         for n in 0...37 {
             let a = rng.array(n, scale: 3), b = rng.array(n, scale: 3)
-            let at = tensor(a, [max(n, 1)]), bt = tensor(b, [max(n, 1)])
+            let at = tensor(n > 0 ? a : [0], [max(n, 1)]), bt = tensor(n > 0 ? b : [0], [max(n, 1)])
             let af = a.map { Double(Float($0)) }, bf = b.map { Double(Float($0)) }
             XCTAssertEqual(Double(Reduce.sum(at.data, count: n)), af.reduce(0, +), accuracy: 1e-5, "sum n=\(n)")
             XCTAssertEqual(Double(Reduce.dot(at.data, bt.data, count: n)), zip(af, bf).map(*).reduce(0, +), accuracy: 1e-5, "dot n=\(n)")

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import Kernels
 import XCTest
@@ -26,7 +27,7 @@ final class AutogradFixtureTests: XCTestCase {
             nameLengths = try ref.int64s("coop.name_lens").map(Int.init)
             tails = (0..<nameLengths.count).map { k in
                 let row = Array(prompts[k * 77..<(k + 1) * 77])
-                return Array(row[5...TextTransformer.eotIndex(row)])          // after SOS + 4 context slots
+                return Array(row[5...TextTransformer.eotIndex(row)])          // after SOT + 4 context slots
             }
             images = try ref.tensor(imagesKey)
             Elementwise.normalizeRows(images.data, rows: images.shape[0], dim: images.shape[1])

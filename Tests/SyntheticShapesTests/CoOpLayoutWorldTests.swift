@@ -1,3 +1,4 @@
+import DatasetNames
 import Datasets
 import Foundation
 import XCTest
@@ -26,7 +27,7 @@ final class CoOpLayoutWorldTests: XCTestCase {
 
     func testEveryDatasetLoadsThroughTheCatalogWithExactSplits() throws {
         let root = Self.root
-        XCTAssertEqual(CoOpLayoutWorld.datasetNames, Array(DatasetCatalog.names.prefix(15)))
+        XCTAssertEqual(CoOpLayoutWorld.datasetNames, Array(DatasetName.all.prefix(15)))
         // (classes, train, val, test) as the readers must return them.
         let expected: [String: (Int, Int, Int, Int)] = [
             "ImageNet": (4, 12, 8, 8), "ImageNetV2": (4, 8, 0, 8), "ImageNetSketch": (4, 8, 0, 8),

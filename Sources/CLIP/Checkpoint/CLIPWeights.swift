@@ -1,3 +1,4 @@
+import Formats
 import Kernels
 
 /// A CLIP checkpoint seen through OpenAI key names: name → tensor (materialised as Float32 on request
@@ -92,7 +93,7 @@ public final class CLIPWeights {
                 }
                 return out
             }
-        } catch let error as SafeTensorsError {
+        } catch let error as FormatError {
             throw CheckpointError("\(error.message) (building '\(name)')")
         }
     }

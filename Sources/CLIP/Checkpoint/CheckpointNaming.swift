@@ -1,3 +1,4 @@
+import Formats
 import Kernels
 
 /// Which key convention a checkpoint uses. `CLIPModelDirectory` detects it and `CLIPWeights`

@@ -1,3 +1,4 @@
+import Formats
 import Kernels
 
 /// Hugging Face `CLIPModel` key names → OpenAI names (docs/DESIGN.md "Key names"). Used by `CLIPModelDirectory`

@@ -7,16 +7,15 @@ struct FoldedConv {
     let bias: Tensor     // [Cout]
     let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
 
-    init(weights: WeightSource, conv: String, bn: String, inChannels: Int, outChannels: Int,
-         kernel: Int, stride: Int = 1, padding: Int = 0) throws {
-        self.inChannels = inChannels; self.outChannels = outChannels
-        self.kernel = kernel; self.stride = stride; self.padding = padding
-        weight = try weights.tensor("\(conv).weight", shape: [outChannels, inChannels, kernel, kernel])
+    init(weights: WeightSource, tensors t: ConvBatchNormTensors, stride: Int = 1, padding: Int = 0) throws {
+        inChannels = t.inChannels; outChannels = t.outChannels; kernel = t.kernel
+        self.stride = stride; self.padding = padding
+        weight = try weights.tensor(t.weight)
         weight.reshape([outChannels, inChannels * kernel * kernel])
-        let gamma = try weights.tensor("\(bn).weight", shape: [outChannels])
-        let beta = try weights.tensor("\(bn).bias", shape: [outChannels])
-        let mean = try weights.tensor("\(bn).running_mean", shape: [outChannels])
-        let variance = try weights.tensor("\(bn).running_var", shape: [outChannels])
+        let gamma = try weights.tensor(t.bnWeight)
+        let beta = try weights.tensor(t.bnBias)
+        let mean = try weights.tensor(t.runningMean)
+        let variance = try weights.tensor(t.runningVar)
         bias = Tensor(shape: [outChannels])
         let k = inChannels * kernel * kernel
         for c in 0..<outChannels {
@@ -49,7 +48,7 @@ struct FoldedConv {
 /// the layers' activations, and the aligned copies that keep each image's bits independent of
 /// its slot (`SampleInvariantGEMM`).
 final class ConvolutionScratch {
-    let columns = GrowableBuffer()
+    let columns = GrowableBuffer<Float>()
     let activations = ActivationPool()
     let padding = SamplePadding()
 }
@@ -82,16 +81,12 @@ struct Bottleneck {
     let downsample: FoldedConv?
     let stride: Int
 
-    init(weights: WeightSource, prefix p: String, inplanes: Int, planes: Int, stride: Int) throws {
-        self.stride = stride
-        conv1 = try FoldedConv(weights: weights, conv: "\(p).conv1", bn: "\(p).bn1", inChannels: inplanes, outChannels: planes, kernel: 1)
-        conv2 = try FoldedConv(weights: weights, conv: "\(p).conv2", bn: "\(p).bn2", inChannels: planes, outChannels: planes,
-                               kernel: 3, padding: 1)
-        conv3 = try FoldedConv(weights: weights, conv: "\(p).conv3", bn: "\(p).bn3", inChannels: planes, outChannels: 4 * planes, kernel: 1)
-        downsample = (stride > 1 || inplanes != 4 * planes)
-            ? try FoldedConv(weights: weights, conv: "\(p).downsample.0", bn: "\(p).downsample.1",
-                             inChannels: inplanes, outChannels: 4 * planes, kernel: 1)
-            : nil
+    init(weights: WeightSource, tensors t: BottleneckTensors) throws {
+        stride = t.stride
+        conv1 = try FoldedConv(weights: weights, tensors: t.conv1)
+        conv2 = try FoldedConv(weights: weights, tensors: t.conv2, padding: 1)
+        conv3 = try FoldedConv(weights: weights, tensors: t.conv3)
+        downsample = try t.downsample.map { try FoldedConv(weights: weights, tensors: $0) }
     }
 
     /// x: [Cin, B, H, W] → [4p, B, H/stride, W/stride]
@@ -144,38 +139,22 @@ public final class ModifiedResNet {
     public init(weights: WeightSource, blocksPerStage: [Int], width: Int, heads: Int, imageSize: Int, embedDim: Int) throws {
         self.imageSize = imageSize; self.width = width; self.heads = heads
         self.embedDim = embedDim; self.blocksPerStage = blocksPerStage
-        let half = width / 2
+        let t = ModifiedResNetTensors(blocksPerStage: blocksPerStage, width: width, imageSize: imageSize, embedDim: embedDim)
         stem = [
-            try FoldedConv(weights: weights, conv: "visual.conv1", bn: "visual.bn1", inChannels: 3, outChannels: half,
-                           kernel: 3, stride: 2, padding: 1),
-            try FoldedConv(weights: weights, conv: "visual.conv2", bn: "visual.bn2", inChannels: half, outChannels: half,
-                           kernel: 3, padding: 1),
-            try FoldedConv(weights: weights, conv: "visual.conv3", bn: "visual.bn3", inChannels: half, outChannels: width,
-                           kernel: 3, padding: 1),
+            try FoldedConv(weights: weights, tensors: t.stem[0], stride: 2, padding: 1),
+            try FoldedConv(weights: weights, tensors: t.stem[1], padding: 1),
+            try FoldedConv(weights: weights, tensors: t.stem[2], padding: 1),
         ]
-        var inplanes = width
-        var stages: [[Bottleneck]] = []
-        for (s, count) in blocksPerStage.enumerated() {
-            let planes = width << s
-            var blocks: [Bottleneck] = []
-            for b in 0..<count {
-                blocks.append(try Bottleneck(weights: weights, prefix: "visual.layer\(s + 1).\(b)", inplanes: inplanes,
-                                             planes: planes, stride: (s > 0 && b == 0) ? 2 : 1))
-                inplanes = 4 * planes
-            }
-            stages.append(blocks)
-        }
-        self.stages = stages
-        let E = 32 * width, spatial = imageSize / 32
-        poolPositions = try weights.tensor("visual.attnpool.positional_embedding", shape: [spatial * spatial + 1, E])
-        qWeight = try weights.tensor("visual.attnpool.q_proj.weight", shape: [E, E])
-        qBias = try weights.tensor("visual.attnpool.q_proj.bias", shape: [E])
-        kWeight = try weights.tensor("visual.attnpool.k_proj.weight", shape: [E, E])
-        kBias = try weights.tensor("visual.attnpool.k_proj.bias", shape: [E])
-        vWeight = try weights.tensor("visual.attnpool.v_proj.weight", shape: [E, E])
-        vBias = try weights.tensor("visual.attnpool.v_proj.bias", shape: [E])
-        cWeight = try weights.tensor("visual.attnpool.c_proj.weight", shape: [embedDim, E])
-        cBias = try weights.tensor("visual.attnpool.c_proj.bias", shape: [embedDim])
+        stages = try t.stages.map { try $0.map { try Bottleneck(weights: weights, tensors: $0) } }
+        poolPositions = try weights.tensor(t.poolPositions)
+        qWeight = try weights.tensor(t.qWeight)
+        qBias = try weights.tensor(t.qBias)
+        kWeight = try weights.tensor(t.kWeight)
+        kBias = try weights.tensor(t.kBias)
+        vWeight = try weights.tensor(t.vWeight)
+        vBias = try weights.tensor(t.vBias)
+        cWeight = try weights.tensor(t.cWeight)
+        cBias = try weights.tensor(t.cBias)
     }
 
     /// Image features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`. The batch

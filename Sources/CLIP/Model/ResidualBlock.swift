@@ -15,23 +15,23 @@ public struct ResidualBlock {
     let fcWeight: Tensor, fcBias: Tensor            // [4W, W], [4W]
     let projWeight: Tensor, projBias: Tensor        // [W, 4W], [W]
 
-    /// Reads `<prefix>.ln_1.weight`, `<prefix>.attn.in_proj_weight`, … (OpenAI names).
-    public init(weights: WeightSource, prefix p: String, width W: Int, heads: Int, activation: Activation = .quickGELU) throws {
-        width = W
+    /// Reads the block's tensors (`<prefix>.ln_1.weight`, `<prefix>.attn.in_proj_weight`, …).
+    public init(weights: WeightSource, tensors t: ResidualBlockTensors, heads: Int, activation: Activation = .quickGELU) throws {
+        width = t.width
         self.heads = heads
         self.activation = activation
-        ln1Gamma = try weights.tensor("\(p).ln_1.weight", shape: [W])
-        ln1Beta = try weights.tensor("\(p).ln_1.bias", shape: [W])
-        inProjWeight = try weights.tensor("\(p).attn.in_proj_weight", shape: [3 * W, W])
-        inProjBias = try weights.tensor("\(p).attn.in_proj_bias", shape: [3 * W])
-        outProjWeight = try weights.tensor("\(p).attn.out_proj.weight", shape: [W, W])
-        outProjBias = try weights.tensor("\(p).attn.out_proj.bias", shape: [W])
-        ln2Gamma = try weights.tensor("\(p).ln_2.weight", shape: [W])
-        ln2Beta = try weights.tensor("\(p).ln_2.bias", shape: [W])
-        fcWeight = try weights.tensor("\(p).mlp.c_fc.weight", shape: [4 * W, W])
-        fcBias = try weights.tensor("\(p).mlp.c_fc.bias", shape: [4 * W])
-        projWeight = try weights.tensor("\(p).mlp.c_proj.weight", shape: [W, 4 * W])
-        projBias = try weights.tensor("\(p).mlp.c_proj.bias", shape: [W])
+        ln1Gamma = try weights.tensor(t.ln1Weight)
+        ln1Beta = try weights.tensor(t.ln1Bias)
+        inProjWeight = try weights.tensor(t.inProjWeight)
+        inProjBias = try weights.tensor(t.inProjBias)
+        outProjWeight = try weights.tensor(t.outProjWeight)
+        outProjBias = try weights.tensor(t.outProjBias)
+        ln2Gamma = try weights.tensor(t.ln2Weight)
+        ln2Beta = try weights.tensor(t.ln2Bias)
+        fcWeight = try weights.tensor(t.fcWeight)
+        fcBias = try weights.tensor(t.fcBias)
+        projWeight = try weights.tensor(t.projWeight)
+        projBias = try weights.tensor(t.projBias)
     }
 
     /// Runs the block on `x` (`[rows, W]`, rows = B·T) in place. With a non-nil `cache` every

@@ -1,7 +1,7 @@
 import Kernels
 
 /// Forward (keeping activations) and backward of `G` shared prompt prefixes `[G, P, W]` through
-/// the frozen text transformer: CoOp's SOS + context (G = 1) or CoCoOp's per-image SOS + shifted
+/// the frozen text transformer: CoOp's SOT + context (G = 1) or CoCoOp's per-image SOT + shifted
 /// context (G = images). Under the causal mask the prefix never sees its suffixes, so it is computed
 /// once; suffix passes read its per-layer keys/values and accumulate their gradients into `dQKV`
 /// (or into accumulators of their own, one set per loss, when one forward serves several backwards).

@@ -29,15 +29,14 @@ public final class TextTransformer {
                 contextLength: Int, vocabularySize: Int, embedDim: Int, activation: Activation = .quickGELU) throws {
         self.width = width; self.heads = heads; self.contextLength = contextLength
         self.vocabularySize = vocabularySize; self.embedDim = embedDim
-        tokenEmbedding = try weights.tensor("token_embedding.weight", shape: [vocabularySize, width])
-        positionalEmbedding = try weights.tensor("positional_embedding", shape: [contextLength, width])
-        blocks = try (0..<layers).map {
-            try ResidualBlock(weights: weights, prefix: "transformer.resblocks.\($0)", width: width, heads: heads,
-                              activation: activation)
-        }
-        lnFinalGamma = try weights.tensor("ln_final.weight", shape: [width])
-        lnFinalBeta = try weights.tensor("ln_final.bias", shape: [width])
-        textProjection = try weights.tensor("text_projection", shape: [width, embedDim])
+        let t = TextTowerTensors(width: width, layers: layers, contextLength: contextLength, vocabularySize: vocabularySize,
+                                 embedDim: embedDim)
+        tokenEmbedding = try weights.tensor(t.tokenEmbedding)
+        positionalEmbedding = try weights.tensor(t.positionalEmbedding)
+        blocks = try t.blocks.map { try ResidualBlock(weights: weights, tensors: $0, heads: heads, activation: activation) }
+        lnFinalGamma = try weights.tensor(t.lnFinalWeight)
+        lnFinalBeta = try weights.tensor(t.lnFinalBias)
+        textProjection = try weights.tensor(t.textProjection)
     }
 
     /// Index of the pooled position of a token row: the first maximum (EOT is the largest id).

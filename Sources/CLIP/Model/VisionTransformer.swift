@@ -32,20 +32,17 @@ public final class VisionTransformer {
                 heads: Int, embedDim: Int, activation: Activation = .quickGELU) throws {
         self.imageSize = imageSize; self.patchSize = patchSize; self.width = width
         self.heads = heads; self.embedDim = embedDim
-        let g = imageSize / patchSize
-        patchWeight = try weights.tensor("visual.conv1.weight", shape: [width, 3, patchSize, patchSize])
+        let t = ViTTensors(width: width, layers: layers, patchSize: patchSize, imageSize: imageSize, embedDim: embedDim)
+        patchWeight = try weights.tensor(t.patchWeight)
         patchWeight.reshape([width, 3 * patchSize * patchSize])
-        classEmbedding = try weights.tensor("visual.class_embedding", shape: [width])
-        positionalEmbedding = try weights.tensor("visual.positional_embedding", shape: [g * g + 1, width])
-        lnPreGamma = try weights.tensor("visual.ln_pre.weight", shape: [width])
-        lnPreBeta = try weights.tensor("visual.ln_pre.bias", shape: [width])
-        blocks = try (0..<layers).map {
-            try ResidualBlock(weights: weights, prefix: "visual.transformer.resblocks.\($0)", width: width, heads: heads,
-                              activation: activation)
-        }
-        lnPostGamma = try weights.tensor("visual.ln_post.weight", shape: [width])
-        lnPostBeta = try weights.tensor("visual.ln_post.bias", shape: [width])
-        projection = try weights.tensor("visual.proj", shape: [width, embedDim])
+        classEmbedding = try weights.tensor(t.classEmbedding)
+        positionalEmbedding = try weights.tensor(t.positionalEmbedding)
+        lnPreGamma = try weights.tensor(t.lnPreWeight)
+        lnPreBeta = try weights.tensor(t.lnPreBias)
+        blocks = try t.blocks.map { try ResidualBlock(weights: weights, tensors: $0, heads: heads, activation: activation) }
+        lnPostGamma = try weights.tensor(t.lnPostWeight)
+        lnPostBeta = try weights.tensor(t.lnPostBias)
+        projection = try weights.tensor(t.projection)
     }
 
     /// Image features `[B, D]` (not normalised) of preprocessed pixels `[B, 3, R, R]`. The batch

@@ -9,3 +9,8 @@ public protocol WeightSource {
 }
 
 extension CLIPWeights: WeightSource {}
+
+extension WeightSource {
+    /// The tensor a layout of `CLIPTensorLayout.swift` names, checked against its shape.
+    func tensor(_ expected: ExpectedTensor) throws -> Tensor { try tensor(expected.name, shape: expected.shape) }
+}

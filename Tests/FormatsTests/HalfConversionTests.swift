@@ -1,5 +1,5 @@
+import Formats
 import XCTest
-@testable import FeatureCache
 
 final class HalfConversionTests: XCTestCase {
     /// The integer encoder agrees with Swift's Float16 (IEEE round-to-nearest-even) on a
@@ -11,7 +11,7 @@ final class HalfConversionTests: XCTestCase {
         repeat {
             let f = Float(bitPattern: bits)
             let expected = Float16(f)
-            let got = HalfFloat.halfBits(f)
+            let got = HalfPrecision.f16Bits(f)
             if expected.isNaN ? !(Float16(bitPattern: got).isNaN) : got != expected.bitPattern { mismatches += 1 }
             checked += 1
             bits = bits &+ 65_537
@@ -21,13 +21,13 @@ final class HalfConversionTests: XCTestCase {
         let cases: [Float] = [0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 65536, .infinity, -.infinity,
                               6.1035156e-05, 6.1035156e-05 * 0.5, 5.9604645e-08, 2.9802322e-08, 2.9802326e-08,
                               1.0009766, 1.0004883, 1.0014648, 0.33333334, -2.71828]
-        for f in cases { XCTAssertEqual(HalfFloat.halfBits(f), Float16(f).bitPattern, "\(f)") }
-        XCTAssertEqual(HalfFloat.halfBits(.nan) & 0x7e00, 0x7e00)
+        for f in cases { XCTAssertEqual(HalfPrecision.f16Bits(f), Float16(f).bitPattern, "\(f)") }
+        XCTAssertEqual(HalfPrecision.f16Bits(.nan) & 0x7e00, 0x7e00)
         // Decoding: all 65,536 bit patterns (NaNs stay NaN with the same sign).
         var decodeMismatches = 0
         for h in 0...UInt16.max {
             let expected = Float(Float16(bitPattern: h))
-            let got = HalfFloat.float(h)
+            let got = HalfPrecision.float(f16Bits: h)
             if expected.isNaN ? !(got.isNaN && got.sign == expected.sign) : got.bitPattern != expected.bitPattern { decodeMismatches += 1 }
         }
         XCTAssertEqual(decodeMismatches, 0)

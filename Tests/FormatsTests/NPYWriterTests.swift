@@ -1,6 +1,7 @@
+import Formats
 import Foundation
+import TestSupport
 import XCTest
-@testable import FeatureCache
 
 final class NPYWriterTests: XCTestCase {
     /// Headers byte-identical to numpy 2.4 `np.save` (captured from Python).
@@ -24,8 +25,8 @@ final class NPYWriterTests: XCTestCase {
     }
 
     func testFileParsesBack() throws {
-        let dir = temporaryStorePath(self, "npy")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let scratch = try Scratch("npy")
+        let dir = scratch.url.path
         let values: [Float] = (0..<12).map { Float($0) * 0.5 - 2 }
         try NPYWriter.write(values, shape: [3, 4], to: dir + "/x.npy")
         try NPYWriter.write([7, -1, 1 << 40], shape: [3], to: dir + "/y.npy")
@@ -40,6 +41,6 @@ final class NPYWriterTests: XCTestCase {
         XCTAssertEqual(y.count, 128 + 24)
         let ints = y[128...].withUnsafeBytes { p in (0..<3).map { Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) } }
         XCTAssertEqual(ints, [7, -1, 1 << 40])
-        assertStoreError("shape [2, 2] needs 4 values, got 12") { try NPYWriter.write(values, shape: [2, 2], to: dir + "/z.npy") }
+        assertOneLineError("shape [2, 2] needs 4 values, got 12") { try NPYWriter.write(values, shape: [2, 2], to: dir + "/z.npy") }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,26 +34,26 @@ public final class SafeTensorsFile {
     private let base: UnsafeRawPointer      // the mapping, `fileSize` bytes
     private let dataStart: Int              // 8 + header length
 
-    /// Maps `url` and validates its header; throws a `SafeTensorsError` naming the file (and key).
+    /// Maps `url` and validates its header; throws a `FormatError` naming the file (and key).
     public init(url: URL) throws {
         self.url = url
         let path = url.path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SafeTensorsError("\(path): cannot open (\(String(cString: strerror(errno))))") }
+        guard fd >= 0 else { throw FormatError("\(path): cannot open (\(String(cString: strerror(errno))))") }
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0 else {
-            throw SafeTensorsError("\(path): cannot stat (\(String(cString: strerror(errno))))")
+            throw FormatError("\(path): cannot stat (\(String(cString: strerror(errno))))")
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
-            throw SafeTensorsError("\(path): not a regular file; give the path of a .safetensors file")
+            throw FormatError("\(path): not a regular file; give the path of a .safetensors file")
         }
         let size = Int(status.st_size)
         guard size >= 8 else {
-            throw SafeTensorsError("\(path): truncated safetensors file (\(size) bytes, the 8-byte header length alone needs 8)")
+            throw FormatError("\(path): truncated safetensors file (\(size) bytes, the 8-byte header length alone needs 8)")
         }
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw SafeTensorsError("\(path): cannot mmap \(size) bytes (\(String(cString: strerror(errno))))")
+            throw FormatError("\(path): cannot mmap \(size) bytes (\(String(cString: strerror(errno))))")
         }
         self.base = UnsafeRawPointer(mapped)
         self.fileSize = size
@@ -83,7 +84,7 @@ public final class SafeTensorsFile {
     public func tensor(_ name: String) throws -> Tensor {
         let entry = try lookup(name)
         guard entry.dtype.isReadableAsFloat else {
-            throw SafeTensorsError("\(url.path): tensor '\(name)' has dtype \(entry.dtype.rawValue); a float tensor needs F32, F16, BF16 or F64")
+            throw FormatError("\(url.path): tensor '\(name)' has dtype \(entry.dtype.rawValue); a float tensor needs F32, F16, BF16 or F64")
         }
         let result = Tensor(shape: entry.shape)
         let source = base + dataStart + entry.byteRange.lowerBound
@@ -102,7 +103,7 @@ public final class SafeTensorsFile {
     public func tensor(_ name: String, expectedShape: [Int]) throws -> Tensor {
         let entry = try lookup(name)
         guard entry.shape == expectedShape else {
-            throw SafeTensorsError("\(url.path): tensor '\(name)' has shape \(entry.shape), expected \(expectedShape)")
+            throw FormatError("\(url.path): tensor '\(name)' has shape \(entry.shape), expected \(expectedShape)")
         }
         return try tensor(name)
     }
@@ -115,7 +116,7 @@ public final class SafeTensorsFile {
         case .i64: return (0..<entry.elementCount).map { source.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self) }
         case .i32: return (0..<entry.elementCount).map { Int64(source.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
         default:
-            throw SafeTensorsError("\(url.path): tensor '\(name)' has dtype \(entry.dtype.rawValue); int64s needs I64 or I32")
+            throw FormatError("\(url.path): tensor '\(name)' has dtype \(entry.dtype.rawValue); int64s needs I64 or I32")
         }
     }
 
@@ -127,11 +128,11 @@ public final class SafeTensorsFile {
             return (0..<entry.elementCount).map { source.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self) }
         }
         guard entry.dtype == .i64 else {
-            throw SafeTensorsError("\(url.path): tensor '\(name)' has dtype \(entry.dtype.rawValue); int32s needs I32 or I64")
+            throw FormatError("\(url.path): tensor '\(name)' has dtype \(entry.dtype.rawValue); int32s needs I32 or I64")
         }
         return try int64s(name).map { value in
             guard let narrow = Int32(exactly: value) else {
-                throw SafeTensorsError("\(url.path): tensor '\(name)' holds \(value), which does not fit in Int32")
+                throw FormatError("\(url.path): tensor '\(name)' holds \(value), which does not fit in Int32")
             }
             return narrow
         }
@@ -139,7 +140,7 @@ public final class SafeTensorsFile {
 
     private func lookup(_ name: String) throws -> TensorInfo {
         guard let entry = entries[name] else {
-            throw SafeTensorsError("\(url.path): no tensor named '\(name)' (the file has \(entries.count) tensors)")
+            throw FormatError("\(url.path): no tensor named '\(name)' (the file has \(entries.count) tensors)")
         }
         return entry
     }
@@ -150,7 +151,7 @@ public final class SafeTensorsFile {
         -> (dataStart: Int, entries: [String: TensorInfo], metadata: [String: String]) {
         let headerLength = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(fileSize - 8) else {
-            throw SafeTensorsError("\(path): header length \(headerLength) exceeds the \(fileSize - 8) bytes after it; the file is truncated or not safetensors")
+            throw FormatError("\(path): header length \(headerLength) exceeds the \(fileSize - 8) bytes after it; the file is truncated or not safetensors")
         }
         let dataStart = 8 + Int(headerLength)
         let dataSize = fileSize - dataStart
@@ -159,10 +160,10 @@ public final class SafeTensorsFile {
         do {
             parsed = try JSONSerialization.jsonObject(with: json)
         } catch {
-            throw SafeTensorsError("\(path): header is not valid JSON (\(headerLength) bytes); the file is corrupt or not safetensors")
+            throw FormatError("\(path): header is not valid JSON (\(headerLength) bytes); the file is corrupt or not safetensors")
         }
         guard let object = parsed as? [String: Any] else {
-            throw SafeTensorsError("\(path): header JSON is not an object; the file is not safetensors")
+            throw FormatError("\(path): header JSON is not an object; the file is not safetensors")
         }
 
         var metadata: [String: String] = [:]
@@ -170,11 +171,11 @@ public final class SafeTensorsFile {
         for (key, value) in object {
             if key == "__metadata__" {
                 guard let map = value as? [String: Any] else {
-                    throw SafeTensorsError("\(path): __metadata__ is not an object of strings")
+                    throw FormatError("\(path): __metadata__ is not an object of strings")
                 }
                 for (k, v) in map {
                     guard let s = v as? String else {
-                        throw SafeTensorsError("\(path): __metadata__ value for '\(k)' is not a string")
+                        throw FormatError("\(path): __metadata__ value for '\(k)' is not a string")
                     }
                     metadata[k] = s
                 }
@@ -187,39 +188,39 @@ public final class SafeTensorsFile {
         let spans = entries.filter { !$0.value.byteRange.isEmpty }
             .sorted { ($0.value.byteRange.lowerBound, $0.key) < ($1.value.byteRange.lowerBound, $1.key) }
         for i in spans.indices.dropFirst() where spans[i].value.byteRange.lowerBound < spans[i - 1].value.byteRange.upperBound {
-            throw SafeTensorsError("\(path): tensors '\(spans[i - 1].key)' \(spans[i - 1].value.byteRange) and '\(spans[i].key)' \(spans[i].value.byteRange) overlap; the file is corrupt")
+            throw FormatError("\(path): tensors '\(spans[i - 1].key)' \(spans[i - 1].value.byteRange) and '\(spans[i].key)' \(spans[i].value.byteRange) overlap; the file is corrupt")
         }
         return (dataStart, entries, metadata)
     }
 
     private static func parseEntry(key: String, value: Any, dataSize: Int, path: String) throws -> TensorInfo {
         guard let fields = value as? [String: Any] else {
-            throw SafeTensorsError("\(path): header entry '\(key)' is not an object with dtype, shape and data_offsets")
+            throw FormatError("\(path): header entry '\(key)' is not an object with dtype, shape and data_offsets")
         }
         guard let dtypeName = fields["dtype"] as? String else {
-            throw SafeTensorsError("\(path): tensor '\(key)' has no dtype string")
+            throw FormatError("\(path): tensor '\(key)' has no dtype string")
         }
         guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-            throw SafeTensorsError("\(path): tensor '\(key)' has unknown dtype '\(dtypeName)'")
+            throw FormatError("\(path): tensor '\(key)' has unknown dtype '\(dtypeName)'")
         }
         guard let shapeValues = fields["shape"] as? [Any], let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 }) else {
-            throw SafeTensorsError("\(path): tensor '\(key)' shape is not a list of non-negative integers")
+            throw FormatError("\(path): tensor '\(key)' shape is not a list of non-negative integers")
         }
         guard let offsetValues = fields["data_offsets"] as? [Any], let offsets = integers(offsetValues), offsets.count == 2 else {
-            throw SafeTensorsError("\(path): tensor '\(key)' data_offsets is not a pair of integers")
+            throw FormatError("\(path): tensor '\(key)' data_offsets is not a pair of integers")
         }
         let (begin, end) = (offsets[0], offsets[1])
         guard begin >= 0, begin <= end, end <= dataSize else {
-            throw SafeTensorsError("\(path): tensor '\(key)' data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data region; the file is truncated or corrupt")
+            throw FormatError("\(path): tensor '\(key)' data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data region; the file is truncated or corrupt")
         }
         var bytes = dtype.byteSize
         for d in shape {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw SafeTensorsError("\(path): tensor '\(key)' shape \(shape) is too large") }
+            guard !overflow else { throw FormatError("\(path): tensor '\(key)' shape \(shape) is too large") }
             bytes = product
         }
         guard end - begin == bytes else {
-            throw SafeTensorsError("\(path): tensor '\(key)' spans \(end - begin) bytes but \(dtypeName) \(shape) needs \(bytes)")
+            throw FormatError("\(path): tensor '\(key)' spans \(end - begin) bytes but \(dtypeName) \(shape) needs \(bytes)")
         }
         return TensorInfo(dtype: dtype, shape: shape, byteRange: begin..<end)
     }

@@ -40,10 +40,10 @@ public enum NPYWriter {
     /// Data bytes are written as they are in memory: the host is little-endian (x86-64, arm64).
     private static func write(_ data: UnsafeRawBufferPointer, count: Int, descr: String, shape: [Int], to path: String) throws {
         guard shape.reduce(1, *) == count else {
-            throw StoreError("\(path): shape \(shape) needs \(shape.reduce(1, *)) values, got \(count)")
+            throw FormatError("\(path): shape \(shape) needs \(shape.reduce(1, *)) values, got \(count)")
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StoreError("\(path): cannot create (\(String(cString: strerror(errno)))); check the directory") }
+        guard fd >= 0 else { throw FormatError("\(path): cannot create (\(String(cString: strerror(errno)))); check the directory") }
         defer { close(fd) }
         let head = header(descr: descr, shape: shape)
         try head.withUnsafeBytes { try writeAll(fd, $0, path) }
@@ -55,7 +55,7 @@ public enum NPYWriter {
         while done < bytes.count {
             let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw StoreError("\(path): write failed (\(String(cString: strerror(errno)))); disk full?") }
+            guard n > 0 else { throw FormatError("\(path): write failed (\(String(cString: strerror(errno)))); disk full?") }
             done += n
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
+import Kernels
 import XCTest
-@testable import Kernels
+@testable import Formats
 
 /// safetensors reader/writer and F16/BF16 conversion, against files and roundings made by the
 /// reference (`safetensors` + torch, Tests/Fixtures/loader/reference_tensors.safetensors) and known bits.
@@ -241,9 +242,9 @@ final class SafeTensorsTests: XCTestCase {
     }
 }
 
-/// The error is a `SafeTensorsError` whose single-line message contains every part.
+/// The error is a `FormatError` whose single-line message contains every part.
 private func assertMessage(_ error: Error, contains parts: [String], line: UInt = #line) {
-    guard let e = error as? SafeTensorsError else { return XCTFail("unexpected error \(error)", line: line) }
+    guard let e = error as? FormatError else { return XCTFail("unexpected error \(error)", line: line) }
     XCTAssertFalse(e.message.contains("\n"), "multi-line message: \(e.message)", line: line)
     for part in parts { XCTAssertTrue(e.message.contains(part), "'\(e.message)' lacks '\(part)'", line: line) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +50,7 @@ public struct SafeTensorsWriter {
 
     private mutating func add(_ name: String, shape: [Int], floats: UnsafeBufferPointer<Float>, storedAs dtype: SafeTensorsDType) throws {
         guard dtype == .f32 || dtype == .f16 || dtype == .bf16 else {
-            throw SafeTensorsError("safetensors writer: tensor '\(name)' cannot store floats as \(dtype.rawValue); use F32, F16 or BF16")
+            throw FormatError("safetensors writer: tensor '\(name)' cannot store floats as \(dtype.rawValue); use F32, F16 or BF16")
         }
         try checkNew(name, shape: shape, count: floats.count)
         let count = floats.count
@@ -67,13 +68,13 @@ public struct SafeTensorsWriter {
 
     private mutating func checkNew(_ name: String, shape: [Int], count: Int) throws {
         guard !name.isEmpty, name != "__metadata__" else {
-            throw SafeTensorsError("safetensors writer: '\(name)' is not a usable tensor name")
+            throw FormatError("safetensors writer: '\(name)' is not a usable tensor name")
         }
         guard !taken.contains(name) else {
-            throw SafeTensorsError("safetensors writer: tensor '\(name)' added twice")
+            throw FormatError("safetensors writer: tensor '\(name)' added twice")
         }
         guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == count else {
-            throw SafeTensorsError("safetensors writer: tensor '\(name)' has shape \(shape) but \(count) values")
+            throw FormatError("safetensors writer: tensor '\(name)' has shape \(shape) but \(count) values")
         }
         taken.insert(name)
     }
@@ -90,13 +91,13 @@ public struct SafeTensorsWriter {
         var json = "{"
         var fields: [String] = []
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            let pairs = metadata.keys.sorted().map { "\(JSONString.quoted($0)):\(JSONString.quoted(metadata[$0]!))" }
             fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
         }
         for e in entries.sorted(by: { $0.name < $1.name }) {
             let (begin, end) = offsets[e.name]!
             let shape = e.shape.map(String.init).joined(separator: ",")
-            fields.append("\(jsonString(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(begin),\(end)]}")
+            fields.append("\(JSONString.quoted(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(begin),\(end)]}")
         }
         json += fields.joined(separator: ",") + "}"
         var header = Array(json.utf8)
@@ -116,8 +117,8 @@ public struct SafeTensorsWriter {
         let path = url.path
         let temp = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        func failure(_ what: String) -> SafeTensorsError {
-            SafeTensorsError("\(path): cannot \(what) (\(String(cString: strerror(errno))))")
+        func failure(_ what: String) -> FormatError {
+            FormatError("\(path): cannot \(what) (\(String(cString: strerror(errno))))")
         }
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("create temp file \(temp)") }
@@ -140,21 +141,5 @@ public struct SafeTensorsWriter {
         }
         let dir = open(url.deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
         if dir >= 0 { fsync(dir); close(dir) }
-    }
-
-    private func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
