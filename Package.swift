@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Hashing"]),
         .testTarget(name: "SyntheticShapesTests", dependencies: ["SyntheticShapes", "Imaging", "Hashing", "Datasets", "DatasetNames", "CLIP", "Kernels"]),
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing", "TestSupport"]),
-        .testTarget(name: "DemoTests", dependencies: ["Demo", "CLIP", "FeatureCache", "PromptLearning", "Kernels"]),
+        .testTarget(name: "DemoTests", dependencies: ["Demo", "PromptLearning", "Kernels", "TestSupport"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "DatasetNames", "Datasets", "FeatureCache", "Formats", "Kernels",
                                                      "TestSupport"]),
         // The CLI end to end (tune, eval, zeroshot, probe, interpret, the papers' protocols).

@@ -137,7 +137,7 @@ struct TuneKgCoOp: ParsableCommand {
     func run() throws {
         try options.run(method: .kgcoop) { h in
             if let w {
-                guard w >= 0 else { throw IndexingError("--w \(w): must be 0 or more") }
+                guard w >= 0 else { throw OptionError("--w \(w): must be 0 or more") }
                 h.kgcoopWeight = w
             }
         }
@@ -155,7 +155,7 @@ struct TuneProGrad: ParsableCommand {
     func run() throws {
         try options.run(method: .prograd) { h in
             if let lambda {
-                guard (0...1).contains(lambda) else { throw IndexingError("--lambda \(lambda): must be between 0 and 1") }
+                guard (0...1).contains(lambda) else { throw OptionError("--lambda \(lambda): must be between 0 and 1") }
                 h.progradLambda = lambda
             }
         }
