@@ -44,24 +44,8 @@ public enum PromptTemplates {
     ]
 
     /// KgCoOp's `CUSTOM_TEMPLATES` (`trainers/kgcoop.py`), keyed by canonical dataset name: the
-    /// hand-crafted prompts of its anchor w^clip (CoOp's `custom` except DescribableTextures).
-    public static let kgcoop: [String: String] = [
-        "OxfordPets": "a photo of a {}, a type of pet.",
-        "OxfordFlowers": "a photo of a {}, a type of flower.",
-        "FGVCAircraft": "a photo of a {}, a type of aircraft.",
-        "DescribableTextures": "a photo of a {}, a type of texture.",
-        "EuroSAT": "a centered satellite photo of {}.",
-        "StanfordCars": photo,
-        "Food101": "a photo of {}, a type of food.",
-        "SUN397": photo,
-        "Caltech101": photo,
-        "UCF101": "a photo of a person doing {}.",
-        "ImageNet": photo,
-        "ImageNetSketch": photo,
-        "ImageNetV2": photo,
-        "ImageNetA": photo,
-        "ImageNetR": photo,
-    ]
+    /// hand-crafted prompts of its anchor w^clip, CoOp's `custom` but for DescribableTextures.
+    public static let kgcoop: [String: String] = custom.merging(["DescribableTextures": "a photo of a {}, a type of texture."]) { $1 }
 
     /// ProGrad's `CUSTOM_TEMPLATES` (`trainers/prograd.py`), keyed by canonical dataset name: the
     /// zero-shot teacher's prompt and, without its " {}.", the context init phrase.
