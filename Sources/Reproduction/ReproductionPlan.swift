@@ -171,17 +171,20 @@ struct PlanBuilder {
         for d in settings.trainable {
             let own = [EvaluationTarget(dataset: d, classes: .all)]
             let zero = cell(.zeroShot, source: d, targets: own)
-            var probe: [Entry] = [], coop: [Entry] = [], zeroRow: [Entry] = []
+            var probe: [Entry] = [], coop: [Entry] = [], prograd: [Entry] = [], zeroRow: [Entry] = []
             for s in settings.shots {
                 zeroRow.append(.cells([zero], own[0]))
                 probe.append(.cells(seeds(.linearProbe, source: d, shots: s, nil, targets: own), own[0]))
                 coop.append(.cells(seeds(.coop, source: d, shots: s, Hyperparameters.coop(shots: s, dataset: d), targets: own), own[0]))
+                // ProGrad's own few-shot protocol (its README): its defaults per shot count.
+                prograd.append(.cells(seeds(.prograd, source: d, shots: s, Hyperparameters.prograd(shots: s, dataset: d), targets: own), own[0]))
             }
             perDataset.append(TableSpec(protocolName: .fewShot, id: "fewshot-\(d)", title: "Few-shot: \(d)", corner: "method \\ shots",
                                         columns: settings.shots.map(String.init),
                                         rows: [.init(label: CellMethod.zeroShot.displayName, entries: zeroRow),
                                                .init(label: CellMethod.linearProbe.displayName, entries: probe),
-                                               .init(label: CellMethod.coop.displayName, entries: coop)],
+                                               .init(label: CellMethod.coop.displayName, entries: coop),
+                                               .init(label: CellMethod.prograd.displayName, entries: prograd)],
                                         chart: .lines(xLabel: "shots per class", yLabel: "accuracy (%)")))
         }
         if perDataset.count > 1 {
@@ -256,6 +259,11 @@ struct PlanBuilder {
         row(p == .domainGeneralisation ? "CoOp M=4" : "CoOp") { _ in m4 }
         let co = seeds(.cocoop, source: source, shots: s, Hyperparameters.cocoop(), targets: all)
         row("CoCoOp") { _ in co }
+        if p == .domainGeneralisation {
+            // ProGrad's README: its ImageNet prompt scored on the variants (KgCoOp's repository has no such script).
+            let pg = seeds(.prograd, source: source, shots: s, Hyperparameters.prograd(shots: s, dataset: source), targets: all)
+            row("ProGrad") { _ in pg }
+        }
         tables.append(TableSpec(protocolName: p, id: p.rawValue, title: title, corner: "method",
                                 columns: columns + (targets.count > 1 ? ["target average"] : []), rows: rows, chart: nil,
                                 published: p == .crossDataset ? .crossDataset : .domainGeneralisation))
