@@ -29,9 +29,9 @@ struct Index: ParsableCommand {
     @Option(help: "Model name recorded in the store (default: the model directory's name).") var name: String?
     @Option(help: threadsHelp) var threads: Int?
     @Option(name: .customLong("decode-threads"), help: "Threads decoding images while the encoder runs.") var decodeThreads: Int = 2
-    @Option(name: .customLong("commit-every"), help: "Most items per store commit.") var commitEvery: Int = 512
+    @Option(name: .customLong("commit-every"), help: "Most items per store commit (default 512).") var commitEvery: Int?
     @Option(name: .customLong("commit-seconds"),
-            help: "Most seconds of encoding per store commit (what a crash or a full disk can lose).") var commitSeconds: Double = 30
+            help: "Most seconds of encoding per store commit: what a crash or a full disk can lose (default 30).") var commitSeconds: Double?
     @Option(name: .customLong("progress-every"), help: .hidden) var progressEvery: Double = 5
 
     func run() throws {
@@ -52,8 +52,8 @@ struct Index: ParsableCommand {
         settings.precision = try Precision(option: precision)
         settings.modelName = name
         settings.decodeThreads = decodeThreads
-        settings.commitEvery = commitEvery
-        settings.commitSeconds = commitSeconds
+        if let commitEvery { settings.commitEvery = commitEvery }
+        if let commitSeconds { settings.commitSeconds = commitSeconds }
         settings.progressInterval = progressEvery
         let summary = try Indexer(settings: settings).run()
         print(summary.text)
