@@ -48,24 +48,15 @@ public enum PromptTemplates {
     public static let kgcoop: [String: String] = custom.merging(["DescribableTextures": "a photo of a {}, a type of texture."]) { $1 }
 
     /// ProGrad's `CUSTOM_TEMPLATES` (`trainers/prograd.py`), keyed by canonical dataset name: the
-    /// zero-shot teacher's prompt and, without its " {}.", the context init phrase.
-    public static let prograd: [String: String] = [
+    /// zero-shot teacher's prompt and, without its " {}.", the context init phrase. CoOp's `custom`
+    /// but for the five datasets whose type phrase comes first (or, for textures, reads "a texture of").
+    public static let prograd: [String: String] = custom.merging([
         "OxfordPets": "a type of pet, a photo of a {}.",
         "OxfordFlowers": "a type of flower, a photo of a {}.",
         "FGVCAircraft": "a type of aircraft, a photo of a {}.",
         "DescribableTextures": "a texture of {}.",
-        "EuroSAT": "a centered satellite photo of {}.",
-        "StanfordCars": photo,
         "Food101": "a type of food, a photo of {}.",
-        "SUN397": photo,
-        "Caltech101": photo,
-        "UCF101": "a photo of a person doing {}.",
-        "ImageNet": photo,
-        "ImageNetSketch": photo,
-        "ImageNetV2": photo,
-        "ImageNetA": photo,
-        "ImageNetR": photo,
-    ]
+    ]) { $1 }
 
     /// KgCoOp's anchor template for a dataset name (default `photo`, also for nil).
     public static func kgcoopTemplate(for datasetName: String?) -> String {
