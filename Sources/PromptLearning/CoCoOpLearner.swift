@@ -4,7 +4,7 @@ import Kernels
 /// CoCoOp (Zhou et al., CVPR): generic context plus a Meta-Net that turns each (normalised) image
 /// feature into a shift added to every context token, so each image gets its own K prompts.
 /// The B·K prompts of a batch run as B prefix groups sharing weights (docs/DESIGN.md "CoCoOp prefix
-/// groups"), each group's SOS + shifted context computed once and its K class suffixes attending
+/// groups"), each group's SOT + shifted context computed once and its K class suffixes attending
 /// to it ("Shared prefix").
 public final class CoCoOpLearner: PromptLearner {
     public let promptEncoder: PromptTextEncoder

@@ -14,14 +14,14 @@ public enum PromptRow: Equatable {
 
 /// The row-by-row recipe of every class prompt, split into a prefix shared by all classes and a
 /// per-class suffix (docs/DESIGN.md "Shared prefix"), assembled exactly as the official PromptLearner
-/// does (docs/DESIGN.md "Prompt assembly"): tokenise `"<prefix words> <name>."`, keep SOS, put context where the prefix
+/// does (docs/DESIGN.md "Prompt assembly"): tokenise `"<prefix words> <name>."`, keep SOT, put context where the prefix
 /// words were, and for `middle`/`front` move the name's tokens. Built once per class set; the
 /// CoOp and CoCoOp learners read it every step.
 public struct PromptLayout {
     public let contextLength: Int
     public let position: ClassTokenPosition
     public let classSpecific: Bool
-    /// Rows every class shares: SOS and the leading context vectors.
+    /// Rows every class shares: SOT and the leading context vectors.
     public let prefix: [PromptRow]
     /// Per class: the remaining rows up to and including EOT (padding after EOT is never needed).
     public let suffixes: [[PromptRow]]
@@ -91,19 +91,19 @@ public struct PromptLayout {
         self.initSlot = initSlot
         self.nameLengths = nameLengths
         let half = M / 2
-        let sos = PromptRow.token(startOfText)
+        let sot = PromptRow.token(startOfText)
         let prefix: [PromptRow]
         switch (position, classSpecific) {
-        case (.end, false): prefix = [sos] + (0..<M).map(PromptRow.context)
-        case (.middle, false): prefix = [sos] + (0..<half).map(PromptRow.context)
-        default: prefix = [sos]
+        case (.end, false): prefix = [sot] + (0..<M).map(PromptRow.context)
+        case (.middle, false): prefix = [sot] + (0..<half).map(PromptRow.context)
+        default: prefix = [sot]
         }
         self.prefix = prefix
         let context = (0..<M).map(PromptRow.context)
         suffixes = zip(tails, nameLengths).map { tail, nameLength in
             let after = tail.map(PromptRow.token)
             let name = Array(after.prefix(nameLength)), rest = Array(after.dropFirst(nameLength))
-            let full: [PromptRow]   // the whole prompt after SOS
+            let full: [PromptRow]   // the whole prompt after SOT
             switch position {
             case .end: full = context + after
             case .middle: full = Array(context[..<half]) + name + Array(context[half...]) + rest

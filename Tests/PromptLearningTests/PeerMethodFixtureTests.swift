@@ -38,7 +38,7 @@ final class PeerMethodFixtureTests: XCTestCase {
             return (0..<flat.count / 77).map { Array(flat[$0 * 77..<($0 + 1) * 77]) }
         }
 
-        /// CoOp layout of `key`'s prompts: SOS + M context slots, then each class's fixed tail up to EOT.
+        /// CoOp layout of `key`'s prompts: SOT + M context slots, then each class's fixed tail up to EOT.
         func layout(_ key: String, contextLength M: Int, initTokens: [Int32], initSlot: Int = 0) throws -> PromptLayout {
             let tails = try rows(key).map { Array($0[(1 + M)...TextTransformer.eotIndex($0)]) }
             return PromptLayout(startOfText: 998, tails: tails, nameLengths: nameLengths, contextLength: M, position: .end,
