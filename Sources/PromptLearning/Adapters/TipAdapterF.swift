@@ -55,9 +55,10 @@ public enum TipAdapterF {
         let expAffinity = Tensor(shape: [B, NK])                         // [B, NK] exp(−(β − β·a))
         for i in 0..<affinity.count { expAffinity[i] = expf(-(beta - beta * affinity[i])) }
         let logits = adapter.clipLogits(images)                          // [B, C] 100·f·Wᵀ
+        var cache = [Float](repeating: 0, count: C)                      // [C] exp(…)·L of one row
         for b in 0..<B {
             let e = expAffinity.data + b * NK, row = logits.data + b * C
-            var cache = [Float](repeating: 0, count: C)                  // [C] exp(…)·L
+            for c in 0..<C { cache[c] = 0 }
             for j in 0..<NK { cache[adapter.keyLabels[j]] += e[j] }
             for c in 0..<C { row[c] += cache[c] * alpha }
         }
