@@ -19,6 +19,11 @@ public struct DemoPlan: Codable {
     public var shots: [Int]
     /// Augmented views cached per training image (view 0 is the eval transform).
     public var augmentedViews: Int
+    /// The few-shot adapters of the few-shot table, run at each shot count on CoOp's draws.
+    public var fewShotAdapters: [PromptMethod]
+    /// Augmented views of the adapters' own recipe (crop scale 0.5–1), cached per training image:
+    /// Tip-Adapter averages 10 into each key.
+    public var adapterViews: Int
     /// Shots of the base-to-new runs (the target domain is scored with the few-shot table's most shots).
     public var baseToNewShots: Int
     /// Epochs of every run, when set (the reduced plan): otherwise the papers' schedules.
@@ -44,8 +49,13 @@ public struct DemoPlan: Codable {
         switch method {
         case .coop: return coopBaseToNew
         case .cocoop: return cocoop
-        case .kgcoop, .prograd: return capped(.defaults(method, shots: baseToNewShots, dataset: dataset))
+        default: return capped(.defaults(method, shots: baseToNewShots, dataset: dataset))
         }
+    }
+
+    /// A few-shot adapter's official defaults for `shots` (epochs capped like the others).
+    public func adapter(_ method: PromptMethod, shots: Int) -> Hyperparameters {
+        capped(.defaults(method, shots: shots, dataset: dataset))
     }
 
     private func capped(_ h: Hyperparameters) -> Hyperparameters {
@@ -55,7 +65,8 @@ public struct DemoPlan: Codable {
     }
 
     public static let full = DemoPlan(worldSeed: 1, seeds: [1, 2, 3], dataset: "colored-shapes", targetDataset: "colored-shapes-grainy",
-                                      shots: [1, 2, 4, 16], augmentedViews: 2, baseToNewShots: 16, maxEpochs: nil,
+                                      shots: [1, 2, 4, 16], augmentedViews: 2, fewShotAdapters: [.tipAdapter, .tipAdapterF],
+                                      adapterViews: 10, baseToNewShots: 16, maxEpochs: nil,
                                       nearestWords: 3, linearProbe: true, examples: 8)
 
     /// The full plan with at most 50 epochs per run and one augmented view.

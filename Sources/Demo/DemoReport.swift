@@ -19,10 +19,12 @@ public enum DemoReport {
         var s = "\nFew-shot (CoOp Fig. 3): \(r.plan.dataset), \(r.classes) classes, \(r.testImages) test images; mean ± std over seeds \(seeds)\n"
         s += String(format: "  zero-shot CLIP (\"%@\"): %.1f%%   prompt ensemble (%d templates): %.1f%%\n",
                     r.zeroShotTemplate, r.zeroShot, r.ensembleTemplates, r.ensemble)
-        s += "  shots |  linear probe |          CoOp | CoOp − zero-shot\n"
+        let adapterNames = r.fewShot.first?.adapters.map(\.method) ?? []
+        s += "  shots |  linear probe |          CoOp | CoOp − zero-shot" + adapterNames.map { " | " + padded($0, 13) }.joined() + "\n"
         for row in r.fewShot {
             s += "  " + padded(String(row.shots), 5) + " | " + padded(row.linearProbe.map(text) ?? "-", 13) + " | "
-                + padded(text(row.coop), 13) + " | " + padded(String(format: "%+.1f", row.coop.mean - r.zeroShot), 16) + "\n"
+                + padded(text(row.coop), 13) + " | " + padded(String(format: "%+.1f", row.coop.mean - r.zeroShot), 16)
+                + row.adapters.map { " | " + padded(text($0.accuracy), 13) }.joined() + "\n"
         }
         s += "\nBase-to-new (CoCoOp Table 1, with KgCoOp and ProGrad): \(r.plan.baseToNewShots) shots on the base half (circle, square, triangle, star)\n"
         s += "  method         |          base |           new |     H\n"
@@ -70,6 +72,10 @@ public enum DemoReport {
                     .init(name: "CoOp", points: r.fewShot.map { (Double($0.shots), $0.coop.mean) }, errors: r.fewShot.map { $0.coop.std ?? 0 }),
                     .init(name: "linear probe", points: r.fewShot.compactMap { row in row.linearProbe.map { (Double(row.shots), $0.mean) } },
                           errors: r.fewShot.compactMap { $0.linearProbe.map { $0.std ?? 0 } }),
+                ] + (r.fewShot.first?.adapters.indices ?? 0..<0).map { i in
+                    SVGChart.Series(name: r.fewShot[0].adapters[i].method, points: r.fewShot.map { (Double($0.shots), $0.adapters[i].accuracy.mean) },
+                                    errors: r.fewShot.map { $0.adapters[i].accuracy.std ?? 0 })
+                } + [
                     .init(name: "zero-shot", points: shots.map { ($0, r.zeroShot) }),
                     .init(name: "ensemble", points: shots.map { ($0, r.ensemble) }),
                 ], logX: true)),
@@ -99,8 +105,10 @@ public enum DemoReport {
         let e = SVGChart.escape
         func cell(_ v: SeedMean) -> String { "<td>\(e(text(v)))</td>" }
         let fewShotRows = r.fewShot.map {
-            "<tr><td>\($0.shots)</td>\($0.linearProbe.map(cell) ?? "<td>–</td>")\(cell($0.coop))<td>\(String(format: "%+.1f", $0.coop.mean - r.zeroShot))</td></tr>"
+            "<tr><td>\($0.shots)</td>\($0.linearProbe.map(cell) ?? "<td>–</td>")\(cell($0.coop))<td>\(String(format: "%+.1f", $0.coop.mean - r.zeroShot))</td>"
+                + $0.adapters.map { cell($0.accuracy) }.joined() + "</tr>"
         }.joined()
+        let adapterHeads = (r.fewShot.first?.adapters ?? []).map { "<th>\(e($0.method)) (%)</th>" }.joined()
         let b2nRows = r.baseToNew.map {
             "<tr><td>\(e($0.method))</td>\(cell($0.base))\(cell($0.new))<td>\(String(format: "%.1f", $0.harmonic))</td></tr>"
         }.joined()
@@ -134,7 +142,7 @@ public enum DemoReport {
         <h2>Few-shot (CoOp Fig. 3)</h2>
         <p>Zero-shot CLIP with "\(e(r.zeroShotTemplate))": <b>\(String(format: "%.1f", r.zeroShot))%</b>;
         prompt ensembling (\(r.ensembleTemplates) templates): <b>\(String(format: "%.1f", r.ensemble))%</b>.</p>
-        <table><tr><th>shots</th><th>linear probe (%)</th><th>CoOp (%)</th><th>CoOp − zero-shot</th></tr>\(fewShotRows)</table>
+        <table><tr><th>shots</th><th>linear probe (%)</th><th>CoOp (%)</th><th>CoOp − zero-shot</th>\(adapterHeads)</tr>\(fewShotRows)</table>
         <img src="accuracy_vs_shots.svg" alt="accuracy vs shots">
         <h2>Base-to-new generalisation (CoCoOp Table 1, with KgCoOp and ProGrad)</h2>
         <table><tr><th>method</th><th>base (%)</th><th>new (%)</th><th>H (%)</th></tr>\(b2nRows)</table>

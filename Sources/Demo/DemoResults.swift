@@ -14,6 +14,15 @@ public struct DemoResults: Codable {
         public var probeBySeed: [Double]?
         /// Training loss per epoch of the first seed.
         public var coopLoss: [Double]
+        /// The few-shot adapters at this shot count (`plan.fewShotAdapters` order).
+        public var adapters: [MethodEntry]
+    }
+
+    /// One method's entry of a table row: its accuracy over the seeds and per seed.
+    public struct MethodEntry: Codable {
+        public var method: String
+        public var accuracy: SeedMean
+        public var bySeed: [Double]
     }
 
     /// One method of the base-to-new table (CoCoOp Table 1); H is computed from the means.

@@ -72,7 +72,7 @@ public final class DemoRunner {
         // Every training run of every seed, longest first, on `lanes` threads (OpenBLAS
         // single-threaded in each); a run's numbers depend only on its seed and settings.
         let jobs = plan.seeds.flatMap { seed in
-            plan.shots.map { DemoJob.fewShot(seed: seed, shots: $0) } + PromptMethod.allCases.map { .baseToNew(seed: seed, method: $0) }
+            plan.shots.map { DemoJob.fewShot(seed: seed, shots: $0) } + PromptMethod.promptLearners.map { .baseToNew(seed: seed, method: $0) }
         }.sorted { cost($0, classes: all.classnames.count) > cost($1, classes: all.classnames.count) }
         let results = try runConcurrently(jobs) { job -> DemoJobResult in
             switch job {
@@ -94,9 +94,18 @@ public final class DemoRunner {
                     result.target = try Scoring.prompt(try PromptCheckpoint.read(from: url), model: model, data: tgt, split: .test,
                                                        classes: .all).accuracy
                 }
-                log(String(format: "seed %d, %2d shots: %@CoOp %.1f%%   (%d epochs, %.1f s)", seed, shots,
+                // The few-shot adapters on the same draw, each with its official recipe and defaults.
+                var adapterText = ""
+                for method in plan.fewShotAdapters {
+                    let url = prompts.appendingPathComponent("\(method.rawValue)-\(shots)shot-seed\(seed).safetensors")
+                    let adapted = try Tuning.run(model: model, data: src, request: request(method, shots: shots, seed: seed, classes: .all,
+                                                                                           plan.adapter(method, shots: shots), url))
+                    result.adapters[method] = adapted.test.accuracy
+                    adapterText += String(format: "   %@ %.1f%%", method.displayName, adapted.test.accuracy)
+                }
+                log(String(format: "seed %d, %2d shots: %@CoOp %.1f%%%@   (%d epochs, %.1f s)", seed, shots,
                            result.probe.map { String(format: "linear probe %.1f%%   ", $0) } ?? "", outcome.test.accuracy,
-                           outcome.log.count, outcome.trainSeconds))
+                           adapterText, outcome.log.count, outcome.trainSeconds))
                 return result
             case .baseToNew(let seed, let method):
                 // Trained on the base half (the first four shapes), tested on both halves.
@@ -117,18 +126,23 @@ public final class DemoRunner {
         let firstCoOp = prompts.appendingPathComponent("coop-\(mostShots)shot-seed\(firstSeed).safetensors")
         let checkpoint = try PromptCheckpoint.read(from: firstCoOp)
         let words = try NearestWords.search(context: checkpoint.tensor("ctx")!, model: model, top: plan.nearestWords)
-        let learned = try LearnerFactory.load(checkpoint, model: model, classnames: all.classnames)
+        let learned = try checkpoint.classifier(model: model, classnames: all.classnames)
         let (fixed, broken) = try examples(source, src, zeroShot: zeroShot, learned: learned)
 
         let fewShot = plan.shots.map { shots -> DemoResults.FewShotRow in
             let coop = values({ .fewShot(seed: $0, shots: shots) }, \.accuracy)
             let probe = plan.linearProbe ? values({ .fewShot(seed: $0, shots: shots) }, \.probe) : nil
+            let adapters = plan.fewShotAdapters.map { method -> DemoResults.MethodEntry in
+                let bySeed = values({ .fewShot(seed: $0, shots: shots) }, { $0.adapters[method] })
+                return DemoResults.MethodEntry(method: method.displayName, accuracy: SeedMean(bySeed), bySeed: bySeed)
+            }
             return DemoResults.FewShotRow(shots: shots, linearProbe: probe.map(SeedMean.init), coop: SeedMean(coop), coopBySeed: coop,
-                                          probeBySeed: probe, coopLoss: results[.fewShot(seed: firstSeed, shots: shots)]!.loss)
+                                          probeBySeed: probe, coopLoss: results[.fewShot(seed: firstSeed, shots: shots)]!.loss,
+                                          adapters: adapters)
         }
         var baseToNew = [DemoResults.BaseToNewRow(method: "zero-shot CLIP", base: SeedMean([zeroShotBase]), new: SeedMean([zeroShotNew]),
                                                   harmonic: harmonicMean(zeroShotBase, zeroShotNew))]
-        for method in PromptMethod.allCases {
+        for method in PromptMethod.promptLearners {
             let job = { DemoJob.baseToNew(seed: $0, method: method) }
             let (base, new) = (SeedMean(values(job, \.accuracy)), SeedMean(values(job, \.new)))
             baseToNew.append(.init(method: job(firstSeed).methodName, base: base, new: new, harmonic: harmonicMean(base.mean, new.mean)))
@@ -294,4 +308,6 @@ struct DemoJobResult {
     var probe: Double?
     var probeTarget: Double?
     var loss: [Double] = []
+    /// Test accuracy of each few-shot adapter (few-shot runs).
+    var adapters: [PromptMethod: Double] = [:]
 }

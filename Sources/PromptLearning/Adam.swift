@@ -1,3 +1,5 @@
+import Kernels
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,9 +11,25 @@ public protocol ParameterOptimizer: AnyObject {
     /// Elements of the parameter tensor.
     var count: Int { get }
     func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, learningRate: Double)
+    /// The resumable state as checkpoint tensors named from `prefix` (`optimizer.<parameter>`),
+    /// shaped like the parameter (`shape`) where they are per element.
+    func state(prefix: String, shape: [Int]) -> [(name: String, tensor: Tensor)]
+    /// Restores what `state` wrote (a fresh optimiser when nothing was written).
+    func restore(prefix: String, from tensor: (String) -> Tensor?) throws
 }
 
-extension SGD: ParameterOptimizer {}
+extension SGD: ParameterOptimizer {
+    /// The momentum buffer as `prefix` (nothing before the first step).
+    public func state(prefix: String, shape: [Int]) -> [(name: String, tensor: Tensor)] {
+        hasMomentum ? [(prefix, Tensor(shape: shape, values: momentumBuffer))] : []
+    }
+
+    public func restore(prefix: String, from tensor: (String) -> Tensor?) throws {
+        guard let buffer = tensor(prefix) else { return }
+        guard buffer.count == count else { throw PromptError.invalid("checkpoint tensor \(prefix) has \(buffer.count) values, the parameter \(count)") }
+        restore(buffer: buffer.toArray())
+    }
+}
 
 /// Adam exactly as `torch.optim.Adam` / `torch.optim.AdamW` (single-tensor path, `amsgrad=False`,
 /// `maximize=False`); one per parameter tensor. Coupled weight decay is Adam's L2 term added to the
@@ -60,6 +78,20 @@ public final class Adam: ParameterOptimizer {
     public func restore(firstMoment m: [Float], secondMoment v: [Float], steps: Int) {
         precondition(m.count == count && v.count == count && steps >= 0)
         firstMoment = m; secondMoment = v; self.steps = steps
+    }
+
+    /// m, v and the step count as `prefix.exp_avg`, `prefix.exp_avg_sq`, `prefix.step` (torch's names).
+    public func state(prefix: String, shape: [Int]) -> [(name: String, tensor: Tensor)] {
+        [("\(prefix).exp_avg", Tensor(shape: shape, values: firstMoment)), ("\(prefix).exp_avg_sq", Tensor(shape: shape, values: secondMoment)),
+         ("\(prefix).step", Tensor(shape: [1], values: [Float(steps)]))]
+    }
+
+    public func restore(prefix: String, from tensor: (String) -> Tensor?) throws {
+        guard let m = tensor("\(prefix).exp_avg"), let v = tensor("\(prefix).exp_avg_sq"), let t = tensor("\(prefix).step") else { return }
+        guard m.count == count, v.count == count, t.count == 1, t[0] >= 0, t[0] < 16_777_216 else {
+            throw PromptError.invalid("checkpoint tensors \(prefix).* do not fit an Adam state of \(count) values")
+        }
+        restore(firstMoment: m.toArray(), secondMoment: v.toArray(), steps: Int(t[0]))
     }
 
     /// One `torch.optim.Adam(W).step()`, in torch's operation order:

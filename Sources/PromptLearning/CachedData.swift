@@ -4,7 +4,7 @@ import FeatureCache
 import Foundation
 import Kernels
 
-/// L2-normalised cached features of one split, grouped by item: row `offsets[i] + v` is view v of
+/// Cached features of one split (L2-normalised unless read raw), grouped by item: row `offsets[i] + v` is view v of
 /// item i (view 0 = eval transform, 1… = augmented views). What the trainer and evaluator read.
 public struct FeatureSet {
     public let dim: Int
@@ -12,7 +12,7 @@ public struct FeatureSet {
     public let labels: [Int]
     /// Row range of each item: `offsets[i] ..< offsets[i+1]`.
     public let offsets: [Int]
-    /// `[rows, dim]`, every row of unit length.
+    /// `[rows, dim]`, every row of unit length (raw, as stored, from `CachedDataset.rawTrain`).
     public let values: [Float]
 
     public init(dim: Int, labels: [Int], offsets: [Int], values: [Float]) {
@@ -40,6 +40,9 @@ public struct TaskData {
     public let test: FeatureSet
     /// Which training views the task reads.
     public let views: TrainingViews
+    /// The training items and the recipe `train` was read with (`CachedDataset.rawTrain`).
+    let trainItems: [DatasetItem]
+    let trainRecipe: RecipeID?
 }
 
 /// The training views of a task, as the tuner reports them (one line and its JSON): the recipe
@@ -137,7 +140,12 @@ public final class CachedDataset {
         }
         return TaskData(datasetName: record.name, classnames: data.classnames, train: train,
                         val: data.val.isEmpty ? nil : try features(.val, data.val),
-                        test: try features(.test, data.test), views: views)
+                        test: try features(.test, data.test), views: views, trainItems: data.train, trainRecipe: recipe)
+    }
+
+    /// The task's training rows as stored (unnormalised): what Tip-Adapter averages into its keys.
+    public func rawTrain(_ task: TaskData) throws -> FeatureSet {
+        try features(.train, task.trainItems, recipe: task.trainRecipe, normalized: false)
     }
 
     /// Class names and the features of one evaluation split (`.val` or `.test`) after the
@@ -153,9 +161,9 @@ public final class CachedDataset {
         return (data.classnames, try features(split, items))
     }
 
-    /// Normalised rows of `items` (labels as given) from `split`: view 0, and the views of
-    /// `recipe` when given; items without features are skipped.
-    public func features(_ split: Split, _ items: [DatasetItem], recipe: RecipeID? = nil) throws -> FeatureSet {
+    /// Rows of `items` (labels as given) from `split`, L2-normalised unless `normalized` is false:
+    /// view 0, and the views of `recipe` when given; items without features are skipped.
+    public func features(_ split: Split, _ items: [DatasetItem], recipe: RecipeID? = nil, normalized: Bool = true) throws -> FeatureSet {
         let ids = itemIDs[split]!
         var labelOf: [UInt32: Int] = [:]
         for item in items {
@@ -164,7 +172,7 @@ public final class CachedDataset {
             }
             labelOf[id] = item.label
         }
-        let scan = try store.scan(ext: ext, ds: ds, split: split, items: labelOf.keys.sorted(), recipe: recipe, normalized: true)
+        let scan = try store.scan(ext: ext, ds: ds, split: split, items: labelOf.keys.sorted(), recipe: recipe, normalized: normalized)
         var labels: [Int] = [], offsets: [Int] = [0]
         var previous: UInt32?
         for r in 0..<scan.rows {

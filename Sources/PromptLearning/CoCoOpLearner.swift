@@ -84,3 +84,22 @@ public final class CoCoOpLearner: PromptLearner {
         return (StepResult(loss: loss, correct: correct, count: B), [grads.context] + metaGrads)
     }
 }
+
+/// CoCoOp as a method (`cocoon tune cocoop`): the CVPR defaults; context and Meta-Net learned,
+/// the learner itself classifies (its text depends on each image).
+public enum CoCoOpMethod: LearnerMethod {
+    public static let displayName = "CoCoOp"
+    public static let transfersToOtherClasses = true
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .cocoop() }
+
+    public static func learner(_ context: MethodContext, random: inout TrainingRandom) throws -> PromptLearner {
+        try CoCoOpLearner(encoder: context.model.text, layout: try context.promptLayout(), logitScale: context.model.logitScale,
+                          random: &random)
+    }
+
+    public static func learner(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> PromptLearner {
+        var random = TrainingRandom(seed: 0)            // every parameter is overwritten from the checkpoint
+        return try load(checkpoint, into: learner(context, random: &random))
+    }
+}

@@ -114,3 +114,43 @@ public final class CoOpLearner: PromptLearner {
         return (StepResult(loss: loss, correct: correct, count: labels.count), pass.backward(dText: [dText]))
     }
 }
+
+extension CoOpLearner {
+    /// A fresh learner for the context's classes and hyper-parameters.
+    public convenience init(_ context: MethodContext, alignPhraseRight: Bool = false, random: inout TrainingRandom) throws {
+        self.init(encoder: context.model.text, layout: try context.promptLayout(alignPhraseRight: alignPhraseRight),
+                  logitScale: context.model.logitScale, random: &random)
+    }
+
+    /// The checkpoint's context in prompts for the context's classes (class tokens rebuilt:
+    /// base-to-new, cross-dataset); a class-specific context only for as many classes.
+    public convenience init(_ checkpoint: PromptCheckpoint, context: MethodContext, alignPhraseRight: Bool = false) throws {
+        let learned = try MethodContext.tensor(checkpoint, "ctx")
+        if learned.shape.count == 3 && learned.shape[0] != context.classnames.count {
+            throw PromptError.invalid("class-specific context was learned for \(learned.shape[0]) classes, the target has \(context.classnames.count); class-specific prompts do not transfer")
+        }
+        self.init(encoder: context.model.text, layout: try context.promptLayout(alignPhraseRight: alignPhraseRight),
+                  logitScale: context.model.logitScale, context: learned.copy())
+    }
+}
+
+/// CoOp as a method (`cocoon tune coop`): the IJCV defaults; only the context is learned, so once
+/// trained its class text features are encoded once (`TextClassifier`).
+public enum CoOpMethod: LearnerMethod {
+    public static let displayName = "CoOp"
+    public static let transfersToOtherClasses = true
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .coop(shots: shots, dataset: dataset) }
+
+    public static func learner(_ context: MethodContext, random: inout TrainingRandom) throws -> PromptLearner {
+        try CoOpLearner(context, random: &random)
+    }
+
+    public static func learner(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> PromptLearner {
+        try CoOpLearner(checkpoint, context: context)
+    }
+
+    public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
+        TextClassifier(try CoOpLearner(checkpoint, context: context))
+    }
+}

@@ -1,8 +1,8 @@
 import Datasets
 
-/// Every training default of cocoon in one table (the official CoOp/CoCoOp/KgCoOp/ProGrad configs;
-/// provenance in docs/DESIGN.md "Hyperparameter defaults"). The CLI, the trainer and the checkpoints
-/// read them from here only.
+/// Every training default of cocoon in one table (the official configs of every method;
+/// provenance in docs/DESIGN.md "Hyperparameter defaults"). Each method's `defaults` answers one
+/// of the constructors below; the CLI, the trainers and the checkpoints read them from here only.
 public struct Hyperparameters: Codable, Equatable {
     public var learningRate: Double
     public var momentum: Double
@@ -24,6 +24,16 @@ public struct Hyperparameters: Codable, Equatable {
     /// distillation gradient that is removed. nil for the other methods; read as
     /// `Hyperparameters.progradDefaultLambda`.
     public var progradLambda: Double? = nil
+    /// CLIP-Adapter's residual ratio (0.2 in the official code). nil for the other methods.
+    public var clipAdapterRatio: Double? = nil
+    /// TaskRes's residual scale α (`RESIDUAL_SCALE`). nil for the other methods.
+    public var taskresScale: Double? = nil
+    /// Tip-Adapter's and Tip-Adapter-F's cache and search settings. nil for the other methods.
+    public var tipAdapter: TipAdapterSettings? = nil
+    /// Select on the test split, as the official code does where it has no val (Tip-Adapter on
+    /// ImageNet, Tip-Adapter-F's best epoch): only under `--select-on-test`, and the tables say so.
+    /// nil (absent from the JSON) means selection on validation data.
+    public var selectOnTest: Bool? = nil
 
     /// W of every official KgCoOp script.
     public static let kgcoopDefaultWeight = 8.0
@@ -85,12 +95,52 @@ public struct Hyperparameters: Codable, Equatable {
     /// The official defaults of `method` for `shots` on `dataset` (canonical name): what `cocoon tune`
     /// starts from before its options.
     public static func defaults(_ method: PromptMethod, shots: Int?, dataset: String) -> Hyperparameters {
-        switch method {
-        case .coop: return coop(shots: shots, dataset: dataset)
-        case .cocoop: return cocoop()
-        case .kgcoop: return kgcoop()
-        case .prograd: return prograd(shots: shots, dataset: dataset)
-        }
+        method.definition.defaults(shots: shots, dataset: dataset)
+    }
+
+    /// CLIP-Adapter: its repository ships no config ("follow CoOp's command"): CoOp's Dassl recipe
+    /// with SGD lr 0.01, batch 32 (LP++'s note for CLIP-Adapter), ratio 0.2 (the code's).
+    public static func clipAdapter(shots: Int?, dataset: String) -> Hyperparameters {
+        var h = coop(shots: shots, dataset: dataset)
+        h.learningRate = 0.01
+        h.clipAdapterRatio = 0.2
+        return h
+    }
+
+    /// TaskRes (`train_regular.sh`, `configs/trainers/TaskRes`): Dassl's Adam, batch 256, lr 2e-3
+    /// (ImageNet 2e-4), 100 epochs for 1/2/4 shots and 200 otherwise, cosine per epoch after one
+    /// warm-up epoch at 1e-5, weight decay 5e-4; α 0.5 (OxfordFlowers 1.0). `momentum` is unused.
+    public static func taskres(shots: Int?, dataset: String) -> Hyperparameters {
+        var h = coop(shots: shots, dataset: dataset)
+        h.learningRate = dataset == "ImageNet" ? 2e-4 : 2e-3
+        h.batchSize = 256
+        h.epochs = [1, 2, 4].contains(shots ?? 0) ? 100 : 200
+        h.taskresScale = dataset == "OxfordFlowers" ? 1.0 : 0.5
+        return h
+    }
+
+    /// Tip-Adapter (training-free: 0 epochs) with the dataset's config (`TipAdapterSettings.official`).
+    public static func tipAdapter(dataset: String) -> Hyperparameters {
+        var h = tipAdapterF(dataset: dataset)
+        h.epochs = 0
+        return h
+    }
+
+    /// Tip-Adapter-F (`main.py`, `configs/<dataset>.yaml`): AdamW lr 0.001 (weight decay 0.01, eps
+    /// 1e-4), batch 256, `train_epoch` epochs (EuroSAT 100, else 20), cosine stepped every
+    /// iteration; the last epoch's keys kept (`TipAdapterSettings.keep`).
+    public static func tipAdapterF(dataset: String) -> Hyperparameters {
+        let (settings, epochs) = TipAdapterSettings.official(dataset: dataset)
+        return Hyperparameters(learningRate: 0.001, momentum: 0, weightDecay: 0.01, warmupEpochs: 0, warmupLearningRate: 0,
+                               epochs: epochs, batchSize: 256, contextLength: 0, initPhrase: nil, classSpecific: false,
+                               position: .end, seed: 1, tipAdapter: settings)
+    }
+
+    /// LP++ (`configs/base.yaml`, `linear_probe_p2.py`): 300 full-batch iterations (an epoch each),
+    /// step sizes computed from the data; the learning rate and batch fields are unused.
+    public static func lpPlusPlus() -> Hyperparameters {
+        Hyperparameters(learningRate: 1, momentum: 0.9, weightDecay: 0, warmupEpochs: 0, warmupLearningRate: 0, epochs: 300,
+                        batchSize: 0, contextLength: 0, initPhrase: nil, classSpecific: false, position: .end, seed: 1)
     }
 
     /// Learning rate of 0-based epoch `e`: the constant warm-up, then cosine annealing stepped once

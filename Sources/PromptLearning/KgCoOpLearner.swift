@@ -1,11 +1,12 @@
 import CLIP
+import Datasets
 import Kernels
 
 /// KgCoOp (Yao et al., CVPR 2023; `trainers/kgcoop.py`): a CoOp prompt trained with
 /// `CE + W · (1 − mean_k cos(w_k, w_k^clip))`, which keeps each learned class feature w_k near the
 /// hand-crafted one w_k^clip (the dataset's KgCoOp template, frozen encoder, computed once for the
 /// current class set). Holds the CoOp learner it trains (its text pass, context and inference are
-/// CoOp's) and the anchor. Built by `LearnerFactory`; the trainer, evaluator and checkpoints use it
+/// CoOp's) and the anchor. Built by `KgCoOpMethod` (below); the trainer, evaluator and checkpoints use it
 /// as any `PromptLearner` (parameter: `ctx` only; inference: the CoOp logits only).
 public final class KgCoOpLearner: PromptLearner {
     public let coop: CoOpLearner
@@ -67,5 +68,33 @@ public final class KgCoOpLearner: PromptLearner {
     public func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor]) {
         let t = step(images: images, labels: labels)
         return (StepResult(loss: t.loss, correct: t.correct, count: labels.count), [t.gradient])
+    }
+}
+
+/// KgCoOp as a method (`cocoon tune kgcoop --w W`): the official defaults (`Hyperparameters.kgcoop`),
+/// the anchor built from the dataset's KgCoOp template for the classes being trained, inference
+/// by CoOp's class features alone (the anchor only shapes training). The example of
+/// docs/DESIGN.md "Adding a method".
+public enum KgCoOpMethod: LearnerMethod {
+    public static let displayName = "KgCoOp"
+    public static let transfersToOtherClasses = true
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .kgcoop() }
+
+    public static func learner(_ context: MethodContext, random: inout TrainingRandom) throws -> PromptLearner {
+        try learner(CoOpLearner(context, random: &random), context: context)
+    }
+
+    public static func learner(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> PromptLearner {
+        try learner(CoOpLearner(checkpoint, context: context), context: context)
+    }
+
+    public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
+        TextClassifier(try CoOpLearner(checkpoint, context: context))
+    }
+
+    static func learner(_ coop: CoOpLearner, context: MethodContext) throws -> KgCoOpLearner {
+        KgCoOpLearner(coop: coop, anchorTokens: try context.tokens(PromptTemplates.kgcoopTemplate(for: context.dataset)),
+                      weight: Float(context.hyperparameters.kgcoopWeight ?? Hyperparameters.kgcoopDefaultWeight))
     }
 }

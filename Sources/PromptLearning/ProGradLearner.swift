@@ -1,4 +1,5 @@
 import CLIP
+import Datasets
 import Kernels
 
 /// ProGrad (Zhu et al., ICCV 2023; `trainers/prograd.py` + Dassl `prograd_backward_and_update`): a
@@ -6,7 +7,7 @@ import Kernels
 /// g_kl of a distillation loss towards zero-shot CLIP, whenever the two conflict (cos < 0); the
 /// distillation gradient itself is never applied. Holds the CoOp learner it trains and the teacher's
 /// class features (the dataset's ProGrad template, frozen encoder, computed once for the current
-/// class set). Built by `LearnerFactory`; trainer, evaluator and checkpoints use it as any
+/// class set). Built by `ProGradMethod` (below); trainer, evaluator and checkpoints use it as any
 /// `PromptLearner` (parameter: `ctx` only; inference: the CoOp logits; reported loss: the
 /// cross-entropy, as the official trainer logs `xe_loss`).
 public final class ProGradLearner: PromptLearner {
@@ -102,5 +103,32 @@ public final class ProGradLearner: PromptLearner {
     public func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor]) {
         let t = step(images: images, labels: labels)
         return (StepResult(loss: t.crossEntropy, correct: t.correct, count: labels.count), [t.gradient])
+    }
+}
+
+/// ProGrad as a method (`cocoon tune prograd --lambda λ`): the official defaults
+/// (`Hyperparameters.prograd`), the init phrase right-aligned in the context, the zero-shot
+/// teacher from the dataset's ProGrad template, inference by CoOp's class features alone.
+public enum ProGradMethod: LearnerMethod {
+    public static let displayName = "ProGrad"
+    public static let transfersToOtherClasses = true
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .prograd(shots: shots, dataset: dataset) }
+
+    public static func learner(_ context: MethodContext, random: inout TrainingRandom) throws -> PromptLearner {
+        try learner(CoOpLearner(context, alignPhraseRight: true, random: &random), context: context)
+    }
+
+    public static func learner(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> PromptLearner {
+        try learner(CoOpLearner(checkpoint, context: context, alignPhraseRight: true), context: context)
+    }
+
+    public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
+        TextClassifier(try CoOpLearner(checkpoint, context: context, alignPhraseRight: true))
+    }
+
+    static func learner(_ coop: CoOpLearner, context: MethodContext) throws -> ProGradLearner {
+        ProGradLearner(coop: coop, teacherTokens: try context.tokens(PromptTemplates.progradTemplate(for: context.dataset)),
+                       lambda: Float(context.hyperparameters.progradLambda ?? Hyperparameters.progradDefaultLambda))
     }
 }

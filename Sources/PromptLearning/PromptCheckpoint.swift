@@ -1,3 +1,4 @@
+import CLIP
 import Formats
 import Foundation
 import Kernels
@@ -5,7 +6,7 @@ import Kernels
 /// Everything a learned prompt records about how it was made (the JSON metadata of a prompt
 /// checkpoint): enough to rebuild the learner, evaluate it elsewhere, or resume its run.
 public struct PromptRecipe: Codable, Equatable {
-    public var method: String                 // a `PromptMethod`: "coop" | "cocoop" | "kgcoop" | "prograd"
+    public var method: String                 // a `PromptMethod` raw value: "coop", "tip-adapter-f", …
     public var classnames: [String]
     public var modelFingerprint: String
     public var modelDirectory: String
@@ -20,14 +21,21 @@ public struct PromptRecipe: Codable, Equatable {
     public var precision: Precision? = nil
 }
 
-/// A learned prompt on disk: safetensors holding the parameters (`ctx`, `meta_net.*` — the
-/// official names), the optimiser's momentum (`optimizer.<name>`), and JSON metadata (recipe,
-/// per-epoch log, epochs done, random state). Written atomically after every epoch, so an
-/// interrupted `cocoon tune` resumes from the last finished epoch.
+/// A learned prompt or adapter on disk: safetensors holding the run's tensors (`ctx`,
+/// `meta_net.*`, an adapter's weights — the official names — and fixed state such as
+/// Tip-Adapter's cache), the optimiser's state (`optimizer.<name>…`), and JSON metadata (recipe,
+/// per-epoch log, epochs done, random state, exact scalars). Written atomically (after every epoch
+/// for `Trainer` runs), so an interrupted `cocoon tune` resumes from the last finished epoch.
 public struct PromptCheckpoint {
     public var recipe: PromptRecipe
-    public var parameters: [(name: String, tensor: Tensor)]
-    public var momentum: [[Float]?]
+    /// Every tensor but the optimiser's, parameters first (`parameterOrder`).
+    public var tensors: [(name: String, tensor: Tensor)]
+    /// The optimiser's tensors (`optimizer.<parameter>` SGD momentum; `….exp_avg` etc. for Adam).
+    public var optimizer: [(name: String, tensor: Tensor)]
+    /// Values kept exactly (JSON numbers round-trip a Double): Tip-Adapter's α, β.
+    public var scalars: [String: Double]
+    /// What the run's selection on validation data picked (nil for methods that select nothing).
+    public var selected: SelectionReport?
     public var epochsDone: Int
     public var randomState: UInt64
     public var log: [EpochLog]
@@ -39,29 +47,23 @@ public struct PromptCheckpoint {
         var epochsDone: Int
         var randomState: String           // UInt64 as decimal text: JSON numbers lose bits
         var log: [EpochLog]
+        var scalars: [String: Double]?    // absent when empty (checkpoints of the prompt methods)
+        var selected: SelectionReport?
         var version: Int
     }
 
-    public init(recipe: PromptRecipe, parameters: [(name: String, tensor: Tensor)], momentum: [[Float]?],
-                epochsDone: Int, randomState: UInt64, log: [EpochLog]) {
-        self.recipe = recipe; self.parameters = parameters; self.momentum = momentum
-        self.epochsDone = epochsDone; self.randomState = randomState; self.log = log
-    }
-
-    /// The state of a trainer, ready to write.
-    public init(recipe: PromptRecipe, trainer: Trainer) {
-        self.init(recipe: recipe, parameters: trainer.learner.parameters,
-                  momentum: trainer.optimizers.map { ($0 as? SGD).flatMap { $0.hasMomentum ? $0.momentumBuffer : nil } },
-                  epochsDone: trainer.epochsDone, randomState: trainer.random.state, log: trainer.log)
+    /// A run's state under its recipe, ready to write.
+    public init(recipe: PromptRecipe, state: MethodState) {
+        self.recipe = recipe
+        tensors = state.tensors; optimizer = state.optimizer; scalars = state.scalars; selected = state.selected
+        epochsDone = state.epochsDone; randomState = state.randomState; log = state.log
     }
 
     public func write(to url: URL) throws {
         var writer = SafeTensorsWriter()
-        for ((name, tensor), buffer) in zip(parameters, momentum) {
-            try writer.add(name, tensor)
-            if let buffer { try writer.add("optimizer.\(name)", shape: tensor.shape, values: buffer) }
-        }
-        let meta = Metadata(recipe: recipe, epochsDone: epochsDone, randomState: String(randomState), log: log, version: 1)
+        for (name, tensor) in tensors + optimizer { try writer.add(name, tensor) }
+        let meta = Metadata(recipe: recipe, epochsDone: epochsDone, randomState: String(randomState), log: log,
+                            scalars: scalars.isEmpty ? nil : scalars, selected: selected, version: 1)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         writer.metadata[PromptCheckpoint.metadataKey] = String(decoding: try encoder.encode(meta), as: UTF8.self)
@@ -76,21 +78,44 @@ public struct PromptCheckpoint {
             throw PromptError.invalid("\(url.path): not a cocoon prompt checkpoint (no \(metadataKey) metadata); pass a file written by `cocoon tune`")
         }
         let names = file.names.filter { !$0.hasPrefix("optimizer.") }
-        var parameters: [(name: String, tensor: Tensor)] = []
-        var momentum: [[Float]?] = []
-        for name in PromptCheckpoint.parameterOrder(names) {
-            parameters.append((name, try file.tensor(name)))
-            momentum.append(file.info("optimizer.\(name)") == nil ? nil : try file.tensor("optimizer.\(name)").toArray())
-        }
-        return PromptCheckpoint(recipe: meta.recipe, parameters: parameters, momentum: momentum,
-                                epochsDone: meta.epochsDone, randomState: state, log: meta.log)
+        let tensors = try PromptCheckpoint.parameterOrder(names).map { (name: $0, tensor: try file.tensor($0)) }
+        let optimizer = try file.names.filter { $0.hasPrefix("optimizer.") }.sorted().map { (name: $0, tensor: try file.tensor($0)) }
+        return PromptCheckpoint(recipe: meta.recipe, state: MethodState(tensors: tensors, optimizer: optimizer, scalars: meta.scalars ?? [:],
+                                                                        selected: meta.selected, epochsDone: meta.epochsDone, randomState: state, log: meta.log))
     }
 
-    /// `ctx` first, then the Meta-Net in layer order (the learners' `parameters` order).
+    /// `ctx` first, then the Meta-Net in layer order (the learners' `parameters` order), then the rest by name.
     static func parameterOrder(_ names: [String]) -> [String] {
         let order = ["ctx", "meta_net.linear1.weight", "meta_net.linear1.bias", "meta_net.linear2.weight", "meta_net.linear2.bias"]
         return order.filter(names.contains) + names.filter { !order.contains($0) }.sorted()
     }
 
-    public func tensor(_ name: String) -> Tensor? { parameters.first { $0.name == name }?.tensor }
+    public func tensor(_ name: String) -> Tensor? {
+        tensors.first { $0.name == name }?.tensor ?? optimizer.first { $0.name == name }?.tensor
+    }
+
+    /// The checkpoint's method, refusing an unknown one and a checkpoint of another model.
+    public func method(for model: CLIPModel) throws -> PromptMethod {
+        guard recipe.modelFingerprint == model.directory.fingerprint.hex else {
+            throw PromptError.invalid("prompt was learned with model \(recipe.modelFingerprint.prefix(16)) but \(model.directory.url.path) is \(model.directory.fingerprint.shortID); use the same model")
+        }
+        guard let method = PromptMethod(rawValue: recipe.method) else {
+            throw PromptError.invalid("unknown method \"\(recipe.method)\" in the checkpoint; it was written by a newer cocoon")
+        }
+        return method
+    }
+
+    /// The trained classifier for `classnames` (the checkpoint's own classes by default; others
+    /// where the method transfers, class tokens or text rebuilt for them), `dataset` naming the
+    /// target's templates (default: the checkpoint's). `eval`, `predict`, `classifier`,
+    /// `cocoon-serve` and `reproduce` all read a checkpoint through here.
+    public func classifier(model: CLIPModel, classnames: [String]? = nil, dataset: String? = nil) throws -> Classifier {
+        let method = try self.method(for: model)
+        let names = classnames ?? recipe.classnames
+        if names != recipe.classnames && !method.definition.transfersToOtherClasses {
+            throw PromptError.invalid("a \(method.displayName) checkpoint classifies only the \(recipe.classnames.count) classes it was trained on (\(recipe.dataset), \(recipe.classes) classes); evaluate it there, or train on the target's classes")
+        }
+        let context = MethodContext(model: model, classnames: names, dataset: dataset ?? recipe.dataset, hyperparameters: recipe.hyperparameters)
+        return try method.definition.classifier(self, context: context)
+    }
 }

@@ -3,17 +3,18 @@ import DatasetNames
 import Datasets
 import FeatureCache
 
-/// The one way each method is scored on cached features: a learned prompt, zero-shot CLIP
-/// (hand-crafted template or ensemble) and the linear probe. `cocoon eval`, `zeroshot`, `probe`
+/// The one way each method is scored on cached features: a learned prompt or adapter (through its
+/// `MethodDefinition`), zero-shot CLIP (hand-crafted template or ensemble) and the linear probe. `cocoon eval`, `zeroshot`, `probe`
 /// and `cocoon reproduce` call these, so a table cell and the command a user types agree exactly.
 public enum Scoring {
-    /// A prompt checkpoint on `split` of `data` after the `classes` half (class tokens rebuilt
-    /// for the target's class names: base-to-new, cross-dataset, domain generalisation).
+    /// A checkpoint on `split` of `data` after the `classes` half (class tokens rebuilt for the
+    /// target's class names where the method transfers: base-to-new, cross-dataset, domain
+    /// generalisation).
     public static func prompt(_ checkpoint: PromptCheckpoint, model: CLIPModel, data: CachedDataset, split: Split,
                               classes: ClassSubset) throws -> EvaluationResult {
         let (classnames, features) = try data.evaluation(split, classes: classes)
-        let learner = try LearnerFactory.load(checkpoint, model: model, classnames: classnames)
-        return EvaluationResult(classifier: learner, data: features)
+        let classifier = try checkpoint.classifier(model: model, classnames: classnames, dataset: data.record.name)
+        return EvaluationResult(classifier: classifier, data: features)
     }
 
     /// Zero-shot CLIP with `templates` (one: the hand-crafted prompt; several: prompt ensembling).

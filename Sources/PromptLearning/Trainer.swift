@@ -15,8 +15,9 @@ public struct EpochLog: Codable, Equatable {
 /// least `batchSize` items, as Dassl does), one cached view per item drawn at random among its
 /// augmented views (view 0 when it has none), and the learner's optimiser on every parameter (SGD
 /// unless the learner picks another: `PromptLearner.makeOptimizer`). Its state (epoch, random
-/// state, SGD momentum) is what `--resume` restores to continue bit for bit.
-public final class Trainer {
+/// state, optimiser state) is what `--resume` restores to continue bit for bit. The `MethodRun` of
+/// every method defined by a learner (`LearnerMethod`).
+public final class Trainer: MethodRun {
     public let learner: PromptLearner
     public let hyperparameters: Hyperparameters
     public let data: FeatureSet
@@ -31,20 +32,27 @@ public final class Trainer {
         optimizers = learner.parameters.map { learner.makeOptimizer(parameterCount: $0.tensor.count, hyperparameters: h) }
     }
 
-    /// Continues from a saved state (`PromptCheckpoint`). `momentum` holds SGD buffers; an Adam
-    /// optimiser's state is restored with `Adam.restore` (checkpoints do not carry it yet).
-    public func restore(epochsDone: Int, random: TrainingRandom, momentum: [[Float]?], log: [EpochLog]) {
-        self.epochsDone = epochsDone
-        self.random = random
-        self.log = log
-        for (optimizer, buffer) in zip(optimizers, momentum) {
-            guard let buffer else { continue }
-            guard let sgd = optimizer as? SGD else { preconditionFailure("momentum buffer given for a \(type(of: optimizer)) optimiser") }
-            sgd.restore(buffer: buffer)
+    /// Continues from a checkpoint's epoch count, random state, optimiser state and log (the
+    /// learner already holds its parameters).
+    public func restore(_ checkpoint: PromptCheckpoint) throws {
+        epochsDone = checkpoint.epochsDone
+        random = TrainingRandom(state: checkpoint.randomState)
+        log = checkpoint.log
+        for ((name, _), optimizer) in zip(learner.parameters, optimizers) {
+            try optimizer.restore(prefix: "optimizer.\(name)", from: checkpoint.tensor)
         }
     }
 
-    public var finished: Bool { epochsDone >= hyperparameters.epochs }
+    public var classifier: Classifier { learner }
+    public var checkpointsEveryEpoch: Bool { true }
+    public var selected: SelectionReport? { nil }
+
+    public func state() -> MethodState {
+        let optimizer = zip(learner.parameters, optimizers).flatMap { parameter, optimizer in
+            optimizer.state(prefix: "optimizer.\(parameter.name)", shape: parameter.tensor.shape)
+        }
+        return MethodState(tensors: learner.parameters, optimizer: optimizer, epochsDone: epochsDone, randomState: random.state, log: log)
+    }
 
     /// Batches per epoch.
     public var batchesPerEpoch: Int {

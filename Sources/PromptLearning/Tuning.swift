@@ -41,6 +41,8 @@ public struct TuningOutcome: Codable {
     public var trainItems: Int
     /// The training views read (recipe, items with and without augmented views, stored draw).
     public var trainingViews: TrainingViews
+    /// What selection on validation data picked, and on which data (the adapters that select).
+    public var selection: SelectionReport?
     public var test: EvaluationResult
     /// Base-to-new: after training on the base classes, the same prompt on the new classes.
     public var newClasses: EvaluationResult?
@@ -51,65 +53,95 @@ public struct TuningOutcome: Codable {
     public var trainSeconds: Double
 }
 
-/// Runs CoOp/CoCoOp/KgCoOp/ProGrad training from the cache and evaluates on the test split: the engine behind
-/// `cocoon tune` and the demo. Writes the checkpoint after every epoch, then results as JSON,
-/// the epoch log as CSV and the curves as SVG next to it.
+/// Runs any method's training from the cache and evaluates on the test split: the engine behind
+/// `cocoon tune`, `reproduce` and the demo. It reaches the method only through its
+/// `MethodDefinition` and `MethodRun`; writes the checkpoint (after every epoch where the run
+/// asks), then results as JSON, the epoch log as CSV and the curves as SVG next to it.
 public enum Tuning {
     public static func run(model: CLIPModel, data: CachedDataset, request r: TuningRequest,
                            progress: ((_ epoch: Int, _ epochs: Int, _ batch: Int, _ batches: Int, _ loss: Double, _ accuracy: Double) -> Void)? = nil)
         throws -> TuningOutcome {
+        let method = r.method.definition
         var h = r.hyperparameters
         h.seed = UInt64(r.seed)
+        if r.classes != .all && !method.transfersToOtherClasses {
+            throw PromptError.invalid("\(method.displayName) learns per-class state that does not carry to unseen classes; train it on --classes all")
+        }
         let task = try data.task(shots: r.shots, seed: r.seed, classes: r.classes, recipe: r.recipe,
                                  allowUnaugmented: r.allowUnaugmented)
         let recipe = PromptRecipe(method: r.method.rawValue, classnames: task.classnames, modelFingerprint: model.directory.fingerprint.hex,
                                   modelDirectory: model.directory.url.path, store: data.store.path, dataset: task.datasetName,
                                   shots: r.shots, classes: r.classes.rawValue, extractor: data.ext.description, hyperparameters: h,
                                   precision: model.text.precision == .bf16 ? .bf16 : nil)
+        let context = MethodContext(model: model, classnames: task.classnames, dataset: task.datasetName, hyperparameters: h)
+        let (selection, source) = try selectionSet(method.selection, task: task, data: data, request: r, selectOnTest: h.selectOnTest == true)
+        let input = TrainingInput(context: context, train: task.train, selection: selection, selectionSource: source,
+                                  rawTrain: { try data.rawTrain(task) })
         let exists = FileManager.default.fileExists(atPath: r.checkpoint.path)
-        let trainer: Trainer
+        let run: MethodRun
         if exists && r.resume {
             let saved = try PromptCheckpoint.read(from: r.checkpoint)
             guard saved.recipe == recipe else {
                 throw PromptError.invalid("\(r.checkpoint.path) was made by a different run (method, data, classes, hyper-parameters or precision differ); drop --resume or pass another --out")
             }
-            let learner = try LearnerFactory.load(saved, model: model, classnames: task.classnames)
-            trainer = Trainer(learner: learner, hyperparameters: h, data: task.train, random: TrainingRandom(seed: h.seed))
-            trainer.restore(epochsDone: saved.epochsDone, random: TrainingRandom(state: saved.randomState),
-                            momentum: saved.momentum, log: saved.log)
+            run = try method.resume(saved, input: input)
         } else {
             if exists && !r.force {
                 throw PromptError.invalid("\(r.checkpoint.path) exists; pass --resume to continue that run or --force to start over")
             }
             var random = TrainingRandom(seed: h.seed)
-            let learner = try LearnerFactory.fresh(method: r.method, model: model, classnames: task.classnames,
-                                                   hyperparameters: h, dataset: task.datasetName, random: &random)
-            trainer = Trainer(learner: learner, hyperparameters: h, data: task.train, random: random)
+            run = try method.start(input, random: &random)
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        while !trainer.finished {
-            let epoch = trainer.epochsDone + 1
-            trainer.runEpoch { batch, batches, loss, accuracy in
+        var written = exists && r.resume && run.finished
+        while !run.finished {
+            let epoch = run.epochsDone + 1
+            run.runEpoch { batch, batches, loss, accuracy in
                 progress?(epoch, h.epochs, batch, batches, loss, accuracy)
             }
-            try PromptCheckpoint(recipe: recipe, trainer: trainer).write(to: r.checkpoint)
+            written = false
+            if run.checkpointsEveryEpoch || run.finished {
+                try PromptCheckpoint(recipe: recipe, state: run.state()).write(to: r.checkpoint)
+                written = true
+            }
         }
+        if !written { try PromptCheckpoint(recipe: recipe, state: run.state()).write(to: r.checkpoint) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let test = EvaluationResult(classifier: trainer.learner, data: task.test)
+        let test = EvaluationResult(classifier: run.classifier, data: task.test)
         var newClasses: EvaluationResult?
         if r.classes == .base {
             let new = try data.evaluation(.test, classes: .new)
             let saved = try PromptCheckpoint.read(from: r.checkpoint)
-            newClasses = EvaluationResult(classifier: try LearnerFactory.load(saved, model: model, classnames: new.classnames),
-                                          data: new.features)
+            newClasses = EvaluationResult(classifier: try saved.classifier(model: model, classnames: new.classnames), data: new.features)
         }
         let outcome = TuningOutcome(method: r.method.rawValue, dataset: task.datasetName, shots: r.shots, seed: r.seed,
                                     classes: r.classes.rawValue, classCount: task.classnames.count, trainItems: task.train.count,
-                                    trainingViews: task.views, test: test, newClasses: newClasses,
+                                    trainingViews: task.views, selection: run.selected, test: test, newClasses: newClasses,
                                     harmonicMean: newClasses.map { PromptLearning.harmonicMean(test.accuracy, $0.accuracy) },
-                                    log: trainer.log, checkpoint: r.checkpoint.path, trainSeconds: seconds)
+                                    log: run.log, checkpoint: r.checkpoint.path, trainSeconds: seconds)
         try writeReports(outcome, next: r.checkpoint)
         return outcome
+    }
+
+    /// The selection data a method asks for: the full val split, or `shots` per class of val drawn
+    /// with the run's seed; the test split only when `selectOnTest` (the official behaviour, labelled).
+    static func selectionSet(_ kind: SelectionKind?, task: TaskData, data: CachedDataset, request r: TuningRequest,
+                             selectOnTest: Bool) throws -> (LabeledFeatures?, SelectionSource?) {
+        guard let kind else { return (nil, nil) }
+        let set: FeatureSet
+        let split: String
+        if selectOnTest {
+            (set, split) = (task.test, "test")
+        } else {
+            switch kind {
+            case .fullValidation: set = try data.evaluation(.val, classes: r.classes).features
+            case .fewShotValidation:
+                guard let val = task.val else { throw PromptError.invalid("\(data.store.path): \(task.datasetName) has no val split to select on; pass --select-on-test to select on test as the official code does") }
+                set = val
+            }
+            split = "val"
+        }
+        return (LabeledFeatures(set), SelectionSource(split: split, items: set.count))
     }
 
     /// `<stem>.json` (outcome), `<stem>.log.csv` (epochs) and `<stem>.curves.svg` beside the checkpoint.

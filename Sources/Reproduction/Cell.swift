@@ -3,20 +3,58 @@ import Foundation
 import Hashing
 import PromptLearning
 
-/// What a cell computes: a learned prompt, or one of the papers' baselines.
-public enum CellMethod: String, Codable, CaseIterable, Sendable {
-    case zeroShot = "zero-shot"
+/// What a cell computes: a method trained from the cache (any `PromptMethod`, reached through its
+/// definition), or one of the papers' training-free baselines. Spelled as the method's name in
+/// cell ids and JSON ("coop", "tip-adapter-f", "zero-shot", …).
+public enum CellMethod: Hashable, Codable, Sendable {
+    case zeroShot
     case ensemble
-    case linearProbe = "linear-probe"
-    case coop
-    case cocoop
-    case kgcoop
-    case prograd
+    case linearProbe
+    case trained(PromptMethod)
 
-    /// The prompt method the cell trains (and so has a checkpoint to resume); nil for the baselines.
-    public var promptMethod: PromptMethod? { PromptMethod(rawValue: rawValue) }
+    public static let coop = CellMethod.trained(.coop)
+    public static let cocoop = CellMethod.trained(.cocoop)
 
-    /// Whether the cell trains a prompt (and so has a checkpoint to resume).
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "zero-shot": self = .zeroShot
+        case "ensemble": self = .ensemble
+        case "linear-probe": self = .linearProbe
+        default:
+            guard let method = PromptMethod(rawValue: rawValue) else { return nil }
+            self = .trained(method)
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .zeroShot: return "zero-shot"
+        case .ensemble: return "ensemble"
+        case .linearProbe: return "linear-probe"
+        case .trained(let method): return method.rawValue
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let method = CellMethod(rawValue: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown cell method \(name)"))
+        }
+        self = method
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    /// The method the cell trains (and so has a checkpoint to resume); nil for the baselines.
+    public var promptMethod: PromptMethod? {
+        if case .trained(let method) = self { return method }
+        return nil
+    }
+
+    /// Whether the cell trains (and so has a checkpoint to resume).
     public var isPrompt: Bool { promptMethod != nil }
 
     public var displayName: String {
@@ -24,7 +62,7 @@ public enum CellMethod: String, Codable, CaseIterable, Sendable {
         case .zeroShot: return "zero-shot CLIP"
         case .ensemble: return "prompt ensembling"
         case .linearProbe: return "linear probe"
-        case .coop, .cocoop, .kgcoop, .prograd: return promptMethod!.displayName
+        case .trained(let method): return method.displayName
         }
     }
 }

@@ -33,7 +33,7 @@ public final class CellRunner {
         let start = Date()
         try FileManager.default.createDirectory(at: folder.cellURL(cell), withIntermediateDirectories: true)
         switch cell.method {
-        case .coop, .cocoop, .kgcoop, .prograd:
+        case .trained:
             let checkpoint = try train(cell)
             for target in missing {
                 let result = try Scoring.prompt(checkpoint, model: model, data: try data(target.dataset), split: .test, classes: target.subset)

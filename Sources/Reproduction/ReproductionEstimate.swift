@@ -59,8 +59,9 @@ public struct ReproductionEstimate {
     /// Median of 3 timed steps (after one warm-up) on random unit features.
     static func secondsPerStep(_ method: CellMethod, model: CLIPModel, classnames: [String], _ h: Hyperparameters) throws -> Double {
         var random = TrainingRandom(seed: 1)
-        let learner = try LearnerFactory.fresh(method: method.promptMethod!, model: model, classnames: classnames,
-                                               hyperparameters: h, random: &random)
+        let context = MethodContext(model: model, classnames: classnames, dataset: nil, hyperparameters: h)
+        guard let learnerMethod = method.promptMethod?.definition as? LearnerMethod.Type else { return 0 }
+        let learner = try learnerMethod.learner(context, random: &random)
         let B = h.batchSize, D = model.text.embedDim
         let images = Tensor(shape: [B, D])                         // [B, D]
         for i in 0..<images.count { images[i] = Float(random.normal()) }

@@ -171,21 +171,26 @@ struct PlanBuilder {
         for d in settings.trainable {
             let own = [EvaluationTarget(dataset: d, classes: .all)]
             let zero = cell(.zeroShot, source: d, targets: own)
-            var probe: [Entry] = [], coop: [Entry] = [], prograd: [Entry] = [], zeroRow: [Entry] = []
+            var probe: [Entry] = [], zeroRow: [Entry] = []
+            // CoOp, ProGrad's own few-shot protocol (its README) and the few-shot adapters: each
+            // method's official defaults per shot count.
+            let trained: [PromptMethod] = [.coop, .prograd] + PromptMethod.adapters
+            var rows = [PromptMethod: [Entry]]()
             for s in settings.shots {
                 zeroRow.append(.cells([zero], own[0]))
                 probe.append(.cells(seeds(.linearProbe, source: d, shots: s, nil, targets: own), own[0]))
-                coop.append(.cells(seeds(.coop, source: d, shots: s, Hyperparameters.coop(shots: s, dataset: d), targets: own), own[0]))
-                // ProGrad's own few-shot protocol (its README): its defaults per shot count.
-                prograd.append(.cells(seeds(.prograd, source: d, shots: s, Hyperparameters.prograd(shots: s, dataset: d), targets: own), own[0]))
+                for method in trained {
+                    rows[method, default: []].append(.cells(seeds(.trained(method), source: d, shots: s,
+                                                                  .defaults(method, shots: s, dataset: d), targets: own), own[0]))
+                }
             }
             perDataset.append(TableSpec(protocolName: .fewShot, id: "fewshot-\(d)", title: "Few-shot: \(d)", corner: "method \\ shots",
                                         columns: settings.shots.map(String.init),
                                         rows: [.init(label: CellMethod.zeroShot.displayName, entries: zeroRow),
-                                               .init(label: CellMethod.linearProbe.displayName, entries: probe),
-                                               .init(label: CellMethod.coop.displayName, entries: coop),
-                                               .init(label: CellMethod.prograd.displayName, entries: prograd)],
-                                        chart: .lines(xLabel: "shots per class", yLabel: "accuracy (%)")))
+                                               .init(label: CellMethod.linearProbe.displayName, entries: probe)]
+                                            + trained.map { .init(label: $0.displayName, entries: rows[$0]!) },
+                                        chart: .lines(xLabel: "shots per class", yLabel: "accuracy (%)"),
+                                        published: .fewShot, publishedDataset: d))
         }
         if perDataset.count > 1 {
             let rows = perDataset[0].rows.indices.map { r in
@@ -195,7 +200,8 @@ struct PlanBuilder {
             }
             tables.append(TableSpec(protocolName: .fewShot, id: "fewshot-average", title: "Few-shot: average over \(perDataset.count) datasets",
                                     corner: "method \\ shots", columns: settings.shots.map(String.init), rows: rows,
-                                    chart: .lines(xLabel: "shots per class", yLabel: "accuracy (%)")))
+                                    chart: .lines(xLabel: "shots per class", yLabel: "accuracy (%)"),
+                                    published: perDataset.count == 11 ? .fewShot : nil, publishedDataset: "average"))
         }
         tables += perDataset
     }
@@ -207,9 +213,9 @@ struct PlanBuilder {
             ("zero-shot CLIP", .zeroShot, { _ in nil }),
             ("CoOp", .coop, { Hyperparameters.coopContextV1(shots: s, dataset: $0) }),
             ("CoCoOp", .cocoop, { _ in Hyperparameters.cocoop() }),
-            ("KgCoOp", .kgcoop, { _ in Hyperparameters.kgcoop() }),
+            ("KgCoOp", .trained(.kgcoop), { _ in Hyperparameters.kgcoop() }),
             // ProGrad's own base-to-new script is RN50 at 4 shots; here it runs the protocol's shots.
-            ("ProGrad", .prograd, { Hyperparameters.prograd(shots: s, dataset: $0) }),
+            ("ProGrad", .trained(.prograd), { Hyperparameters.prograd(shots: s, dataset: $0) }),
         ]
         var perDataset: [TableSpec] = []
         for d in settings.trainable {
@@ -261,7 +267,7 @@ struct PlanBuilder {
         row("CoCoOp") { _ in co }
         if p == .domainGeneralisation {
             // ProGrad's README: its ImageNet prompt scored on the variants (KgCoOp's repository has no such script).
-            let pg = seeds(.prograd, source: source, shots: s, Hyperparameters.prograd(shots: s, dataset: source), targets: all)
+            let pg = seeds(.trained(.prograd), source: source, shots: s, Hyperparameters.prograd(shots: s, dataset: source), targets: all)
             row("ProGrad") { _ in pg }
         }
         tables.append(TableSpec(protocolName: p, id: p.rawValue, title: title, corner: "method",

@@ -35,11 +35,14 @@ public struct TableSpec: Codable, Sendable {
     public var rows: [Row]
     public var chart: Chart?
     public var published: PublishedTable?
+    /// The dataset of a per-dataset published table (few-shot; "average" for the mean of 11).
+    public var publishedDataset: String?
 
     init(protocolName: ReproductionProtocol, id: String, title: String, corner: String, columns: [String], rows: [Row],
-         chart: Chart?, published: PublishedTable? = nil) {
+         chart: Chart?, published: PublishedTable? = nil, publishedDataset: String? = nil) {
         self.protocolName = protocolName; self.id = id; self.title = title; self.corner = corner
         self.columns = columns; self.rows = rows; self.chart = chart; self.published = published
+        self.publishedDataset = publishedDataset
     }
 }
 
@@ -130,7 +133,7 @@ public struct ResultTables {
                 return v
             }, source: "cocoon")
         }
-        let published = spec.published.map { PublishedResults.rows($0, backbone: backbone, columns: spec.columns) } ?? []
+        let published = spec.published.map { PublishedResults.rows($0, backbone: backbone, columns: spec.columns, dataset: spec.publishedDataset) } ?? []
         return ResultTable(id: spec.id, protocolName: spec.protocolName, title: spec.title, corner: spec.corner,
                            columns: spec.columns, rows: rows, published: published, chart: spec.chart, pending: pending)
     }

@@ -213,7 +213,7 @@ final class ServeEngine: @unchecked Sendable {
     /// A prompt's classifier over `classnames` (class tokens rebuilt for them, as `cocoon eval` does).
     func promptClassifier(_ prompt: LoadedPrompt, classnames: [String], datasetName: String) throws -> Classifier {
         try cachedClassifier("p|\(prompt.name)|\(datasetName)|\(classnames.count)") {
-            (try LearnerFactory.classifier(prompt.checkpoint, model: model, classnames: classnames), classnames)
+            (try prompt.checkpoint.classifier(model: model, classnames: classnames, dataset: datasetName), classnames)
         }.classifier
     }
 

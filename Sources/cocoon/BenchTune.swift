@@ -37,8 +37,9 @@ struct BenchTune: ParsableCommand {
 
     private func runCase(_ spec: String, precision: Precision) throws {
         let parts = spec.split(separator: ":")
-        guard parts.count == 2, let method = PromptMethod(rawValue: String(parts[0])), let K = Int(parts[1]) else {
-            throw ValidationError("case \(spec): expected METHOD:K with METHOD one of \(PromptMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard parts.count == 2, let method = PromptMethod(rawValue: String(parts[0])), PromptMethod.promptLearners.contains(method),
+              let K = Int(parts[1]) else {
+            throw ValidationError("case \(spec): expected METHOD:K with METHOD one of \(PromptMethod.promptLearners.map(\.rawValue).joined(separator: ", ")) (the methods that train through the text tower)")
         }
         _ = Threads.configure(options.threads, serialBLAS: precision == .bf16)   // the parent printed any kernel advice
         let encoder = try TextTransformer(weights: SyntheticWeights(), width: 512, heads: 8, layers: 12,
@@ -68,6 +69,8 @@ struct BenchTune: ParsableCommand {
             case .prograd: learner = ProGradLearner(coop: coop, teacherTokens: handCrafted, lambda: Float(h.progradLambda!))
             default: learner = coop
             }
+        default:
+            preconditionFailure("only the prompt learners are timed")
         }
         let images = Tensor(shape: [B, 512])
         for i in 0..<images.count { images[i] = Float(random.normal()) }

@@ -24,7 +24,7 @@ struct ClassifierOptions: ParsableArguments {
         let (names, datasetName) = try classNames(checkpoint: checkpoint)
         if let checkpoint {
             guard template == nil, !ensemble else { throw OptionError("--template and --ensemble are for zero-shot; drop --prompt or them") }
-            let classifier = try LearnerFactory.classifier(checkpoint, model: model, classnames: names)
+            let classifier = try checkpoint.classifier(model: model, classnames: names, dataset: datasetName)
             return (classifier, names, "\(checkpoint.recipe.method) prompt from \(checkpoint.recipe.dataset) (\(names.count) classes)")
         }
         let chosen = PromptTemplates.templates(for: datasetName ?? "").selected(template: template, ensemble: ensemble)

@@ -5,11 +5,13 @@ import Indexing
 import Kernels
 import PromptLearning
 
-/// `cocoon tune coop|cocoop|kgcoop|prograd`: learn a prompt from the cache (no image decoded), then test it.
+/// `cocoon tune METHOD`: learn a prompt or a few-shot adapter from the cache (no image decoded),
+/// then test it. One subcommand per `PromptMethod`, each adding only its own options.
 struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Learn a prompt (CoOp, CoCoOp, KgCoOp, ProGrad) from cached features and evaluate it on the test split.",
-        subcommands: [TuneCoOp.self, TuneCoCoOp.self, TuneKgCoOp.self, TuneProGrad.self])
+        abstract: "Learn a prompt (CoOp, CoCoOp, KgCoOp, ProGrad) or a few-shot adapter (CLIP-Adapter, TaskRes, Tip-Adapter, Tip-Adapter-F, LP++) from cached features and evaluate it on the test split.",
+        subcommands: [TuneCoOp.self, TuneCoCoOp.self, TuneKgCoOp.self, TuneProGrad.self,
+                      TuneCLIPAdapter.self, TuneTaskRes.self, TuneTipAdapter.self, TuneTipAdapterF.self, TuneLPPlusPlus.self])
 }
 
 /// Options shared by both methods; defaults come from `Hyperparameters` (the papers' configs).
@@ -19,8 +21,8 @@ struct TuneOptions: ParsableArguments {
     @Option(help: "Seeds of the few-shot draw and of training, comma-separated (several: mean ± std over seeds).")
     var seeds: String = "1"
     @Option(help: "Epochs (default: the papers' schedule for the shots).") var epochs: Int?
-    @Option(help: "Batch size (default 32 for CoOp and ProGrad, 1 for CoCoOp, 128 for KgCoOp).") var batch: Int?
-    @Option(help: "Learning rate (default 0.002).") var lr: Double?
+    @Option(help: "Batch size (default: the method's official one, e.g. 32 for CoOp, 1 for CoCoOp, 256 for TaskRes).") var batch: Int?
+    @Option(help: "Learning rate (default: the method's official one, e.g. 0.002 for CoOp).") var lr: Double?
     @Option(help: "Prompt checkpoint to write (default <dataset>-<method>-<shots>shot-seed<seed>-<classes>.safetensors).")
     var out: String?
     @Option(help: "Recipe (8 hex digits) of the augmented training views when the store holds several.") var recipe: String?
@@ -38,7 +40,9 @@ struct TuneOptions: ParsableArguments {
         if let epochs { h.epochs = epochs }
         if let batch { h.batchSize = batch }
         if let lr { h.learningRate = lr }
-        guard h.epochs >= 1, h.batchSize >= 1, h.learningRate > 0 else { throw ValidationError("epochs, batch and lr must be positive") }
+        guard h.epochs >= 0, h.batchSize >= 0, h.learningRate > 0, epochs.map({ $0 >= 1 }) ?? true, batch.map({ $0 >= 1 }) ?? true else {
+            throw ValidationError("--epochs, --batch and --lr must be positive")
+        }
         let seedList = seeds.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !seedList.isEmpty, seedList.count == seeds.split(separator: ",").count else {
             throw ValidationError("--seeds must be integers separated by commas (got \(seeds))")
@@ -85,6 +89,11 @@ struct TuneOptions: ParsableArguments {
             print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s, text tower %@); final loss %.4f", outcome.log.count,
                          outcome.trainSeconds, epochsPerSecond, model.text.precision.rawValue, outcome.log.last?.loss ?? .nan))
             print(outcome.trainingViews.summary)
+            if let s = outcome.selection {
+                let picked = s.picked.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%g", $0.value))" }.joined(separator: ", ")
+                print(String(format: "selected on %@ (%d items): %@, %.2f%%%@", s.source.split, s.source.items, picked, s.accuracy,
+                             s.source.split == "test" ? " (test-selected, as the official code)" : ""))
+            }
             print("test: " + describe(outcome.test))
             if let new = outcome.newClasses, let hm = outcome.harmonicMean {
                 print("new classes: " + describe(new) + String(format: "   H %.2f%%", hm))
@@ -159,5 +168,102 @@ struct TuneProGrad: ParsableCommand {
                 h.progradLambda = lambda
             }
         }
+    }
+}
+
+struct TuneCLIPAdapter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clip-adapter", abstract: "CLIP-Adapter: a residual bottleneck MLP on the image feature, fixed hand-crafted text classifier.")
+    @OptionGroup var options: TuneOptions
+    @Option(help: "Residual ratio of the adapted feature (default 0.2).") var ratio: Double?
+
+    func run() throws {
+        try options.run(method: .clipAdapter) { h in
+            if let ratio {
+                guard (0...1).contains(ratio) else { throw OptionError("--ratio \(ratio): must be between 0 and 1") }
+                h.clipAdapterRatio = ratio
+            }
+        }
+    }
+}
+
+struct TuneTaskRes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "taskres", abstract: "TaskRes: a learned residual on the text classifier (Adam; a fixed class matrix once trained).")
+    @OptionGroup var options: TuneOptions
+    @Option(help: "Residual scale α (default 0.5; 1.0 for OxfordFlowers).") var scale: Double?
+
+    func run() throws {
+        try options.run(method: .taskres) { h in
+            if let scale {
+                guard scale > 0 else { throw OptionError("--scale \(scale): must be positive") }
+                h.taskresScale = scale
+            }
+        }
+    }
+}
+
+/// Tip-Adapter's and Tip-Adapter-F's own options.
+struct TipAdapterOptions: ParsableArguments {
+    @Option(help: "Initial residual ratio α (default: the dataset's official init_alpha).") var alpha: Double?
+    @Option(help: "Initial sharpness β (default 1).") var beta: Double?
+    @Option(help: "Augmented views averaged into each cache key (default 10).") var augmentViews: Int?
+    @Flag(help: "Select on the test split as the official code does (ImageNet search, Tip-Adapter-F's best epoch); results are labelled test-selected.")
+    var selectOnTest = false
+
+    func apply(_ h: inout Hyperparameters) throws {
+        guard var settings = h.tipAdapter else { return }
+        if let alpha { settings.initAlpha = alpha }
+        if let beta {
+            guard beta > 0 else { throw OptionError("--beta \(beta): must be positive") }
+            settings.initBeta = beta
+        }
+        if let augmentViews {
+            guard augmentViews >= 1 else { throw OptionError("--augment-views \(augmentViews): must be 1 or more") }
+            settings.augmentViews = augmentViews
+        }
+        h.tipAdapter = settings
+        if selectOnTest { h.selectOnTest = true }
+    }
+}
+
+struct TuneTipAdapter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tip-adapter", abstract: "Tip-Adapter: training-free key-value cache of the few-shot features; α, β searched on val.")
+    @OptionGroup var options: TuneOptions
+    @OptionGroup var tip: TipAdapterOptions
+
+    func run() throws {
+        try options.run(method: .tipAdapter) { h in try tip.apply(&h) }
+    }
+}
+
+struct TuneTipAdapterF: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tip-adapter-f", abstract: "Tip-Adapter-F: Tip-Adapter with the cache keys fine-tuned (AdamW), then α, β searched on val.")
+    @OptionGroup var options: TuneOptions
+    @OptionGroup var tip: TipAdapterOptions
+    @Option(help: "Keys kept: last (the last epoch's) or best (the epoch best on the selection data).") var keep: String = "last"
+
+    func run() throws {
+        guard let kept = TipAdapterSettings.KeptKeys(rawValue: keep) else {
+            throw OptionError("--keep \(keep): must be last or best")
+        }
+        try options.run(method: .tipAdapterF) { h in
+            try tip.apply(&h)
+            h.tipAdapter?.keep = kept
+        }
+    }
+}
+
+struct TuneLPPlusPlus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lp++", abstract: "LP++: a linear probe blended with the text classifier, data-derived step sizes; best iteration on a few-shot val.")
+    @OptionGroup var options: TuneOptions
+    @Flag(help: "Select the iteration on the test split as the official code reports it; results are labelled test-selected.")
+    var selectOnTest = false
+
+    func run() throws {
+        try options.run(method: .lpPlusPlus) { h in if selectOnTest { h.selectOnTest = true } }
     }
 }

@@ -350,8 +350,9 @@ final class PeerMethodFixtureTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: url) }
         for (method, h) in [(PromptMethod.kgcoop, Hyperparameters.kgcoop()), (.prograd, .prograd(shots: 16, dataset: "DescribableTextures"))] {
             var random = TrainingRandom(seed: 3)
-            let fresh = try LearnerFactory.fresh(method: method, model: model, classnames: classnames, hyperparameters: h,
-                                                 dataset: "DescribableTextures", random: &random)
+            let definition = method.definition as! LearnerMethod.Type
+            let setup = MethodContext(model: model, classnames: classnames, dataset: "DescribableTextures", hyperparameters: h)
+            let fresh = try definition.learner(setup, random: &random)
             let context = fresh.parameters[0].tensor
             if method == .prograd {     // "a texture of": 3 words in the last 3 of 16 slots, the first 13 zero
                 let W = model.text.width, phrase = try model.requireTokenizer().encode("a texture of")
@@ -363,9 +364,9 @@ final class PeerMethodFixtureTests: XCTestCase {
             let recipe = PromptRecipe(method: method.rawValue, classnames: classnames, modelFingerprint: model.directory.fingerprint.hex,
                                       modelDirectory: "m", store: "s", dataset: "DescribableTextures", shots: 16, classes: "all",
                                       extractor: "e", hyperparameters: h)
-            try PromptCheckpoint(recipe: recipe, parameters: fresh.parameters, momentum: [nil], epochsDone: 1, randomState: 0,
-                                 log: []).write(to: url)
-            let loaded = try LearnerFactory.load(try PromptCheckpoint.read(from: url), model: model, classnames: classnames)
+            try PromptCheckpoint(recipe: recipe, state: MethodState(tensors: fresh.parameters, epochsDone: 1, randomState: 0, log: []))
+                .write(to: url)
+            let loaded = try definition.learner(try PromptCheckpoint.read(from: url), context: setup)
             XCTAssertEqual(loaded.parameters.map(\.name), ["ctx"])
             XCTAssertEqual(loaded.parameters[0].tensor.toArray(), context.toArray())
             let prompts = classnames.map { PromptTemplates.prompt(method == .kgcoop ? PromptTemplates.kgcoopTemplate(for: "DescribableTextures")
@@ -382,7 +383,7 @@ final class PeerMethodFixtureTests: XCTestCase {
                 XCTAssertEqual(b.coop.promptEncoder.layout.initSlot, 13)
             default: XCTFail("\(method) loaded as \(type(of: loaded))")
             }
-            let classifier = try LearnerFactory.classifier(try PromptCheckpoint.read(from: url), model: model, classnames: classnames)
+            let classifier = try PromptCheckpoint.read(from: url).classifier(model: model)
             XCTAssertTrue(classifier is TextClassifier)
         }
     }

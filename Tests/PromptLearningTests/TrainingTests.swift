@@ -92,7 +92,7 @@ final class TrainingTests: XCTestCase {
                                   store: "s", dataset: "d", shots: 4, classes: "all", extractor: "e", hyperparameters: hyper(epochs: 4))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(getpid()).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
-        try PromptCheckpoint(recipe: recipe, trainer: first).write(to: url)
+        try PromptCheckpoint(recipe: recipe, state: first.state()).write(to: url)
 
         let saved = try PromptCheckpoint.read(from: url)
         XCTAssertEqual(saved.recipe, recipe)
@@ -100,8 +100,7 @@ final class TrainingTests: XCTestCase {
         let resumed = Trainer(learner: CoOpLearner(encoder: model.text, layout: p.layout, logitScale: model.logitScale,
                                                    context: saved.tensor("ctx")!),
                               hyperparameters: hyper(epochs: 4), data: p.train, random: TrainingRandom(seed: 999))
-        resumed.restore(epochsDone: saved.epochsDone, random: TrainingRandom(state: saved.randomState),
-                        momentum: saved.momentum, log: saved.log)
+        try resumed.restore(saved)
         while !resumed.finished { resumed.runEpoch() }
         let a = (straight.learner as! CoOpLearner).context.toArray(), b = (resumed.learner as! CoOpLearner).context.toArray()
         XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "resumed context differs from the uninterrupted run")

@@ -13,7 +13,7 @@ import Kernels
 /// fixture's trained weights). So the trainer's normalised `FeatureSet` serves, and so do raw features.
 ///
 /// The repository fixes neither optimiser nor schedule (its README: "follow CoOp's command").
-/// `hyperparameters(shots:dataset:)` uses CoOp's Dassl recipe with LP++'s note for CLIP-Adapter
+/// `Hyperparameters.clipAdapter` uses CoOp's Dassl recipe with LP++'s note for CLIP-Adapter
 /// (SGD lr 0.01, batch 32): momentum 0.9, weight decay 5e-4, 1 warm-up epoch at 1e-5, cosine per
 /// epoch, CoOp's epochs per shot count. All are overridable.
 public final class CLIPAdapterLearner: PromptLearner {
@@ -100,16 +100,37 @@ public final class CLIPAdapterLearner: PromptLearner {
         Linear.backwardParameters(dWeight: dW1.data, dBias: nil, dHidden.data, images.data, rows: B, inFeatures: c, outFeatures: h)
         return (StepResult(loss: loss, correct: correct, count: B), [dW1, dW2])
     }
+}
 
-    /// CoOp's Dassl recipe with SGD lr 0.01, batch 32 (see the type's comment).
-    public static func hyperparameters(shots: Int?, dataset: String) -> Hyperparameters {
-        var h = Hyperparameters.coop(shots: shots, dataset: dataset)
-        h.learningRate = 0.01
-        return h
+/// CLIP-Adapter as a method (`cocoon tune clip-adapter --ratio R`): the adapter on the image
+/// feature, one hand-crafted text feature per class (CoOp's template of the dataset, rebuilt for
+/// other classes: the adapter transfers).
+public enum CLIPAdapterMethod: LearnerMethod {
+    public static let displayName = "CLIP-Adapter"
+    public static let transfersToOtherClasses = true
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .clipAdapter(shots: shots, dataset: dataset) }
+
+    public static func learner(_ context: MethodContext, random: inout TrainingRandom) throws -> PromptLearner {
+        CLIPAdapterLearner(textFeatures: try textFeatures(context), logitScale: context.model.logitScale,
+                           ratio: Float(context.hyperparameters.clipAdapterRatio ?? 0.2), random: &random)
     }
 
-    /// The one template of the text classifier: CoOp's hand-crafted prompt of the dataset (`CUSTOM_TEMPLATES`).
-    public static func template(dataset: String) -> String {
-        PromptTemplates.templates(for: (try? DatasetCatalog.canonicalName(dataset)) ?? dataset).zeroShot
+    public static func learner(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> PromptLearner {
+        let w1 = try MethodContext.tensor(checkpoint, "fc.0.weight"), w2 = try MethodContext.tensor(checkpoint, "fc.2.weight")
+        let text = try textFeatures(context)
+        guard w1.shape.count == 2, w2.shape == [w1.shape[1], w1.shape[0]], w2.shape[0] == text.shape[1] else {
+            throw PromptError.invalid("CLIP-Adapter weights \(w1.shape), \(w2.shape) do not fit the model's \(text.shape[1])-wide features; use the model it was trained with")
+        }
+        return CLIPAdapterLearner(textFeatures: text, logitScale: context.model.logitScale, weight1: w1.copy(), weight2: w2.copy(),
+                                  ratio: Float(context.hyperparameters.clipAdapterRatio ?? 0.2))
+    }
+
+    /// `[C, D]` raw text features of the dataset's hand-crafted template (CoOp's `CUSTOM_TEMPLATES`).
+    static func textFeatures(_ context: MethodContext) throws -> Tensor {
+        let template = PromptTemplates.templates(for: context.dataset ?? "").zeroShot
+        let t = try context.templateFeatures([template])                      // [1, C, D]
+        t.reshape([context.classnames.count, t.shape[2]])
+        return t
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Kernels
 
 /// LP++ (Huang et al., CVPR 2024; FereshteShakeri/FewShot-CLIP-Strong-Baseline
@@ -76,7 +77,12 @@ public final class LPPlusPlus: Classifier {
     }
 
     public func logits(images: Tensor) -> Tensor {
-        let B = images.shape[0], D = images.shape[1], C = classes
+        LPPlusPlus.logits(images: images, weight: weight, bias: bias, alpha: alpha, textWeights: textWeights)
+    }
+
+    /// f·Wᵀ + b + α∘(f·Tᵀ) `[B, C]` for normalised features `[B, D]`: the model during and after training.
+    static func logits(images: Tensor, weight: Tensor, bias: Tensor, alpha: Tensor, textWeights: Tensor) -> Tensor {
+        let B = images.shape[0], D = images.shape[1], C = weight.shape[0]
         let out = Tensor(shape: [B, C])
         Linear.forward(out.data, images.data, weight: weight.data, bias: bias.data, rows: B, inFeatures: D, outFeatures: C)
         let text = CosineLoss.logits(images: images, text: textWeights, scale: 1)           // [B, C] f·T
@@ -134,21 +140,23 @@ public final class LPPlusPlus: Classifier {
     @discardableResult
     public func fit(iterations: Int = 300, selection: LabeledFeatures?, test: LabeledFeatures? = nil) -> Report {
         var report = Report(selectionAccuracy: [], bestIteration: nil, bestSelectionAccuracy: nil, testAccuracy: nil, best: nil)
-        var bestAccuracy = 0.0
         for _ in 0..<iterations {
             iterate()
-            guard let selection else { continue }
-            let accuracy = selection.accuracy(logits(images: selection.features))
-            report.selectionAccuracy.append(accuracy)
-            if accuracy >= bestAccuracy {
-                bestAccuracy = accuracy
-                report.bestIteration = iterationsDone - 1
-                report.bestSelectionAccuracy = accuracy
-                report.testAccuracy = test.map { $0.accuracy(logits(images: $0.features)) }
-                report.best = Snapshot(iteration: iterationsDone - 1, weight: weight.copy(), bias: bias.copy(), alpha: alpha.copy())
-            }
+            if let selection { observe(selection, test: test, report: &report) }
         }
         return report
+    }
+
+    /// After an iteration: the accuracy on `selection`, and when it is ≥ the best so far (from 0)
+    /// the state kept in `report` with the accuracy on `test`.
+    public func observe(_ selection: LabeledFeatures, test: LabeledFeatures? = nil, report: inout Report) {
+        let accuracy = selection.accuracy(logits(images: selection.features))
+        report.selectionAccuracy.append(accuracy)
+        guard accuracy >= (report.bestSelectionAccuracy ?? 0) else { return }
+        report.bestIteration = iterationsDone - 1
+        report.bestSelectionAccuracy = accuracy
+        report.testAccuracy = test.map { $0.accuracy(logits(images: $0.features)) }
+        report.best = Snapshot(iteration: iterationsDone - 1, weight: weight.copy(), bias: bias.copy(), alpha: alpha.copy())
     }
 
     /// λ_max(FᵀF) for features F `[N, D]`: the Gram matrix formed in Float32 as the official code
@@ -180,5 +188,132 @@ public final class LPPlusPlus: Classifier {
             swap(&v, &w)
         }
         return lambda
+    }
+}
+
+/// A trained LP++ classifier (W, b, α and the text weights T), as a checkpoint gives it back: scores
+/// exactly as `LPPlusPlus.logits`. Reduces to one class matrix W + diag(α)·T with bias b
+/// (`foldedWeights`), which `cocoon classifier` exports.
+public final class LPPlusPlusClassifier: Classifier {
+    public let weight: Tensor, bias: Tensor, alpha: Tensor, textWeights: Tensor
+    public var classes: Int { weight.shape[0] }
+
+    public init(weight: Tensor, bias: Tensor, alpha: Tensor, textWeights: Tensor) {
+        self.weight = weight; self.bias = bias; self.alpha = alpha; self.textWeights = textWeights
+    }
+
+    public func logits(images: Tensor) -> Tensor {
+        LPPlusPlus.logits(images: images, weight: weight, bias: bias, alpha: alpha, textWeights: textWeights)
+    }
+
+    /// W + diag(α)·T `[C, D]`: logits = f·(this)ᵀ + b up to rounding.
+    public func foldedWeights() -> Tensor {
+        let out = weight.copy(), D = weight.shape[1]
+        for k in 0..<classes { for i in 0..<D { out[k * D + i] += alpha[k] * textWeights[k * D + i] } }
+        return out
+    }
+}
+
+/// An LP++ run: one full-batch iteration per epoch (300), the accuracy on the few-shot val after
+/// each, and at the end the state of the last best iteration kept (the official code reports the
+/// test accuracy at that iteration). Takes well under a second on cached features: its checkpoint
+/// (`weight`, `bias`, `alpha`) is written once, when finished.
+public final class LPPlusPlusRun: MethodRun {
+    public let hyperparameters: Hyperparameters
+    let fit: LPPlusPlus?
+    let selection: LabeledFeatures?
+    let selectionSource: SelectionSource?
+    var report = LPPlusPlus.Report(selectionAccuracy: [], bestIteration: nil, bestSelectionAccuracy: nil, testAccuracy: nil, best: nil)
+    var random: TrainingRandom
+    public private(set) var classifier: Classifier
+    public private(set) var log: [EpochLog] = []
+    public private(set) var selected: SelectionReport?
+
+    /// A fresh run: one augmented view per training image drawn from `random` (view 0 for images
+    /// without), the text weights of the dataset's Tip-Adapter templates, then LP++'s init.
+    init(_ input: TrainingInput, random: TrainingRandom) throws {
+        hyperparameters = input.context.hyperparameters
+        selection = try input.requireSelection("LP++")
+        selectionSource = input.selectionSource
+        var random = random
+        let train = input.train
+        let items = Array(0..<train.count)
+        let views = items.map { AdapterBatch.randomView(train, item: $0, random: &random) }
+        let (features, labels) = AdapterBatch.gather(train, items: items, views: views)
+        let text = try TipAdapterRun.textWeights(input.context)
+        let lpp = LPPlusPlus(features: features, labels: labels, textWeights: text, random: &random)
+        self.random = random
+        fit = lpp
+        classifier = lpp
+    }
+
+    /// A finished run read back.
+    init(finished classifier: LPPlusPlusClassifier, hyperparameters h: Hyperparameters, checkpoint: PromptCheckpoint) {
+        hyperparameters = h; fit = nil; selection = nil; selectionSource = nil
+        random = TrainingRandom(state: checkpoint.randomState)
+        self.classifier = classifier
+        log = checkpoint.log
+        selected = checkpoint.selected
+    }
+
+    public var epochsDone: Int { log.count }
+    public var checkpointsEveryEpoch: Bool { false }
+
+    @discardableResult
+    public func runEpoch(progress: ((Int, Int, Double, Double) -> Void)?) -> EpochLog {
+        let fit = fit!
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = fit.iterate()
+        fit.observe(selection!, report: &report)
+        let entry = EpochLog(epoch: log.count + 1, learningRate: fit.weightStep, loss: result.loss,
+                             accuracy: 100 * Double(result.correct) / Double(max(result.count, 1)),
+                             seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        log.append(entry)
+        progress?(1, 1, entry.loss, entry.accuracy)
+        if finished { keepBest() }
+        return entry
+    }
+
+    /// The state of the last best iteration on the selection data becomes the classifier.
+    func keepBest() {
+        guard let fit, let best = report.best, let source = selectionSource, let accuracy = report.bestSelectionAccuracy else { return }
+        classifier = LPPlusPlusClassifier(weight: best.weight, bias: best.bias, alpha: best.alpha, textWeights: fit.textWeights)
+        selected = SelectionReport(source: source, picked: ["iteration": Double(best.iteration + 1)], accuracy: accuracy)
+    }
+
+    public func state() -> MethodState {
+        let c = classifier as? LPPlusPlusClassifier
+        let (w, b, a) = c.map { ($0.weight, $0.bias, $0.alpha) } ?? (fit!.weight, fit!.bias, fit!.alpha)
+        return MethodState(tensors: [("weight", w), ("bias", b), ("alpha", a)], selected: selected, epochsDone: epochsDone,
+                           randomState: random.state, log: log)
+    }
+}
+
+/// LP++ as a method (`cocoon tune lp++`): one augmented view (crop scale 0.5–1) per few-shot image,
+/// 300 full-batch iterations with LP++'s step sizes, the last best iteration on a few-shot val
+/// (`shots` per class, the run's seed) kept. A fixed class matrix plus bias once trained.
+public enum LPPlusPlusMethod: MethodDefinition {
+    public static let displayName = "LP++"
+    public static let officialCropScale = 0.5
+    public static let selection: SelectionKind? = .fewShotValidation
+    public static let transfersToOtherClasses = false
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .lpPlusPlus() }
+
+    public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
+        try LPPlusPlusRun(input, random: random)
+    }
+
+    public static func resume(_ checkpoint: PromptCheckpoint, input: TrainingInput) throws -> MethodRun {
+        LPPlusPlusRun(finished: try classifier(checkpoint, context: input.context) as! LPPlusPlusClassifier,
+                      hyperparameters: input.context.hyperparameters, checkpoint: checkpoint)
+    }
+
+    public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
+        let text = try TipAdapterRun.textWeights(context)
+        let C = text.shape[0], D = text.shape[1]
+        return LPPlusPlusClassifier(weight: try MethodContext.tensor(checkpoint, "weight", count: C * D).copy(),
+                                    bias: try MethodContext.tensor(checkpoint, "bias", count: C).copy(),
+                                    alpha: try MethodContext.tensor(checkpoint, "alpha", count: C).copy(), textWeights: text)
     }
 }

@@ -13,7 +13,7 @@ public final class TaskResLearner: PromptLearner {
     public let base: Tensor
     /// x `[C, D]` (`text_feature_residuals`), zeros at the start.
     public let residual: Tensor
-    /// α (`RESIDUAL_SCALE`): 0.5, OxfordFlowers 1.0 (`residualScale(dataset:)`).
+    /// α (`RESIDUAL_SCALE`): 0.5, OxfordFlowers 1.0 (`Hyperparameters.taskres`).
     public let scale: Float
     public let logitScale: Float
     public var classes: Int { base.shape[0] }
@@ -69,30 +69,43 @@ public final class TaskResLearner: PromptLearner {
         for i in 0..<gradient.count { gradient[i] *= scale }
         return (StepResult(loss: loss, correct: correct, count: B), [gradient])
     }
+}
 
-    /// The official runs (`train_regular.sh`, `configs/trainers/TaskRes`): Adam, batch 256, lr 2e-3
-    /// (ImageNet 2e-4), 100 epochs for 1/2/4 shots and 200 otherwise, cosine per epoch after one
-    /// warm-up epoch at 1e-5, weight decay 5e-4 (Dassl's default). `momentum` is unused by Adam.
-    public static func hyperparameters(shots: Int?, dataset: String) -> Hyperparameters {
-        var h = Hyperparameters.coop(shots: shots, dataset: dataset)
-        h.learningRate = isImageNet(dataset) ? 2e-4 : 2e-3
-        h.batchSize = 256
-        h.epochs = [1, 2, 4].contains(shots ?? 0) ? 100 : 200
-        return h
+/// TaskRes as a method (`cocoon tune taskres --scale A`): the residual on the base classifier of
+/// the classes trained; once trained a fixed class matrix (`TextClassifier`), so it exports as one.
+/// The residual belongs to its classes: it does not transfer.
+public enum TaskResMethod: LearnerMethod {
+    public static let displayName = "TaskRes"
+    public static let transfersToOtherClasses = false
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .taskres(shots: shots, dataset: dataset) }
+
+    public static func learner(_ context: MethodContext, random: inout TrainingRandom) throws -> PromptLearner {
+        TaskResLearner(base: try base(context), scale: context.hyperparameters.taskresScale ?? 0.5, logitScale: context.model.logitScale)
     }
 
-    /// α: 1.0 for OxfordFlowers, 0.5 otherwise (`train_regular.sh`).
-    public static func residualScale(dataset: String) -> Double {
-        (try? DatasetCatalog.canonicalName(dataset)) == "OxfordFlowers" ? 1.0 : 0.5
+    public static func learner(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> PromptLearner {
+        let base = try base(context)
+        let residual = try MethodContext.tensor(checkpoint, "text_feature_residuals", count: base.count)
+        return TaskResLearner(base: base, scale: context.hyperparameters.taskresScale ?? 0.5, logitScale: context.model.logitScale,
+                              residual: Tensor(shape: base.shape, values: residual.toArray()))
+    }
+
+    public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
+        let learner = try self.learner(checkpoint, context: context) as! TaskResLearner
+        return TextClassifier(weights: learner.classWeights(), logitScale: learner.logitScale)
+    }
+
+    /// The base classifier t `[C, D]`: the plain mean of the templates' raw text features.
+    static func base(_ context: MethodContext) throws -> Tensor {
+        AdapterText.meanOfRaw(templateFeatures: try context.templateFeatures(templates(dataset: context.dataset)))
     }
 
     /// The base classifier's templates: ImageNet `IMAGENET_TEMPLATES_SELECT` + its hand-crafted
     /// template (8), every other dataset only its hand-crafted template (CoOp's `CUSTOM_TEMPLATES`).
-    public static func templates(dataset: String) -> [String] {
-        let name = (try? DatasetCatalog.canonicalName(dataset)) ?? dataset
+    public static func templates(dataset: String?) -> [String] {
+        let name = dataset.flatMap { try? DatasetCatalog.canonicalName($0) } ?? dataset ?? ""
         let own = PromptTemplates.templates(for: name).zeroShot
         return name == "ImageNet" ? PromptTemplates.imagenetTemplatesSelect + [own] : [own]
     }
-
-    static func isImageNet(_ dataset: String) -> Bool { (try? DatasetCatalog.canonicalName(dataset)) == "ImageNet" }
 }

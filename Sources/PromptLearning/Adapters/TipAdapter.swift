@@ -1,4 +1,5 @@
 import Datasets
+import Dispatch
 import Kernels
 
 #if canImport(Glibc)
@@ -148,38 +149,179 @@ public struct TipAdapterSearchResult: Codable, Equatable {
 }
 
 /// Tip-Adapter's per-dataset settings (`configs/<dataset>.yaml`), keyed by cocoon's canonical
-/// dataset names. The CLI and `reproduce` read them; every value can be overridden.
+/// dataset names: part of `Hyperparameters` for Tip-Adapter and Tip-Adapter-F (whose epochs,
+/// learning rate and batch are the ordinary fields). Every value can be overridden.
 public struct TipAdapterSettings: Codable, Equatable {
     public var initAlpha: Double
     public var initBeta: Double = 1
     public var search: TipAdapterSearchGrid
-    /// Augmented passes averaged into each key.
-    public var augmentEpochs = 10
-    /// Tip-Adapter-F's `train_epoch` (EuroSAT 100, else 20), `lr`, batch size.
-    public var trainEpochs = 20
-    public var learningRate = 0.001
-    public var batchSize = 256
+    /// Augmented views averaged into each key (the official `augment_epoch` passes).
+    public var augmentViews = 10
+    /// Tip-Adapter-F: which epoch's keys are kept.
+    public var keep: KeptKeys = .lastEpoch
+    /// Which epoch's trained keys Tip-Adapter-F keeps: the last, or the one with the best accuracy
+    /// on the selection data (the official code keeps the best **test** epoch; cocoon selects on
+    /// validation data unless `--select-on-test`).
+    public enum KeptKeys: String, Codable, CaseIterable { case lastEpoch = "last", bestOnSelection = "best" }
 
-    /// The official config of a dataset (`init_alpha`, `search_scale`, `train_epoch`; search steps
-    /// (200, 20), `init_beta` 1 everywhere); nil for datasets without one (ImageNet variants, custom).
-    public static func official(dataset: String) -> TipAdapterSettings? {
+    public init(initAlpha: Double, initBeta: Double = 1, search: TipAdapterSearchGrid) {
+        self.initAlpha = initAlpha; self.initBeta = initBeta; self.search = search
+    }
+
+    /// The official config of a dataset (`init_alpha`, `search_scale`, and Tip-Adapter-F's
+    /// `train_epoch`; search steps (200, 20), `init_beta` 1 everywhere). Datasets without one
+    /// (ImageNet variants, custom datasets, the demo world) get the ImageNet / OxfordPets config:
+    /// α 1.17, scales (7, 3), 20 epochs.
+    public static func official(dataset: String) -> (settings: TipAdapterSettings, trainEpochs: Int) {
         let table: [String: (alpha: Double, scaleBeta: Double, scaleAlpha: Double, epochs: Int)] = [
             "ImageNet": (1.17, 7, 3, 20), "Caltech101": (3, 12, 5, 20), "DescribableTextures": (2, 13, 13, 20),
             "EuroSAT": (2, 12, 10, 100), "FGVCAircraft": (5, 30, 30, 20), "Food101": (1.17, 10, 10, 20),
             "OxfordFlowers": (10, 50, 50, 20), "OxfordPets": (1.17, 7, 3, 20), "StanfordCars": (3, 20, 10, 20),
             "SUN397": (1.17, 12, 10, 20), "UCF101": (3, 7, 3, 20),
         ]
-        guard let name = try? DatasetCatalog.canonicalName(dataset), let row = table[name] else { return nil }
-        var s = TipAdapterSettings(initAlpha: row.alpha, search: TipAdapterSearchGrid(betaScale: row.scaleBeta, alphaScale: row.scaleAlpha))
-        s.trainEpochs = row.epochs
-        return s
+        let name = (try? DatasetCatalog.canonicalName(dataset)) ?? dataset
+        let row = table[name] ?? table["ImageNet"]!
+        return (TipAdapterSettings(initAlpha: row.alpha, search: TipAdapterSearchGrid(betaScale: row.scaleBeta, alphaScale: row.scaleAlpha)),
+                row.epochs)
     }
 
     /// The templates of the text classifier (the official `datasets/<name>.py`): ImageNet's seven
     /// `IMAGENET_TEMPLATES_SELECT`, otherwise CoOp's one hand-crafted template. LP++ uses the same.
-    public static func templates(dataset: String) -> [String] {
-        let name = (try? DatasetCatalog.canonicalName(dataset)) ?? dataset
+    public static func templates(dataset: String?) -> [String] {
+        let name = dataset.flatMap { try? DatasetCatalog.canonicalName($0) } ?? dataset ?? ""
         if name == "ImageNet" { return PromptTemplates.imagenetTemplatesSelect }
         return [PromptTemplates.custom[name] ?? PromptTemplates.photo]
     }
+}
+
+/// A Tip-Adapter or Tip-Adapter-F run: the cache built from the few-shot training set, then (for
+/// Tip-Adapter-F) the keys trained epoch by epoch, and once every epoch is done α and β searched
+/// on the selection data. Takes seconds on cached features, so its checkpoint is written once,
+/// when finished; the checkpoint holds the cache (`cache_keys` `[NK, D]`, `cache_labels` `[NK]`)
+/// and α, β exactly, and the text classifier is rebuilt from the templates.
+public final class TipAdapterRun: MethodRun {
+    public let adapter: TipAdapter
+    public let hyperparameters: Hyperparameters
+    let training: TipAdapterF.Training?
+    let selection: LabeledFeatures?
+    let selectionSource: SelectionSource?
+    var random: TrainingRandom
+    public private(set) var log: [EpochLog] = []
+    public private(set) var selected: SelectionReport?
+
+    init(adapter: TipAdapter, hyperparameters h: Hyperparameters, input: TrainingInput, random: TrainingRandom) throws {
+        self.adapter = adapter; self.hyperparameters = h; self.random = random
+        selection = try input.requireSelection("Tip-Adapter")
+        selectionSource = input.selectionSource
+        training = h.epochs > 0 ? TipAdapterF.Training(adapter, data: input.train, options: TipAdapterF.Options(h), selection: selection) : nil
+        if h.epochs == 0 { search() }
+    }
+
+    /// A finished run read back (its log, α, β and cache as trained).
+    init(finished adapter: TipAdapter, hyperparameters h: Hyperparameters, checkpoint: PromptCheckpoint) {
+        self.adapter = adapter; self.hyperparameters = h
+        training = nil; selection = nil; selectionSource = nil
+        random = TrainingRandom(state: checkpoint.randomState)
+        log = checkpoint.log
+        selected = checkpoint.selected
+    }
+
+    public var epochsDone: Int { log.count }
+    public var classifier: Classifier { adapter }
+    public var checkpointsEveryEpoch: Bool { false }
+
+    @discardableResult
+    public func runEpoch(progress: ((Int, Int, Double, Double) -> Void)?) -> EpochLog {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let e = training!.runEpoch(random: &random, progress: progress)
+        let entry = EpochLog(epoch: e.epoch, learningRate: e.learningRate, loss: e.loss, accuracy: e.accuracy,
+                             seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        log.append(entry)
+        if finished { search() }
+        return entry
+    }
+
+    /// α, β searched on the selection data with the final keys (the official `search_hp`).
+    func search() {
+        guard let selection, let settings = hyperparameters.tipAdapter, let selectionSource else { return }
+        let result = adapter.search(selection, grid: settings.search)
+        adapter.apply(result)
+        var picked = ["alpha": adapter.alpha, "beta": adapter.beta]
+        if let best = training?.report.bestEpoch { picked["epoch"] = Double(best + 1) }
+        selected = SelectionReport(source: selectionSource, picked: picked, accuracy: result.accuracy)
+    }
+
+    public func state() -> MethodState {
+        MethodState(tensors: [("cache_keys", adapter.keys), ("cache_labels", Tensor(shape: [adapter.keyLabels.count], values: adapter.keyLabels.map(Float.init)))],
+                    scalars: ["alpha": adapter.alpha, "beta": adapter.beta], selected: selected, epochsDone: epochsDone,
+                    randomState: random.state, log: log)
+    }
+
+    /// The text classifier W of the context's classes (`AdapterText.ensembleWeights` over the
+    /// dataset's Tip-Adapter templates).
+    static func textWeights(_ context: MethodContext) throws -> Tensor {
+        AdapterText.ensembleWeights(templateFeatures: try context.templateFeatures(TipAdapterSettings.templates(dataset: context.dataset)))
+    }
+
+    /// A fresh adapter: keys from the mean of each training item's first `augmentViews` raw
+    /// augmented views, α and β at their initial values.
+    static func build(_ input: TrainingInput, method: String) throws -> TipAdapter {
+        let settings = input.context.hyperparameters.tipAdapter!
+        let raw = try input.rawTrain(), V = settings.augmentViews, D = raw.dim
+        let views = Tensor(shape: [raw.count, V, D])                         // [NK, V, D]
+        for i in 0..<raw.count {
+            let have = raw.offsets[i + 1] - raw.offsets[i] - 1
+            guard have >= V else {
+                throw PromptError.invalid("\(method) averages \(V) augmented views per training image and an item has \(max(have, 0)); index with `cocoon index … --views \(V) --crop-scale 0.5`, or lower --augment-views")
+            }
+            raw.values.withUnsafeBufferPointer { v in
+                (views.data + i * V * D).update(from: v.baseAddress! + (raw.offsets[i] + 1) * D, count: V * D)
+            }
+        }
+        return TipAdapter(textWeights: try textWeights(input.context), keys: TipAdapter.cacheKeys(rawViews: views), keyLabels: raw.labels,
+                          alpha: settings.initAlpha, beta: settings.initBeta)
+    }
+
+    /// The adapter of a checkpoint.
+    static func load(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> TipAdapter {
+        let keys = try MethodContext.tensor(checkpoint, "cache_keys")
+        let labels = try MethodContext.tensor(checkpoint, "cache_labels", count: keys.shape.first ?? 0).toArray().map { Int($0) }
+        guard let alpha = checkpoint.scalars["alpha"], let beta = checkpoint.scalars["beta"],
+              labels.allSatisfy({ (0..<context.classnames.count).contains($0) }) else {
+            throw PromptError.invalid("checkpoint of \(checkpoint.recipe.method) lacks α/β or has labels outside its classes; retrain it with `cocoon tune \(checkpoint.recipe.method)`")
+        }
+        return TipAdapter(textWeights: try textWeights(context), keys: keys, keyLabels: labels, alpha: alpha, beta: beta)
+    }
+}
+
+/// Tip-Adapter and Tip-Adapter-F as methods: both build the cache from 10 augmented views (crop
+/// scale 0.5–1) per few-shot image and search α, β on the full val split; they differ in their
+/// defaults (Tip-Adapter trains 0 epochs).
+public protocol TipAdapterFamily: MethodDefinition {}
+
+extension TipAdapterFamily {
+    public static var officialCropScale: Double { 0.5 }
+    public static var selection: SelectionKind? { .fullValidation }
+    public static var transfersToOtherClasses: Bool { false }
+
+    public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
+        try TipAdapterRun(adapter: TipAdapterRun.build(input, method: displayName), hyperparameters: input.context.hyperparameters,
+                          input: input, random: random)
+    }
+
+    public static func resume(_ checkpoint: PromptCheckpoint, input: TrainingInput) throws -> MethodRun {
+        TipAdapterRun(finished: try TipAdapterRun.load(checkpoint, context: input.context), hyperparameters: input.context.hyperparameters,
+                      checkpoint: checkpoint)
+    }
+
+    public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
+        try TipAdapterRun.load(checkpoint, context: context)
+    }
+}
+
+/// Tip-Adapter as a method (`cocoon tune tip-adapter`): training-free, the cache and the search.
+public enum TipAdapterMethod: TipAdapterFamily {
+    public static let displayName = "Tip-Adapter"
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .tipAdapter(dataset: dataset) }
 }

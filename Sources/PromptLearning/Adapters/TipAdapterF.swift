@@ -11,10 +11,10 @@ import Glibc
 /// 0.01), CosineAnnealingLR over epochs × iterations **stepped every iteration** (eta_min 0),
 /// shuffled batches of 256 with the last one kept (`drop_last=False`), one freshly drawn augmented
 /// view per image and epoch (normalised). After training the official code searches α, β on val
-/// (`TipAdapter.search`). The CLI / `reproduce` drive it.
+/// (`TipAdapter.search`). `TipAdapterFMethod` runs it for `tune`, `reproduce` and the demo.
 public enum TipAdapterF {
     /// Training settings; defaults are the official ones (`train_epoch` is per dataset:
-    /// `TipAdapterSettings.trainEpochs`).
+    /// `TipAdapterSettings.official`).
     public struct Options: Codable, Equatable {
         public var epochs = 20
         public var batchSize = 256
@@ -23,11 +23,15 @@ public enum TipAdapterF {
         public var weightDecay = 0.01
         /// Which keys to keep: the last epoch's, or those of the epoch with the best selection
         /// accuracy (the official code keeps the best **test** epoch; pass val, never test).
-        public var keep: Keep = .lastEpoch
-
-        public enum Keep: String, Codable { case lastEpoch, bestOnSelection }
+        public var keep: TipAdapterSettings.KeptKeys = .lastEpoch
 
         public init() {}
+
+        /// The options of a run's hyper-parameters (`Hyperparameters.tipAdapterF`).
+        public init(_ h: Hyperparameters) {
+            epochs = h.epochs; batchSize = h.batchSize; learningRate = h.learningRate; weightDecay = h.weightDecay
+            keep = h.tipAdapter?.keep ?? .lastEpoch
+        }
     }
 
     /// One epoch: learning rate of its last iteration, mean training loss and accuracy, and the
@@ -85,17 +89,40 @@ public enum TipAdapterF {
     @discardableResult
     public static func train(_ adapter: TipAdapter, data: FeatureSet, options o: Options, selection: LabeledFeatures?,
                              random: inout TrainingRandom, progress: ((EpochLog) -> Void)? = nil) -> Report {
-        precondition(o.keep == .lastEpoch || selection != nil, "keeping the best epoch needs a selection set")
-        let N = data.count
-        let iterations = (N + o.batchSize - 1) / o.batchSize
-        let total = Double(o.epochs * iterations)
-        let optimizer = Adam.adamW(count: adapter.keys.count, epsilon: o.epsilon, weightDecay: o.weightDecay)
-        var log: [EpochLog] = [], best: (epoch: Int, accuracy: Double, keys: Tensor)?
+        let training = Training(adapter, data: data, options: o, selection: selection)
+        while training.log.count < o.epochs { progress?(training.runEpoch(random: &random, progress: nil)) }
+        return training.report
+    }
+
+    /// Tip-Adapter-F's loop one epoch at a time (what `train` and `TipAdapterRun` drive): the
+    /// AdamW state, the iteration count of the schedule, the log and the best epoch so far.
+    public final class Training {
+        public let adapter: TipAdapter
+        let data: FeatureSet
+        let options: Options
+        let selection: LabeledFeatures?
+        let optimizer: Adam
+        let iterations: Int
         var step = 0
-        for epoch in 0..<o.epochs {
+        public private(set) var log: [EpochLog] = []
+        var best: (epoch: Int, accuracy: Double, keys: Tensor)?
+
+        public init(_ adapter: TipAdapter, data: FeatureSet, options o: Options, selection: LabeledFeatures?) {
+            precondition(o.keep == .lastEpoch || selection != nil, "keeping the best epoch needs a selection set")
+            self.adapter = adapter; self.data = data; self.options = o; self.selection = selection
+            iterations = (data.count + o.batchSize - 1) / o.batchSize
+            optimizer = Adam.adamW(count: adapter.keys.count, epsilon: o.epsilon, weightDecay: o.weightDecay)
+        }
+
+        /// The next epoch; after the last one the best epoch's keys are restored (`.bestOnSelection`).
+        /// `progress(batch, batches, runningLoss, runningAccuracy)` after each iteration.
+        @discardableResult
+        public func runEpoch(random: inout TrainingRandom, progress: ((Int, Int, Double, Double) -> Void)?) -> EpochLog {
+            let o = options, N = data.count, epoch = log.count
+            let total = Double(o.epochs * iterations)
             var order = Array(0..<N)
             random.shuffle(&order)
-            var lossSum = 0.0, correct = 0, lr = 0.0
+            var lossSum = 0.0, correct = 0, seen = 0, lr = 0.0
             for b in 0..<iterations {
                 let items = Array(order[(b * o.batchSize)..<min((b + 1) * o.batchSize, N)])
                 let views = items.map { AdapterBatch.randomView(data, item: $0, random: &random) }
@@ -108,6 +135,8 @@ public enum TipAdapterF {
                 step += 1
                 lossSum += result.loss * Double(result.count)
                 correct += result.correct
+                seen += result.count
+                progress?(b + 1, iterations, lossSum / Double(seen), 100 * Double(correct) / Double(seen))
             }
             let selectionAccuracy = selection.map { $0.accuracy(adapter.logits(images: $0.features)) }
             if let accuracy = selectionAccuracy, o.keep == .bestOnSelection, accuracy > (best?.accuracy ?? -1) {
@@ -116,9 +145,19 @@ public enum TipAdapterF {
             let entry = EpochLog(epoch: epoch + 1, learningRate: lr, loss: lossSum / Double(max(N, 1)),
                                  accuracy: 100 * Double(correct) / Double(max(N, 1)), selectionAccuracy: selectionAccuracy)
             log.append(entry)
-            progress?(entry)
+            if log.count == o.epochs, let best { adapter.keys.data.update(from: best.keys.data, count: adapter.keys.count) }
+            return entry
         }
-        if let best { adapter.keys.data.update(from: best.keys.data, count: adapter.keys.count) }
-        return Report(log: log, bestEpoch: best?.epoch)
+
+        public var report: Report { Report(log: log, bestEpoch: best?.epoch) }
     }
+}
+
+/// Tip-Adapter-F as a method (`cocoon tune tip-adapter-f`): Tip-Adapter's cache, the keys trained
+/// (`TipAdapterF.Training`), the last epoch's keys kept (`--keep best`: the best on val), then α
+/// and β searched on the full val split.
+public enum TipAdapterFMethod: TipAdapterFamily {
+    public static let displayName = "Tip-Adapter-F"
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .tipAdapterF(dataset: dataset) }
 }
