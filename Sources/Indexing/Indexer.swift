@@ -37,13 +37,14 @@ public final class Indexer {
         encoder.use(settings.precision)
         let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName, precision: settings.precision)
         let ext = try store.registerExtractor(record)
-        let recipe = settings.augmentedViews > 0 ? try store.registerRecipe(ExtractorDescription.recipe(seed: settings.seed)) : nil
+        let recipe = settings.augmentedViews > 0 ? try store.registerRecipe(ExtractorDescription.recipe(seed: settings.seed, cropScale: settings.cropScale)) : nil
         try store.recordNumerics(NumericsRecord(library: OpenBLASCore.library, kernels: OpenBLASCore.current), for: ext)
         let datasetRecord = try DatasetRegistration.register(dataset, in: store, threads: settings.decodeThreads)
         let ds = datasetRecord.id
         let (augmented, subsets) = try recordSubsets(dataset, store: store, ds: ds)
 
-        let renderer = ViewRenderer(imageSize: encoder.imageSize, normalization: normalization, seed: settings.seed)
+        let renderer = ViewRenderer(imageSize: encoder.imageSize, normalization: normalization, seed: settings.seed,
+                                    cropScale: settings.cropScale)
         var summaries: [SplitSummary] = []
         for split in settings.splits {
             let items = dataset.indexedItems(split)

@@ -77,6 +77,19 @@ final class UpgradeTests: XCTestCase {
         XCTAssertEqual(try FeatureStore.upgrade(path: path).fromSchema, 2)
     }
 
+    /// The policy string: spelled and parsed back in one place, shortest decimals.
+    func testRecipePolicyRoundTrips() {
+        XCTAssertEqual(RecipePolicy(cropScale: 0.08).text, "rrc(0.08-1,3/4-4/3)+hflip")
+        XCTAssertEqual(RecipePolicy(cropScale: 0.5).text, "rrc(0.5-1,3/4-4/3)+hflip")
+        XCTAssertEqual(RecipePolicy(cropScale: 1).text, "rrc(1-1,3/4-4/3)+hflip")
+        for scale in [0.08, 0.5, 1, 1e-5, 0.333] {
+            XCTAssertEqual(RecipePolicy(parsing: RecipePolicy(cropScale: scale).text)?.cropScale, scale)
+        }
+        for other in ["rrc(0.08-1)+hflip", "rrc(0-1,3/4-4/3)+hflip", "rrc(1.5-1,3/4-4/3)+hflip", "rrc(-1,3/4-4/3)+hflip", "hflip"] {
+            XCTAssertNil(RecipePolicy(parsing: other), other)
+        }
+    }
+
     func testACrashAfterAnyPhaseLeavesAReadableStoreAndARerunFinishes() throws {
         let clean = try copyOfFixture("clean")
         try FeatureStore.upgrade(path: clean)

@@ -126,16 +126,19 @@ func assertSameStore(_ a: StoreDump, _ b: StoreDump, file: StaticString = #fileP
     XCTAssertTrue(differing.isEmpty, "features differ at \(differing.prefix(3))", file: file, line: line)
 }
 
-/// Features of `views` of one image through `Preprocess.view` and the encoder, in one batch of
-/// `batch` images (zero images after the views, as the indexer pads): [views, D].
-func referenceFeatures(_ model: CLIPModel, file: URL, key: String, views: Int, seed: UInt64 = 1, batch: Int = 4) throws -> [Float] {
+/// Features of `views` of one image through `Preprocess.view` (augmented views with crop scale
+/// (`cropScale`, 1)) and the encoder, in one batch of `batch` images (zero images after the views,
+/// as the indexer pads): [views, D].
+func referenceFeatures(_ model: CLIPModel, file: URL, key: String, views: Int, seed: UInt64 = 1, batch: Int = 4,
+                       cropScale: Double = 0.08) throws -> [Float] {
     let encoder = model.image!
     let R = encoder.imageSize, plane = 3 * R * R, D = encoder.embedDim
     let image = try ImageDecoder.decode(file: file)
     let pixels = Tensor(shape: [max(batch, views), 3, R, R])
     let normalization = try ExtractorDescription.normalization(model.directory.preprocess)
     for v in 0..<views {
-        Preprocess.view(image, view: v, seed: seed, itemKey: key, size: R, normalization: normalization, into: pixels.data + v * plane)
+        Preprocess.view(image, view: v, seed: seed, itemKey: key, size: R, normalization: normalization,
+                        cropScale: cropScale...1, into: pixels.data + v * plane)
     }
     return Array(encoder.encode(pixels: pixels.data, batch: max(batch, views)).toArray().prefix(views * D))
 }
