@@ -1,8 +1,9 @@
 /// The augmentation a recipe's views were rendered with, as its `RecipeRecord.policy` string:
 /// torchvision `RandomResizedCrop(scale=(cropScale, 1), ratio=(3/4, 4/3))` + `RandomHorizontalFlip()`,
 /// spelled `rrc(<cropScale>-1,3/4-4/3)+hflip` (CoOp's 0.08 gives the policy every store written
-/// before `--crop-scale` existed). The one place the policy is spelled and parsed back; the indexer
-/// writes it (`ExtractorDescription.recipe`).
+/// before `--crop-scale` existed). The one place the policy is spelled and parsed back: the indexer
+/// writes it (`ExtractorDescription.recipe`), `FeatureStore.trainingRecipe` matches a wanted crop
+/// scale against it.
 public struct RecipePolicy: Equatable, Sendable {
     /// Lower bound of RandomResizedCrop's area scale, in (0, 1] (upper bound 1).
     public var cropScale: Double
@@ -28,4 +29,9 @@ public struct RecipePolicy: Equatable, Sendable {
         let text = "\(x)"
         return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
     }
+}
+
+extension RecipeRecord {
+    /// The crop scale of the recipe's policy; nil when the policy is not a `RecipePolicy`.
+    public var cropScale: Double? { RecipePolicy(parsing: policy)?.cropScale }
 }

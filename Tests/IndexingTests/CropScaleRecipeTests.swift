@@ -4,11 +4,13 @@ import Datasets
 import FeatureCache
 import Foundation
 import Indexing
+import PromptLearning
 import TestSupport
 import XCTest
 
 /// `--crop-scale`: each scale is its own recipe under one extractor, the default keeps the policy
-/// and recipe id of every earlier store, and view 0 is shared.
+/// and recipe id of every earlier store, view 0 is shared, and a training run finds a recipe by
+/// its crop scale (`RecipeChoice`).
 final class CropScaleRecipeTests: XCTestCase {
     /// Indexing the same dataset with scale 0.08 (default) then 0.5: two recipes, the second run
     /// encodes only the new views, view 0 and the first recipe's views are kept bit for bit, the
@@ -32,6 +34,7 @@ final class CropScaleRecipeTests: XCTestCase {
         XCTAssertEqual(try store.recipes().map(\.id).sorted(), [coop, tip].sorted())
         XCTAssertEqual(try store.recipe(coop), RecipeRecord(policy: "rrc(0.08-1,3/4-4/3)+hflip", seed: 1))
         XCTAssertEqual(try store.recipe(tip), RecipeRecord(policy: "rrc(0.5-1,3/4-4/3)+hflip", seed: 1))
+        XCTAssertEqual(try store.recipe(tip)?.cropScale, 0.5)
         // Only the 2 new views of each train item were encoded; val and test were complete.
         XCTAssertEqual(second.splits.map(\.images), [2 * counts.train, 0, 0])
         XCTAssertEqual(second.splits.map(\.wasComplete), [false, true, true])
@@ -60,6 +63,39 @@ final class CropScaleRecipeTests: XCTestCase {
         }
         XCTAssertEqual(mismatches, 0, "the 0.5 views are Preprocess.view with scale (0.5, 1)")
         XCTAssertEqual(differingViews, 2 * counts.train, "every augmented view differs between the two scales")
+
+        // The training run's choice.
+        let source = try store.lookup(model: .name("tiny-rn"), dataset: "toy")
+        XCTAssertEqual(try store.trainingRecipe(source, split: .train, choice: .cropScale(0.5)), tip)
+        XCTAssertEqual(try store.trainingRecipe(source, split: .train, choice: .cropScale(0.08)), coop)
+        XCTAssertEqual(try store.trainingRecipe(source, split: .train, choice: RecipeChoice(recipe: "\(coop)", cropScale: 0.5)), coop,
+                       "an explicit --recipe wins over the method's crop scale")
+        XCTAssertNil(try store.trainingRecipe(source, split: .test, choice: .cropScale(0.5)), "no recipe has test views: view 0 only")
+        let canonical = store.path
+        let listed = [(coop, "0.08"), (tip, "0.5")].sorted { $0.0 < $1.0 }
+            .map { "\($0.0) (rrc(\($0.1)-1,3/4-4/3)+hflip, seed 1, 12 items)" }.joined(separator: "; ")
+        assertOneLineError("\(canonical): 2 augmentation recipes have train views of toy (tiny-rn): \(listed); choose one with --recipe ID") {
+            _ = try store.trainingRecipe(source, split: .train, choice: nil)
+        }
+        let missing = assertOneLineError("\(canonical): no train views with crop scale 0.3 of toy (tiny-rn); stored crop scales: 0.08, 0.5 (recipes ") {
+            _ = try store.trainingRecipe(source, split: .train, choice: .cropScale(0.3))
+        }
+        XCTAssertTrue(missing.hasSuffix("; index them with `cocoon index … --views K --crop-scale 0.3`, or pass --recipe HEX to use another"), missing)
+        // The task reads the chosen recipe's views and reports its policy.
+        let data = try CachedDataset(store: store, model: .name("tiny-rn"), datasetName: "toy")
+        let task = try data.task(shots: 2, seed: 1, classes: .all, recipe: .cropScale(0.5))
+        XCTAssertEqual(task.views.recipe, tip.description)
+        XCTAssertEqual(task.views.policy, "rrc(0.5-1,3/4-4/3)+hflip")
+        XCTAssertEqual(task.train.values, try data.features(.train, try dataset.subset(FewShotSampler.sample(dataset, shots: 2, seed: 1)).train,
+                                                            recipe: tip).values)
+        XCTAssertEqual(try data.task(shots: 2, seed: 1, classes: .all, recipe: "\(coop)").views.policy, "rrc(0.08-1,3/4-4/3)+hflip")
+        // A third recipe with scale 0.5 (another seed) makes the scale ambiguous.
+        settings.seed = 7
+        settings.splits = [.train]
+        try runIndexer(settings)
+        assertOneLineError("2 recipes with crop scale 0.5 have train views of toy (tiny-rn)") {
+            _ = try store.trainingRecipe(source, split: .train, choice: .cropScale(0.5))
+        }
     }
 
     /// The option's range and spelling, and the default recipe record kept byte for byte.
