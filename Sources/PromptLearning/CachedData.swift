@@ -40,6 +40,8 @@ public struct TaskData {
     public let test: FeatureSet
     /// Which training views the task reads.
     public let views: TrainingViews
+    /// The hyper-parameter selection set asked for with `task(…, selection:)`; nil when none was.
+    public let selection: SelectionSet?
 }
 
 /// The training views of a task, as the tuner reports them (one line and its JSON): the recipe
@@ -76,7 +78,8 @@ public final class CachedDataset {
     /// The dataset has no train split in the store (ImageNet-A/R/Sketch/V2 and other test-only sets).
     public let isTestOnly: Bool
     private let source: FeatureSource
-    private let itemIDs: [Split: [String: UInt32]]
+    /// Item id of each relative path, per split.
+    let itemIDs: [Split: [String: UInt32]]
 
     /// - Parameters: `extractorID`/`datasetID` narrow the lookup when the store holds several.
     public init(store: FeatureStore, model: ModelReference, datasetName: String, extractorID: String? = nil,
@@ -107,10 +110,11 @@ public final class CachedDataset {
     /// The task: `shots` per class (the draw the indexer recorded for `seed`, else CoOp's sampler
     /// with `seed`; nil: all training data), then the `classes` half (base-to-new), then the
     /// features of train (view 0 and the views of the training recipe `recipe` chooses, or of the
-    /// only one stored when nil), val and test. Refuses a test-only dataset, and training items
-    /// without augmented views unless `allowUnaugmented`.
+    /// only one stored when nil), val and test, and the `selection` set when asked for (see
+    /// `selection(_:draw:seed:classes:)`). Refuses a test-only dataset, and training items without
+    /// augmented views unless `allowUnaugmented`.
     public func task(shots: Int?, seed: Int, classes: ClassSubset, recipe choice: RecipeChoice? = nil,
-                     allowUnaugmented: Bool = false) throws -> TaskData {
+                     selection kind: SelectionKind? = nil, allowUnaugmented: Bool = false) throws -> TaskData {
         guard !isTestOnly else {
             throw PromptError.invalid("\(store.path): \(record.name) has no train split (a test-only dataset); tune on its source dataset (e.g. ImageNet) and evaluate here with `cocoon eval`")
         }
@@ -127,6 +131,7 @@ public final class CachedDataset {
                 data = try data.subset(FewShotSampler.sample(data, shots: shots, seed: seed))
             }
         }
+        let selection = try kind.map { try self.selection($0, draw: data, seed: seed, classes: classes) }
         data = try data.subsampleClasses(classes)
         let recipe = try store.trainingRecipe(source, split: .train, choice: choice)
         let train = try features(.train, data.train, recipe: recipe)
@@ -141,7 +146,7 @@ public final class CachedDataset {
         }
         return TaskData(datasetName: record.name, classnames: data.classnames, train: train,
                         val: data.val.isEmpty ? nil : try features(.val, data.val),
-                        test: try features(.test, data.test), views: views)
+                        test: try features(.test, data.test), views: views, selection: selection)
     }
 
     /// `task` with an explicit `--recipe` id (nil: the only recipe stored): the form `Tuning.run`

@@ -10,18 +10,20 @@ import Kernels
 import TestSupport
 import XCTest
 
-/// A tiny split-JSON dataset: `classes` classes named c0…, `trainPerClass` train items per class,
-/// one val and two test items per class; PNGs of assorted sizes with a per-item pattern.
+/// A tiny split-JSON dataset: 3 classes, `trainPerClass` train items per class, `valPerClass` val
+/// items per class (0: no "val" key, a dataset without val) and two test items per class; PNGs of
+/// assorted sizes with a per-item pattern.
 enum TinyDataset {
     static let classnames = ["red_circle", "blue_square", "green_star"]
 
     @discardableResult
-    static func write(to root: URL, trainPerClass: Int = 4) throws -> (train: Int, val: Int, test: Int) {
+    static func write(to root: URL, trainPerClass: Int = 4, valPerClass: Int = 1) throws -> (train: Int, val: Int, test: Int) {
         try FileManager.default.createDirectory(at: root.appendingPathComponent("img"), withIntermediateDirectories: true)
-        var splits: [String: [[Any]]] = ["train": [], "val": [], "test": []]
+        var splits: [String: [[Any]]] = ["train": [], "test": []]
+        if valPerClass > 0 { splits["val"] = [] }
         var n = 0
         for (label, name) in classnames.enumerated() {
-            for (split, count) in [("train", trainPerClass), ("val", 1), ("test", 2)] {
+            for (split, count) in [("train", trainPerClass), ("val", valPerClass), ("test", 2)] {
                 for i in 0..<count {
                     let path = "img/\(split)_\(name)_\(i).png"
                     try ImageFileEncoder.write(image(index: n, label: label), to: root.appendingPathComponent(path))
@@ -32,7 +34,7 @@ enum TinyDataset {
         }
         let data = try JSONSerialization.data(withJSONObject: splits, options: [.sortedKeys])
         try data.write(to: root.appendingPathComponent("split.json"))
-        return (classnames.count * trainPerClass, classnames.count, 2 * classnames.count)
+        return (classnames.count * trainPerClass, classnames.count * valPerClass, 2 * classnames.count)
     }
 
     /// A w×h image (sizes 40…91 × 30…71): a class colour, a gradient and an item-dependent stripe.
