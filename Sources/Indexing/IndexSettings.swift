@@ -76,6 +76,9 @@ public struct IndexSettings {
         if onlyFewShotTrainItems, case .all = viewScope {
             throw IndexingError("--train-items fewshot needs --views-for fewshot:N:SEEDS (it keeps only those draws' train items)")
         }
+        if augmentedViews == 0 && cropScale != RandomResizedCrop.defaultScale.lowerBound {
+            throw IndexingError("--crop-scale \(RecipePolicy.number(cropScale)) needs --views K > 0 (it shapes the augmented views; view 0 has no crop)")
+        }
         if case .fewShot = viewScope, augmentedViews == 0 {
             throw IndexingError("--views-for \(viewScope) needs --views K > 0 (it restricts augmented views to few-shot items)")
         }

@@ -110,6 +110,9 @@ final class CropScaleRecipeTests: XCTestCase {
         }
         settings.cropScale = 0
         assertOneLineError("--crop-scale 0: must be in (0, 1]") { try settings.validate() }
+        settings.cropScale = 0.5
+        assertOneLineError("--crop-scale 0.5 needs --views K > 0 (it shapes the augmented views; view 0 has no crop)") { try settings.validate() }
+        settings.augmentedViews = 1
         settings.cropScale = 1
         XCTAssertNoThrow(try settings.validate())
         XCTAssertEqual(ExtractorDescription.recipe(seed: 1, cropScale: 0.08), RecipeRecord(policy: "rrc(0.08-1,3/4-4/3)+hflip", seed: 1))
