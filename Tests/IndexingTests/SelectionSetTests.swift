@@ -140,6 +140,11 @@ final class SelectionSetTests: XCTestCase {
         let drawn = FewShotSampler.sample(slices[0], shots: 4, random: &random)
         XCTAssertEqual(four.features.values, rows(drawn.map { index[$0.path]! }, of: train))
 
+        // A draw made here whose items have no views of the wanted recipe: the fix names the crop scale.
+        assertOneLineError("index them with `cocoon index … --views K --crop-scale 0.08 --views-for fewshot:2:3`, or pass --allow-unaugmented to train on their view 0") {
+            _ = try data.task(shots: 2, seed: 3, classes: .all, recipe: .cropScale(0.08))
+        }
+
         // No draw (all of train) leaves nothing to hold out; a store without the slice says how to add it.
         assertOneLineError("toy has no val split and every train item is in the training draw, so none is left to select hyper-parameters on; train with --shots N") {
             _ = try data.task(shots: nil, seed: 1, classes: .all, selection: .fullVal, allowUnaugmented: true)
