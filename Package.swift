@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "FeatureCacheTests", dependencies: ["FeatureCache", "CLMDB", "Hashing", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["Demo", "PromptLearning", "Kernels", "TestSupport"]),
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "DatasetNames", "Datasets", "FeatureCache", "Formats", "Kernels",
-                                                     "TestSupport"]),
+                                                     "PromptLearning", "TestSupport"]),
         // The CLI end to end (tune, eval, zeroshot, probe, interpret, the papers' protocols).
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels", "cocoon"]),
         // Helpers the test targets share: fixture paths, scratch folders, running the built

@@ -80,7 +80,7 @@ public final class DemoRunner {
                 // Linear probe and CoOp; at the most shots both are also scored on the target domain.
                 var result = DemoJobResult()
                 if plan.linearProbe {
-                    let task = try src.task(shots: shots, seed: seed, classes: .all, allowUnaugmented: true)
+                    let task = try src.task(shots: shots, seed: seed, classes: .all, recipe: .cropScale(CoOpMethod.officialCropScale), allowUnaugmented: true)
                     let fitted = LinearProbe.fit(train: task.train, val: task.val, classes: task.classnames.count)
                     result.probe = EvaluationResult(classifier: fitted, data: task.test).accuracy
                     if shots == mostShots { result.probeTarget = EvaluationResult(classifier: fitted, data: targetTest).accuracy }

@@ -75,25 +75,42 @@ extension FeatureStore {
         return candidates[0]
     }
 
-    /// The recipe whose augmented views a training run reads from `split`: `wanted` (8 hex
-    /// digits) if given, else the only recipe with views there, else nil (view 0 only). Several
-    /// recipes without `wanted` are a one-line error listing them.
-    public func trainingRecipe(_ source: FeatureSource, split: Split, wanted: String?) throws -> RecipeID? {
+    /// The recipe whose augmented views a training run reads from `split`: the one `choice` names
+    /// (`.id`: that recipe; `.cropScale`: the one recipe whose policy has that crop scale), else
+    /// the only recipe with views there; nil when no recipe has views there (view 0 only).
+    /// A wanted recipe that is absent, and several candidates, are one-line errors listing the
+    /// recipes stored and the fix.
+    public func trainingRecipe(_ source: FeatureSource, split: Split, choice: RecipeChoice?) throws -> RecipeID? {
         var items: [RecipeID: Int] = [:]
         for (_, views) in try storedViews(ext: source.ext, ds: source.ds, split: split) {
             for r in Set(views.map(\.recipe)) where r != .eval { items[r, default: 0] += 1 }
         }
-        if let wanted {
-            guard let id = RecipeID(hex: wanted) else { throw StoreError("--recipe '\(wanted)': expected 8 hex digits (see `cocoon query stats`)") }
+        let what = "\(source.dataset.name) (\(source.extractor.modelName))"
+        switch choice {
+        case .id(let hex)?:
+            guard let id = RecipeID(hex: hex) else { throw StoreError("--recipe '\(hex)': expected 8 hex digits (see `cocoon query stats`)") }
             guard items[id] != nil else {
-                throw StoreError("\(path): no \(split) views of recipe \(id) for \(source.dataset.name) (\(source.extractor.modelName)); stored recipes: \(try describe(items))")
+                throw StoreError("\(path): no \(split) views of recipe \(id) for \(what); stored recipes: \(try describe(items))")
             }
             return id
+        case .cropScale(let scale)?:
+            guard !items.isEmpty else { return nil }
+            let matching = try items.keys.filter { try recipe($0)?.cropScale == scale }
+            let number = RecipePolicy.number(scale)
+            guard !matching.isEmpty else {
+                let scales = Set(try items.keys.map { try recipe($0)?.cropScale.map(RecipePolicy.number) ?? "?" }).sorted()
+                throw StoreError("\(path): no \(split) views with crop scale \(number) of \(what); stored crop scales: \(scales.joined(separator: ", ")) (recipes \(try describe(items))); index them with `cocoon index … --views K --crop-scale \(number)`, or pass --recipe HEX to use another")
+            }
+            guard matching.count == 1 else {
+                throw StoreError("\(path): \(matching.count) recipes with crop scale \(number) have \(split) views of \(what): \(try describe(items.filter { matching.contains($0.key) })); choose one with --recipe ID")
+            }
+            return matching[0]
+        case nil:
+            guard items.count <= 1 else {
+                throw StoreError("\(path): \(items.count) augmentation recipes have \(split) views of \(what): \(try describe(items)); choose one with --recipe ID")
+            }
+            return items.keys.first
         }
-        guard items.count <= 1 else {
-            throw StoreError("\(path): \(items.count) augmentation recipes have \(split) views of \(source.dataset.name) (\(source.extractor.modelName)): \(try describe(items)); choose one with --recipe ID")
-        }
-        return items.keys.first
     }
 
     private func describe(_ items: [RecipeID: Int]) throws -> String {

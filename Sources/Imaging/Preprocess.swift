@@ -46,31 +46,37 @@ public enum Preprocess {
         normalize(clipEvalPixels(image, size: n), normalization: normalization, into: out)
     }
 
-    /// RandomResizedCrop(n, scale (0.08, 1), ratio (3/4, 4/3)) then horizontal flip with
-    /// p = 0.5, drawn from `ViewRandom(seed: viewSeed)`: the n x n uint8 training view.
-    public static func trainViewPixels(_ image: RGBImage, size n: Int = 224, viewSeed: UInt64) -> RGBImage {
+    /// RandomResizedCrop(n, scale `cropScale` (CoOp's (0.08, 1) by default), ratio (3/4, 4/3))
+    /// then horizontal flip with p = 0.5, drawn from `ViewRandom(seed: viewSeed)`: the n x n uint8
+    /// training view.
+    public static func trainViewPixels(_ image: RGBImage, size n: Int = 224,
+                                       cropScale: ClosedRange<Double> = RandomResizedCrop.defaultScale,
+                                       viewSeed: UInt64) -> RGBImage {
         var random = ViewRandom(seed: viewSeed)
-        let crop = RandomResizedCrop.box(width: image.width, height: image.height, random: &random).box
+        let crop = RandomResizedCrop.box(width: image.width, height: image.height, scale: cropScale, random: &random).box
         let patch = image.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
         let view = Resample.bicubic(patch, width: n, height: n)
         return random.uniform() < 0.5 ? view.flippedHorizontally() : view
     }
 
-    /// CoOp training transform into `out` ([3, n, n] Float32).
+    /// CoOp training transform (crop scale `cropScale`) into `out` ([3, n, n] Float32).
     public static func trainView(_ image: RGBImage, size n: Int = 224, normalization: Normalization = .clip,
+                                 cropScale: ClosedRange<Double> = RandomResizedCrop.defaultScale,
                                  viewSeed: UInt64, into out: UnsafeMutablePointer<Float>) {
-        normalize(trainViewPixels(image, size: n, viewSeed: viewSeed), normalization: normalization, into: out)
+        normalize(trainViewPixels(image, size: n, cropScale: cropScale, viewSeed: viewSeed), normalization: normalization, into: out)
     }
 
-    /// View `view` of an item: 0 is the eval transform, others are training views seeded by
-    /// `ViewSeed.make(seed:itemKey:view:)`. Writes [3, n, n] Float32 into `out`.
+    /// View `view` of an item: 0 is the eval transform, others are training views (crop scale
+    /// `cropScale`) seeded by `ViewSeed.make(seed:itemKey:view:)`. Writes [3, n, n] Float32 into `out`.
     public static func view(_ image: RGBImage, view: Int, seed: UInt64, itemKey: String, size n: Int = 224,
-                            normalization: Normalization = .clip, into out: UnsafeMutablePointer<Float>) {
+                            normalization: Normalization = .clip,
+                            cropScale: ClosedRange<Double> = RandomResizedCrop.defaultScale,
+                            into out: UnsafeMutablePointer<Float>) {
         if view == 0 {
             clipEval(image, size: n, normalization: normalization, into: out)
         } else {
             let viewSeed = ViewSeed.make(seed: seed, itemKey: itemKey, view: view)
-            trainView(image, size: n, normalization: normalization, viewSeed: viewSeed, into: out)
+            trainView(image, size: n, normalization: normalization, cropScale: cropScale, viewSeed: viewSeed, into: out)
         }
     }
 

@@ -18,7 +18,8 @@ public struct CropBox: Equatable, Sendable {
 /// torchvision's `RandomResizedCrop.get_params` geometry, drawn from `ViewRandom` (the rules are
 /// torchvision's; the random numbers are not torch's). Used by `Preprocess.trainView`.
 public enum RandomResizedCrop {
-    /// CoOp's defaults: scale (0.08, 1), ratio (3/4, 4/3).
+    /// CoOp's defaults: scale (0.08, 1), ratio (3/4, 4/3). Tip-Adapter and LP++ train with
+    /// scale (0.5, 1) (`cocoon index --crop-scale 0.5`).
     public static let defaultScale: ClosedRange<Double> = 0.08...1.0
     public static let defaultRatio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0)
 

@@ -111,16 +111,21 @@ private final class OrderedWorkQueue {
 }
 
 /// The view renderer every worker runs: decode (JPEG/PNG, Pillow-exact), then view 0 (resize +
-/// centre crop) and views 1… (seeded random-resized-crop + flip), normalised, into one tensor.
+/// centre crop) and views 1… (seeded random-resized-crop of area scale (`cropScale`, 1) + flip),
+/// normalised, into one tensor.
 public struct ViewRenderer: Sendable {
     public let imageSize: Int
     public let normalization: Normalization
     public let seed: UInt64
+    /// Lower bound of the augmented views' crop area scale (view 0 ignores it).
+    public let cropScale: Double
 
-    public init(imageSize: Int, normalization: Normalization, seed: UInt64) {
+    public init(imageSize: Int, normalization: Normalization, seed: UInt64,
+                cropScale: Double = RandomResizedCrop.defaultScale.lowerBound) {
         self.imageSize = imageSize
         self.normalization = normalization
         self.seed = seed
+        self.cropScale = cropScale
     }
 
     public func render(_ job: ViewJob) -> PreparedViews {
@@ -137,7 +142,7 @@ public struct ViewRenderer: Sendable {
         let pixels = Tensor(shape: [job.views.count, 3, R, R])
         for (i, v) in job.views.enumerated() {
             Preprocess.view(image, view: v, seed: seed, itemKey: job.key, size: R, normalization: normalization,
-                            into: pixels.data + i * plane)
+                            cropScale: cropScale...1, into: pixels.data + i * plane)
         }
         return PreparedViews(job: job, pixels: pixels, error: nil)
     }

@@ -9,9 +9,6 @@ import Kernels
 /// views (policy and seed). Any change of the first gives another ext_id; augmentation settings
 /// never do. Used by `Indexer` and by the tests.
 public enum ExtractorDescription {
-    /// torchvision `RandomResizedCrop(scale=(0.08, 1), ratio=(3/4, 4/3))` + `RandomHorizontalFlip()`.
-    public static let augmentationPolicy = "rrc(0.08-1,3/4-4/3)+hflip"
-
     /// Decoders and transforms of view 0, with the model's resolution and normalisation.
     public static func preprocessing(_ p: PreprocessConfig) -> String {
         func list(_ v: [Float]) -> String { v.map { "\($0)" }.joined(separator: ",") }
@@ -27,9 +24,10 @@ public enum ExtractorDescription {
                         precision: precision == .fp32 ? nil : precision.rawValue)
     }
 
-    /// The recipe of `--views K --seed S` (the views' seeds derive from S).
-    public static func recipe(seed: UInt64) -> RecipeRecord {
-        RecipeRecord(policy: augmentationPolicy, seed: Int(truncatingIfNeeded: seed))
+    /// The recipe of `--views K --seed S --crop-scale C` (the views' seeds derive from S; the
+    /// policy is `RecipePolicy(cropScale: C).text`, "rrc(0.08-1,3/4-4/3)+hflip" for CoOp's 0.08).
+    public static func recipe(seed: UInt64, cropScale: Double) -> RecipeRecord {
+        RecipeRecord(policy: RecipePolicy(cropScale: cropScale).text, seed: Int(truncatingIfNeeded: seed))
     }
 
     /// The model's normalisation as `Imaging` takes it.

@@ -1,6 +1,7 @@
 import DatasetNames
 import FeatureCache
 import Foundation
+import Imaging
 import Kernels
 
 /// Everything `cocoon index` was asked to do: which model, dataset and store, which splits and
@@ -22,6 +23,10 @@ public struct IndexSettings {
     public var onlyFewShotTrainItems = false
     /// Run seed of the augmented views (`ViewSeed.make(seed:itemKey:view:)`).
     public var seed: UInt64 = 1
+    /// Lower bound s of the augmented views' RandomResizedCrop area scale (s, 1): CoOp's 0.08, or
+    /// 0.5 for the Tip-Adapter / LP++ recipe. Part of the recipe's policy, so each scale is its
+    /// own recipe under the same extractor.
+    public var cropScale: Double = RandomResizedCrop.defaultScale.lowerBound
     /// Images per encoder call.
     public var batch: Int = 32
     public var shard: ShardSelector = .all
@@ -60,6 +65,9 @@ public struct IndexSettings {
         guard augmentedViews >= 0, augmentedViews < Int(UInt16.max) else {
             throw IndexingError("--views \(augmentedViews): must be 0 or more (K augmented views per training item)")
         }
+        guard cropScale > 0, cropScale <= 1 else {
+            throw IndexingError("--crop-scale \(RecipePolicy.number(cropScale)): must be in (0, 1], the smallest crop area as a fraction of the image; pass e.g. --crop-scale 0.08 (CoOp) or 0.5 (Tip-Adapter, LP++)")
+        }
         guard batch >= 1 else { throw IndexingError("--batch \(batch): must be at least 1") }
         guard decodeThreads >= 1 else { throw IndexingError("decode threads \(decodeThreads): must be at least 1") }
         guard commitEvery >= 1 else { throw IndexingError("--commit-every \(commitEvery): must be at least 1") }
@@ -67,6 +75,9 @@ public struct IndexSettings {
         guard !splits.isEmpty else { throw IndexingError("--splits: name at least one of train, val, test") }
         if onlyFewShotTrainItems, case .all = viewScope {
             throw IndexingError("--train-items fewshot needs --views-for fewshot:N:SEEDS (it keeps only those draws' train items)")
+        }
+        if augmentedViews == 0 && cropScale != RandomResizedCrop.defaultScale.lowerBound {
+            throw IndexingError("--crop-scale \(RecipePolicy.number(cropScale)) needs --views K > 0 (it shapes the augmented views; view 0 has no crop)")
         }
         if case .fewShot = viewScope, augmentedViews == 0 {
             throw IndexingError("--views-for \(viewScope) needs --views K > 0 (it restricts augmented views to few-shot items)")

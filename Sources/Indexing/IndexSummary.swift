@@ -33,6 +33,9 @@ public struct IndexSummary {
     public var dataset: DatasetRecord
     /// Few-shot subset names recorded (`--views-for fewshot:…`).
     public var subsets: [String]
+    /// Train items of the held-out selection slice indexed at view 0 besides the draws
+    /// (`--train-items fewshot` on a dataset without val; `TrainHoldout`), counted over all shards.
+    public var heldOutItems: Int
     public var splits: [SplitSummary]
 
     /// Human-readable report for the CLI: one line per split, then one per failure.
@@ -40,6 +43,9 @@ public struct IndexSummary {
         let views = recipe.map { "\(augmentedViews) augmented views of recipe \($0)" } ?? "eval view only"
         var lines = ["extractor \(ext) (\(extractor.modelName), \(views)); dataset \(ds) (\(dataset.name))"]
         if !subsets.isEmpty { lines.append("subsets: " + subsets.joined(separator: ", ")) }
+        if heldOutItems > 0 {
+            lines.append("selection slice (no val split): \(heldOutItems) held-out train items outside the draws, view 0 only")
+        }
         for s in splits {
             if s.wasComplete {
                 lines.append("\(s.split): already complete (\(s.items) items); nothing to do")

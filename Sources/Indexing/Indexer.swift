@@ -37,22 +37,41 @@ public final class Indexer {
         encoder.use(settings.precision)
         let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName, precision: settings.precision)
         let ext = try store.registerExtractor(record)
-        let recipe = settings.augmentedViews > 0 ? try store.registerRecipe(ExtractorDescription.recipe(seed: settings.seed)) : nil
+        let recipe = settings.augmentedViews > 0 ? try store.registerRecipe(ExtractorDescription.recipe(seed: settings.seed, cropScale: settings.cropScale)) : nil
         try store.recordNumerics(NumericsRecord(library: OpenBLASCore.library, kernels: OpenBLASCore.current), for: ext)
         let datasetRecord = try DatasetRegistration.register(dataset, in: store, threads: settings.decodeThreads)
         let ds = datasetRecord.id
         let (augmented, subsets) = try recordSubsets(dataset, store: store, ds: ds)
+        let heldOut = heldOutSlice(dataset)
 
-        let renderer = ViewRenderer(imageSize: encoder.imageSize, normalization: normalization, seed: settings.seed)
+        let renderer = ViewRenderer(imageSize: encoder.imageSize, normalization: normalization, seed: settings.seed,
+                                    cropScale: settings.cropScale)
         var summaries: [SplitSummary] = []
         for split in settings.splits {
             let items = dataset.indexedItems(split)
             guard !items.isEmpty else { continue }
             summaries.append(try index(split: split, items: items, dataset: dataset, store: store, ext: ext, ds: ds,
-                                       recipe: recipe, augmented: augmented, encoder: encoder, renderer: renderer))
+                                       recipe: recipe, augmented: augmented, heldOut: heldOut, encoder: encoder, renderer: renderer))
         }
         return IndexSummary(ext: ext, extractor: record, recipe: recipe, augmentedViews: settings.augmentedViews,
-                            ds: ds, dataset: datasetRecord, subsets: subsets, splits: summaries)
+                            ds: ds, dataset: datasetRecord, subsets: subsets, heldOutItems: heldOut.count, splits: summaries)
+    }
+
+    /// With `--train-items fewshot` on a dataset without a val split of its own: the train item ids
+    /// of `TrainHoldout`'s selection slice for each draw of `--views-for` (view 0 only), so the
+    /// tuner can select hyper-parameters from a few-shot-only store. Empty otherwise (every train
+    /// item is indexed, or val is the selection data).
+    private func heldOutSlice(_ dataset: Dataset) -> Set<Int> {
+        guard settings.onlyFewShotTrainItems, case .fewShot(let shots, let seeds) = settings.viewScope,
+              !dataset.isTestOnly, TrainHoldout.isNeeded(dataset) else { return [] }
+        var index: [String: Int] = [:]
+        for (i, item) in dataset.train.enumerated() where index[item.path] == nil { index[item.path] = i }
+        var ids: Set<Int> = []
+        for seed in seeds {
+            let draw = FewShotSampler.sample(dataset, shots: shots, seed: seed)
+            ids.formUnion(TrainHoldout.items(dataset.train, excluding: draw.train).compactMap { index[$0.path] })
+        }
+        return ids
     }
 
     /// Records the few-shot subsets of `--views-for fewshot:N:SEEDS` (train and, where drawn, val)
@@ -83,11 +102,14 @@ public final class Indexer {
 
     /// One split: the views the shard's items lack (view 0 for every item; views 1…K of `recipe`
     /// for augmented train items), encoded in batches of `settings.batch` images, written in item order.
+    /// With `--train-items fewshot` the train items are the augmented ones and the `heldOut` slice.
     private func index(split: Split, items: [DatasetItem], dataset: Dataset, store: FeatureStore, ext: ExtractorID,
-                       ds: DatasetID, recipe: RecipeID?, augmented: Set<Int>?, encoder: ImageEncoder,
+                       ds: DatasetID, recipe: RecipeID?, augmented: Set<Int>?, heldOut: Set<Int>, encoder: ImageEncoder,
                        renderer: ViewRenderer) throws -> SplitSummary {
         let keepsAll = split != .train || !settings.onlyFewShotTrainItems
-        let shardIDs = items.indices.filter { settings.shard.contains(key: items[$0].path) && (keepsAll || augmented?.contains($0) == true) }
+        let shardIDs = items.indices.filter {
+            settings.shard.contains(key: items[$0].path) && (keepsAll || augmented?.contains($0) == true || heldOut.contains($0))
+        }
         var summary = SplitSummary(split: split, items: shardIDs.count, alreadyDone: 0, indexed: 0, images: 0,
                                    failures: [], seconds: 0, wasComplete: false)
         let K = settings.augmentedViews

@@ -40,16 +40,20 @@ public struct TaskData {
     public let test: FeatureSet
     /// Which training views the task reads.
     public let views: TrainingViews
+    /// The hyper-parameter selection set asked for with `task(…, selection:)`; nil when none was.
+    public let selection: SelectionSet?
     /// The training items and the recipe `train` was read with (`CachedDataset.rawTrain`).
     let trainItems: [DatasetItem]
     let trainRecipe: RecipeID?
 }
 
 /// The training views of a task, as the tuner reports them (one line and its JSON): the recipe
-/// of the augmented views, how many training items have them and how many only view 0, and
-/// whether the few-shot draw is the one the indexer recorded.
+/// of the augmented views and its policy, how many training items have them and how many only
+/// view 0, and whether the few-shot draw is the one the indexer recorded.
 public struct TrainingViews: Codable, Equatable {
     public var recipe: String?
+    /// The recipe's policy string (e.g. "rrc(0.5-1,3/4-4/3)+hflip"; `RecipePolicy`).
+    public var policy: String?
     public var augmentedItems: Int
     public var unaugmentedItems: Int
     /// The store's subset name of the draw (e.g. "16shot-s1"), nil when drawn here.
@@ -59,7 +63,7 @@ public struct TrainingViews: Codable, Equatable {
     public var summary: String {
         let draw = storedDraw.map { "the indexed draw \($0)" } ?? "a draw made here"
         guard let recipe else { return "training views: view 0 only (no augmented views stored); \(draw)" }
-        return "training views: recipe \(recipe), \(augmentedItems) items with augmented views, \(unaugmentedItems) with view 0 only; \(draw)"
+        return "training views: recipe \(recipe) (\(policy ?? "?")), \(augmentedItems) items with augmented views, \(unaugmentedItems) with view 0 only; \(draw)"
     }
 }
 
@@ -77,7 +81,8 @@ public final class CachedDataset {
     /// The dataset has no train split in the store (ImageNet-A/R/Sketch/V2 and other test-only sets).
     public let isTestOnly: Bool
     private let source: FeatureSource
-    private let itemIDs: [Split: [String: UInt32]]
+    /// Item id of each relative path, per split.
+    let itemIDs: [Split: [String: UInt32]]
 
     /// - Parameters: `extractorID`/`datasetID` narrow the lookup when the store holds several.
     public init(store: FeatureStore, model: ModelReference, datasetName: String, extractorID: String? = nil,
@@ -107,11 +112,12 @@ public final class CachedDataset {
 
     /// The task: `shots` per class (the draw the indexer recorded for `seed`, else CoOp's sampler
     /// with `seed`; nil: all training data), then the `classes` half (base-to-new), then the
-    /// features of train (view 0 and the views of the training recipe: `recipe`, or the only one
-    /// stored), val and test. Refuses a test-only dataset, and training items without augmented
-    /// views unless `allowUnaugmented`.
-    public func task(shots: Int?, seed: Int, classes: ClassSubset, recipe wanted: String? = nil,
-                     allowUnaugmented: Bool = false) throws -> TaskData {
+    /// features of train (view 0 and the views of the training recipe `recipe` chooses, or of the
+    /// only one stored when nil), val and test, and the `selection` set when asked for (see
+    /// `selection(_:draw:seed:classes:)`). Refuses a test-only dataset, and training items without
+    /// augmented views unless `allowUnaugmented`.
+    public func task(shots: Int?, seed: Int, classes: ClassSubset, recipe choice: RecipeChoice? = nil,
+                     selection kind: SelectionKind? = nil, allowUnaugmented: Bool = false) throws -> TaskData {
         guard !isTestOnly else {
             throw PromptError.invalid("\(store.path): \(record.name) has no train split (a test-only dataset); tune on its source dataset (e.g. ImageNet) and evaluate here with `cocoon eval`")
         }
@@ -128,19 +134,23 @@ public final class CachedDataset {
                 data = try data.subset(FewShotSampler.sample(data, shots: shots, seed: seed))
             }
         }
+        let selection = try kind.map { try self.selection($0, draw: data, seed: seed, classes: classes) }
         data = try data.subsampleClasses(classes)
-        let recipe = try store.trainingRecipe(source, split: .train, wanted: wanted)
+        let recipe = try store.trainingRecipe(source, split: .train, choice: choice)
         let train = try features(.train, data.train, recipe: recipe)
         let augmented = (0..<train.count).filter { train.offsets[$0 + 1] - train.offsets[$0] > 1 }.count
-        let views = TrainingViews(recipe: recipe?.description, augmentedItems: augmented,
-                                  unaugmentedItems: train.count - augmented, storedDraw: storedDraw)
+        let views = TrainingViews(recipe: recipe?.description, policy: try recipe.flatMap { try store.recipe($0)?.policy },
+                                  augmentedItems: augmented, unaugmentedItems: train.count - augmented, storedDraw: storedDraw)
         if views.unaugmentedItems > 0 && !allowUnaugmented {
-            let fix = shots.map { "`cocoon index … --views K --views-for fewshot:\($0):\(seed)`" } ?? "`cocoon index … --views K`"
+            var scale = ""
+            if case .cropScale(let s)? = choice { scale = " --crop-scale \(RecipePolicy.number(s))" }
+            let fix = shots.map { "`cocoon index … --views K\(scale) --views-for fewshot:\($0):\(seed)`" } ?? "`cocoon index … --views K\(scale)`"
             throw PromptError.invalid("\(store.path): \(views.unaugmentedItems) of \(train.count) training items of \(record.name) have no augmented views\(recipe.map { " of recipe \($0)" } ?? ""); index them with \(fix), or pass --allow-unaugmented to train on their view 0")
         }
         return TaskData(datasetName: record.name, classnames: data.classnames, train: train,
                         val: data.val.isEmpty ? nil : try features(.val, data.val),
-                        test: try features(.test, data.test), views: views, trainItems: data.train, trainRecipe: recipe)
+                        test: try features(.test, data.test), views: views, selection: selection,
+                        trainItems: data.train, trainRecipe: recipe)
     }
 
     /// The task's training rows as stored (unnormalised): what Tip-Adapter averages into its keys.

@@ -14,7 +14,7 @@ public protocol LearnerMethod: MethodDefinition {
 
 extension LearnerMethod {
     public static var officialCropScale: Double { 0.08 }
-    public static var selection: SelectionKind? { nil }
+    public static func selection(shots: Int?) -> SelectionKind? { nil }
 
     public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
         let learner = try learner(input.context, random: &random)

@@ -42,8 +42,9 @@ public protocol MethodDefinition {
     /// The lower bound of the random-resized-crop scale of the augmented views its official code
     /// trains on: 0.08 (Dassl: CoOp and the methods built on it), 0.5 (Tip-Adapter, LP++).
     static var officialCropScale: Double { get }
-    /// The validation data its hyper-parameter or epoch selection reads (never test).
-    static var selection: SelectionKind? { get }
+    /// The validation data its hyper-parameter or epoch selection reads for `shots` (never test;
+    /// nil: it selects nothing).
+    static func selection(shots: Int?) -> SelectionKind?
     /// Whether the learned state scores classes it was not trained on (new classes, other
     /// datasets): true for what is learned on the text side or the image side alone.
     static var transfersToOtherClasses: Bool { get }
@@ -56,14 +57,6 @@ public protocol MethodDefinition {
     /// The checkpoint's trained state scoring `context.classnames` (the classes it was trained on,
     /// or others where `transfersToOtherClasses`).
     static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier
-}
-
-/// Which validation data a method selects on.
-public enum SelectionKind: String, Codable {
-    /// The whole val split (Tip-Adapter's α/β search, Tip-Adapter-F's best epoch).
-    case fullValidation
-    /// `shots` items per class drawn from val with the run's seed (LP++).
-    case fewShotValidation
 }
 
 /// What rebuilds a method's state for one class list: the model, the classes, the dataset whose
@@ -124,16 +117,6 @@ public struct TrainingInput {
         guard let selection else { throw PromptError.invalid("\(method) selects on validation data, and none was given") }
         return selection
     }
-}
-
-/// The validation data a run selected on: the split and how many items (the tables label it).
-public struct SelectionSource: Codable, Equatable {
-    /// "val" (the dataset's val split) or "train-holdout" (a held-out slice of train, for datasets
-    /// without val), or "test" only under the option that says so.
-    public var split: String
-    public var items: Int
-
-    public init(split: String, items: Int) { self.split = split; self.items = items }
 }
 
 /// A method's training in progress, driven by `Tuning` one epoch at a time: `Trainer` (the Dassl

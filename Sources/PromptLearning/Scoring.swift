@@ -25,11 +25,13 @@ public enum Scoring {
         return EvaluationResult(classifier: classifier, data: features)
     }
 
-    /// The linear probe fitted on view 0 of the few-shot draw (`shots` nil: all training data),
+    /// The linear probe fitted on view 0 of the few-shot draw (the Dassl recipe's views are read
+    /// and not used) (`shots` nil: all training data),
     /// λ chosen on val, scored on test.
     public static func linearProbe(data: CachedDataset, shots: Int?, seed: Int, classes: ClassSubset)
         throws -> (result: EvaluationResult, lambda: Double) {
-        let task = try data.task(shots: shots, seed: seed, classes: classes, allowUnaugmented: true)
+        let task = try data.task(shots: shots, seed: seed, classes: classes, recipe: .cropScale(CoOpMethod.officialCropScale),
+                                 allowUnaugmented: true)
         let probe = LinearProbe.fit(train: task.train, val: task.val, classes: task.classnames.count)
         return (EvaluationResult(classifier: probe, data: task.test), probe.lambda)
     }

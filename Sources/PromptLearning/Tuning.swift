@@ -1,6 +1,7 @@
 import CLIP
 import Datasets
 import Dispatch
+import FeatureCache
 import Foundation
 import Kernels
 
@@ -67,16 +68,22 @@ public enum Tuning {
         if r.classes != .all && !method.transfersToOtherClasses {
             throw PromptError.invalid("\(method.displayName) learns per-class state that does not carry to unseen classes; train it on --classes all")
         }
-        let task = try data.task(shots: r.shots, seed: r.seed, classes: r.classes, recipe: r.recipe,
-                                 allowUnaugmented: r.allowUnaugmented)
+        let selectOnTest = h.selectOnTest == true
+        let selectionKind = method.selection(shots: r.shots)
+        let task = try data.task(shots: r.shots, seed: r.seed, classes: r.classes,
+                                 recipe: RecipeChoice(recipe: r.recipe, cropScale: method.officialCropScale),
+                                 selection: selectOnTest ? nil : selectionKind, allowUnaugmented: r.allowUnaugmented)
         let recipe = PromptRecipe(method: r.method.rawValue, classnames: task.classnames, modelFingerprint: model.directory.fingerprint.hex,
                                   modelDirectory: model.directory.url.path, store: data.store.path, dataset: task.datasetName,
                                   shots: r.shots, classes: r.classes.rawValue, extractor: data.ext.description, hyperparameters: h,
                                   precision: model.text.precision == .bf16 ? .bf16 : nil)
         let context = MethodContext(model: model, classnames: task.classnames, dataset: task.datasetName, hyperparameters: h)
-        let (selection, source) = try selectionSet(method.selection, task: task, data: data, request: r, selectOnTest: h.selectOnTest == true)
-        let input = TrainingInput(context: context, train: task.train, selection: selection, selectionSource: source,
-                                  rawTrain: { try data.rawTrain(task) })
+        // The official code's test-selected behaviour only when asked for by name (`--select-on-test`).
+        let selection = selectionKind == nil ? nil
+            : selectOnTest ? SelectionSet(features: task.test, source: SelectionSource(split: "test", items: task.test.count, perClass: nil))
+            : task.selection
+        let input = TrainingInput(context: context, train: task.train, selection: selection.map { LabeledFeatures($0.features) },
+                                  selectionSource: selection?.source, rawTrain: { try data.rawTrain(task) })
         let exists = FileManager.default.fileExists(atPath: r.checkpoint.path)
         let run: MethodRun
         if exists && r.resume {
@@ -121,27 +128,6 @@ public enum Tuning {
                                     log: run.log, checkpoint: r.checkpoint.path, trainSeconds: seconds)
         try writeReports(outcome, next: r.checkpoint)
         return outcome
-    }
-
-    /// The selection data a method asks for: the full val split, or `shots` per class of val drawn
-    /// with the run's seed; the test split only when `selectOnTest` (the official behaviour, labelled).
-    static func selectionSet(_ kind: SelectionKind?, task: TaskData, data: CachedDataset, request r: TuningRequest,
-                             selectOnTest: Bool) throws -> (LabeledFeatures?, SelectionSource?) {
-        guard let kind else { return (nil, nil) }
-        let set: FeatureSet
-        let split: String
-        if selectOnTest {
-            (set, split) = (task.test, "test")
-        } else {
-            switch kind {
-            case .fullValidation: set = try data.evaluation(.val, classes: r.classes).features
-            case .fewShotValidation:
-                guard let val = task.val else { throw PromptError.invalid("\(data.store.path): \(task.datasetName) has no val split to select on; pass --select-on-test to select on test as the official code does") }
-                set = val
-            }
-            split = "val"
-        }
-        return (LabeledFeatures(set), SelectionSource(split: split, items: set.count))
     }
 
     /// `<stem>.json` (outcome), `<stem>.log.csv` (epochs) and `<stem>.curves.svg` beside the checkpoint.

@@ -51,6 +51,7 @@ public struct ReproductionEstimate {
             if let shots = run.shots {
                 let classes = d.numClasses
                 images += d.indexedItems(.val).count + shots * classes * plan.settings.seeds.count * (1 + plan.settings.views)
+                if TrainHoldout.isNeeded(d) { images += TrainHoldout.perClass * classes }   // the selection slice, view 0
             }
         }
         return ReproductionEstimate(cells: costs, images: images, imagesPerSecond: try imagesPerSecond(model))

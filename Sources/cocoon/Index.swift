@@ -25,6 +25,9 @@ struct Index: ParsableCommand {
     @Flag(help: "Stop at the first unreadable image instead of recording it as a failure.") var strict = false
     @Option(help: "Stored element type: f16 or f32.") var dtype: String = "f16"
     @Option(help: "Seed of the augmented views.") var seed: UInt64 = 1
+    @Option(name: .customLong("crop-scale"),
+            help: "Smallest crop area of the augmented views' random-resized-crop, as a fraction of the image: 0.08 (CoOp, default) or 0.5 (Tip-Adapter, LP++); each scale is its own recipe.")
+    var cropScale: Double?
     @Option(help: precisionHelp) var precision: String = "fp32"
     @Option(help: "Model name recorded in the store (default: the model directory's name).") var name: String?
     @Option(help: threadsHelp) var threads: Int?
@@ -49,6 +52,7 @@ struct Index: ParsableCommand {
         guard let type = FeatureDType(name: dtype) else { throw OptionError("--dtype '\(dtype)': expected f16 or f32") }
         settings.dtype = type
         settings.seed = seed
+        if let cropScale { settings.cropScale = cropScale }
         settings.precision = try Precision(option: precision)
         settings.modelName = name
         settings.decodeThreads = decodeThreads

@@ -91,8 +91,7 @@ struct TuneOptions: ParsableArguments {
             print(outcome.trainingViews.summary)
             if let s = outcome.selection {
                 let picked = s.picked.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%g", $0.value))" }.joined(separator: ", ")
-                print(String(format: "selected on %@ (%d items): %@, %.2f%%%@", s.source.split, s.source.items, picked, s.accuracy,
-                             s.source.split == "test" ? " (test-selected, as the official code)" : ""))
+                print(s.source.summary + String(format: "; picked %@ at %.2f%%", picked, s.accuracy))
             }
             print("test: " + describe(outcome.test))
             if let new = outcome.newClasses, let hm = outcome.harmonicMean {

@@ -53,7 +53,7 @@ final class UpgradeTests: XCTestCase {
         XCTAssertEqual(try store.extractors().count, 1)
         XCTAssertEqual(try store.recipes().map(\.record), [RecipeRecord(policy: "rrc(0.08-1,3/4-4/3)+hflip", seed: 1)])
         let source = try store.lookup(model: .name("tiny-rn"), dataset: "tinyshapes")
-        let recipe = try XCTUnwrap(try store.trainingRecipe(source, split: .train, wanted: nil))
+        let recipe = try XCTUnwrap(try store.trainingRecipe(source, split: .train, choice: nil))
         let train = try store.storedViews(ext: source.ext, ds: source.ds, split: .train)
         XCTAssertEqual(train.count, 12)
         XCTAssertEqual(train.values.filter { $0.count == 3 }.count, 6)
@@ -75,6 +75,40 @@ final class UpgradeTests: XCTestCase {
         XCTAssertNotNil(try store.numerics(source.ext))
         // A second run has nothing to do.
         XCTAssertEqual(try FeatureStore.upgrade(path: path).fromSchema, 2)
+    }
+
+    /// A store written before `--crop-scale` existed keeps its policy and recipe id, and a run
+    /// asking for CoOp's crop scale finds its recipe; asking for 0.5 names the scales there and the fix.
+    func testAnEarlierStoreIsFoundByItsCropScale() throws {
+        let path = try copyOfFixture("v1-crop")
+        _ = try FeatureStore.upgrade(path: path)
+        let store = try FeatureStore(path: path)
+        let recipes = try store.recipes()
+        XCTAssertEqual(recipes.map(\.record.policy), [RecipePolicy(cropScale: 0.08).text])
+        XCTAssertEqual(recipes.map(\.id.description), ["f6b13897"])
+        XCTAssertEqual(recipes[0].record.cropScale, 0.08)
+        let source = try store.lookup(model: .name("tiny-rn"), dataset: "tinyshapes")
+        XCTAssertEqual(try store.trainingRecipe(source, split: .train, choice: .cropScale(0.08)), recipes[0].id)
+        XCTAssertEqual(try store.trainingRecipe(source, split: .train, choice: nil), recipes[0].id)
+        assertStoreError("\(store.path): no train views with crop scale 0.5 of tinyshapes (tiny-rn); stored crop scales: 0.08 (recipes f6b13897 (rrc(0.08-1,3/4-4/3)+hflip, seed 1, 6 items)); index them with `cocoon index … --views K --crop-scale 0.5`, or pass --recipe HEX to use another") {
+            _ = try store.trainingRecipe(source, split: .train, choice: .cropScale(0.5))
+        }
+    }
+
+    /// The policy string: spelled and parsed back in one place, shortest decimals.
+    func testRecipePolicyRoundTrips() {
+        XCTAssertEqual(RecipePolicy(cropScale: 0.08).text, "rrc(0.08-1,3/4-4/3)+hflip")
+        XCTAssertEqual(RecipePolicy(cropScale: 0.5).text, "rrc(0.5-1,3/4-4/3)+hflip")
+        XCTAssertEqual(RecipePolicy(cropScale: 1).text, "rrc(1-1,3/4-4/3)+hflip")
+        for scale in [0.08, 0.5, 1, 1e-5, 0.333] {
+            XCTAssertEqual(RecipePolicy(parsing: RecipePolicy(cropScale: scale).text)?.cropScale, scale)
+        }
+        for other in ["rrc(0.08-1)+hflip", "rrc(0-1,3/4-4/3)+hflip", "rrc(1.5-1,3/4-4/3)+hflip", "rrc(-1,3/4-4/3)+hflip", "hflip"] {
+            XCTAssertNil(RecipePolicy(parsing: other), other)
+        }
+        XCTAssertEqual(RecipeChoice(recipe: "f6b13897", cropScale: 0.5), .id("f6b13897"))
+        XCTAssertEqual(RecipeChoice(recipe: nil, cropScale: 0.5), .cropScale(0.5))
+        XCTAssertNil(RecipeChoice(recipe: nil, cropScale: nil))
     }
 
     func testACrashAfterAnyPhaseLeavesAReadableStoreAndARerunFinishes() throws {

@@ -10,18 +10,20 @@ import Kernels
 import TestSupport
 import XCTest
 
-/// A tiny split-JSON dataset: `classes` classes named c0…, `trainPerClass` train items per class,
-/// one val and two test items per class; PNGs of assorted sizes with a per-item pattern.
+/// A tiny split-JSON dataset: 3 classes, `trainPerClass` train items per class, `valPerClass` val
+/// items per class (0: no "val" key, a dataset without val) and two test items per class; PNGs of
+/// assorted sizes with a per-item pattern.
 enum TinyDataset {
     static let classnames = ["red_circle", "blue_square", "green_star"]
 
     @discardableResult
-    static func write(to root: URL, trainPerClass: Int = 4) throws -> (train: Int, val: Int, test: Int) {
+    static func write(to root: URL, trainPerClass: Int = 4, valPerClass: Int = 1) throws -> (train: Int, val: Int, test: Int) {
         try FileManager.default.createDirectory(at: root.appendingPathComponent("img"), withIntermediateDirectories: true)
-        var splits: [String: [[Any]]] = ["train": [], "val": [], "test": []]
+        var splits: [String: [[Any]]] = ["train": [], "test": []]
+        if valPerClass > 0 { splits["val"] = [] }
         var n = 0
         for (label, name) in classnames.enumerated() {
-            for (split, count) in [("train", trainPerClass), ("val", 1), ("test", 2)] {
+            for (split, count) in [("train", trainPerClass), ("val", valPerClass), ("test", 2)] {
                 for i in 0..<count {
                     let path = "img/\(split)_\(name)_\(i).png"
                     try ImageFileEncoder.write(image(index: n, label: label), to: root.appendingPathComponent(path))
@@ -32,7 +34,7 @@ enum TinyDataset {
         }
         let data = try JSONSerialization.data(withJSONObject: splits, options: [.sortedKeys])
         try data.write(to: root.appendingPathComponent("split.json"))
-        return (classnames.count * trainPerClass, classnames.count, 2 * classnames.count)
+        return (classnames.count * trainPerClass, classnames.count * valPerClass, 2 * classnames.count)
     }
 
     /// A w×h image (sizes 40…91 × 30…71): a class colour, a gradient and an item-dependent stripe.
@@ -126,16 +128,19 @@ func assertSameStore(_ a: StoreDump, _ b: StoreDump, file: StaticString = #fileP
     XCTAssertTrue(differing.isEmpty, "features differ at \(differing.prefix(3))", file: file, line: line)
 }
 
-/// Features of `views` of one image through `Preprocess.view` and the encoder, in one batch of
-/// `batch` images (zero images after the views, as the indexer pads): [views, D].
-func referenceFeatures(_ model: CLIPModel, file: URL, key: String, views: Int, seed: UInt64 = 1, batch: Int = 4) throws -> [Float] {
+/// Features of `views` of one image through `Preprocess.view` (augmented views with crop scale
+/// (`cropScale`, 1)) and the encoder, in one batch of `batch` images (zero images after the views,
+/// as the indexer pads): [views, D].
+func referenceFeatures(_ model: CLIPModel, file: URL, key: String, views: Int, seed: UInt64 = 1, batch: Int = 4,
+                       cropScale: Double = 0.08) throws -> [Float] {
     let encoder = model.image!
     let R = encoder.imageSize, plane = 3 * R * R, D = encoder.embedDim
     let image = try ImageDecoder.decode(file: file)
     let pixels = Tensor(shape: [max(batch, views), 3, R, R])
     let normalization = try ExtractorDescription.normalization(model.directory.preprocess)
     for v in 0..<views {
-        Preprocess.view(image, view: v, seed: seed, itemKey: key, size: R, normalization: normalization, into: pixels.data + v * plane)
+        Preprocess.view(image, view: v, seed: seed, itemKey: key, size: R, normalization: normalization,
+                        cropScale: cropScale...1, into: pixels.data + v * plane)
     }
     return Array(encoder.encode(pixels: pixels.data, batch: max(batch, views)).toArray().prefix(views * D))
 }

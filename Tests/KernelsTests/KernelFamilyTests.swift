@@ -32,6 +32,7 @@ final class KernelFamilyTests: XCTestCase {
         ("PromptLearningTests.AdapterFixtureTests", "Tip-Adapter(-F), CLIP-Adapter, TaskRes and LP++ against their official code"),
         ("SyntheticShapesTests.DemoModelTests/testImageAndTextFeaturesMatchTorch", "the demo model's features against torch"),
         ("IndexingTests.IndexPipelineTests/testIndexWritesExpectedRecordsAndFeatures", "stored features equal the encoder alone, whatever the batch slot"),
+        ("IndexingTests.CropScaleRecipeTests/testTwoCropScalesAreTwoRecipesSideBySide", "the crop-scale-0.5 views equal the encoder on Preprocess.view, bit for bit"),
         ("IndexingTests.CrashResumeTests", "a killed and resumed index stores the bits of a clean run"),
         ("IndexingTests.ShardMergeTests/testShardsMergeIntoTheSingleRunStore", "shards merged equal one run's store bit for bit"),
         ("IndexingTests.EmbedQueryTests", "`cocoon embed` equals the encoders; zero-shot search from the cache"),

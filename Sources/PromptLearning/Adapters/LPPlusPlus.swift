@@ -295,7 +295,7 @@ public final class LPPlusPlusRun: MethodRun {
 public enum LPPlusPlusMethod: MethodDefinition {
     public static let displayName = "LP++"
     public static let officialCropScale = 0.5
-    public static let selection: SelectionKind? = .fewShotValidation
+    public static func selection(shots: Int?) -> SelectionKind? { .fewShotVal(perClass: shots ?? 16) }
     public static let transfersToOtherClasses = false
 
     public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .lpPlusPlus() }

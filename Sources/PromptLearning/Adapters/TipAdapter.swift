@@ -301,7 +301,7 @@ public protocol TipAdapterFamily: MethodDefinition {}
 
 extension TipAdapterFamily {
     public static var officialCropScale: Double { 0.5 }
-    public static var selection: SelectionKind? { .fullValidation }
+    public static func selection(shots: Int?) -> SelectionKind? { .fullVal }
     public static var transfersToOtherClasses: Bool { false }
 
     public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
