@@ -64,21 +64,22 @@ public enum DemoReport {
             try fm.copyItem(at: from, to: to)
         }
         let shots = r.fewShot.map { Double($0.shots) }
+        var accuracySeries: [SVGChart.Series] = [
+            .init(name: "CoOp", points: r.fewShot.map { (Double($0.shots), $0.coop.mean) }, errors: r.fewShot.map { $0.coop.std ?? 0 }),
+            .init(name: "linear probe", points: r.fewShot.compactMap { row in row.linearProbe.map { (Double(row.shots), $0.mean) } },
+                  errors: r.fewShot.compactMap { $0.linearProbe.map { $0.std ?? 0 } }),
+        ]
+        for i in (r.fewShot.first?.adapters ?? []).indices {
+            let points: [(Double, Double)] = r.fewShot.map { (Double($0.shots), $0.adapters[i].accuracy.mean) }
+            accuracySeries.append(.init(name: r.fewShot[0].adapters[i].method, points: points,
+                                        errors: r.fewShot.map { $0.adapters[i].accuracy.std ?? 0 }))
+        }
+        accuracySeries += [.init(name: "zero-shot", points: shots.map { ($0, r.zeroShot) }),
+                           .init(name: "ensemble", points: shots.map { ($0, r.ensemble) })]
         let plots: [(String, String)] = [
             ("accuracy_vs_shots.svg", SVGChart.lines(
                 title: "\(r.plan.dataset): accuracy vs shots (mean ± std over seeds)", xLabel: "shots per class",
-                yLabel: "test accuracy (%)",
-                series: [
-                    .init(name: "CoOp", points: r.fewShot.map { (Double($0.shots), $0.coop.mean) }, errors: r.fewShot.map { $0.coop.std ?? 0 }),
-                    .init(name: "linear probe", points: r.fewShot.compactMap { row in row.linearProbe.map { (Double(row.shots), $0.mean) } },
-                          errors: r.fewShot.compactMap { $0.linearProbe.map { $0.std ?? 0 } }),
-                ] + (r.fewShot.first?.adapters.indices ?? 0..<0).map { i in
-                    SVGChart.Series(name: r.fewShot[0].adapters[i].method, points: r.fewShot.map { (Double($0.shots), $0.adapters[i].accuracy.mean) },
-                                    errors: r.fewShot.map { $0.adapters[i].accuracy.std ?? 0 })
-                } + [
-                    .init(name: "zero-shot", points: shots.map { ($0, r.zeroShot) }),
-                    .init(name: "ensemble", points: shots.map { ($0, r.ensemble) }),
-                ], logX: true)),
+                yLabel: "test accuracy (%)", series: accuracySeries, logX: true)),
             ("base_to_new.svg", SVGChart.bars(
                 title: "base-to-new (\(r.plan.baseToNewShots) shots, mean ± std over seeds)", yLabel: "accuracy (%)",
                 categories: r.baseToNew.map(\.method),

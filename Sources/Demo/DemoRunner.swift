@@ -9,9 +9,10 @@ import PromptLearning
 import SyntheticShapes
 
 /// The embedded demo end to end, in-process: generate the synthetic datasets, index them with the
-/// demo CLIP (source train views augmented, target test only), then for every seed the papers'
-/// three protocols from the cache — few-shot (linear probe and CoOp per shot count), base-to-new
-/// (zero-shot, CoOp, CoCoOp) and domain generalisation (source prompts on the target) — plus the
+/// demo CLIP (source train views augmented with both recipes, Dassl's and the few-shot adapters',
+/// target test only), then for every seed the papers' three protocols from the cache — few-shot
+/// (linear probe, CoOp, Tip-Adapter and Tip-Adapter-F per shot count), base-to-new (zero-shot,
+/// CoOp, CoCoOp, KgCoOp, ProGrad) and domain generalisation (source prompts on the target) — plus the
 /// learned context's nearest words and the images CoOp fixes and breaks. Re-running reuses the
 /// generated images and the (complete) index.
 public final class DemoRunner {
@@ -187,6 +188,13 @@ public final class DemoRunner {
             settings.precision = plan.precision
             let summary = try Indexer(settings: settings, showsProgress: showsProgress).run()
             log(summary.text)
+            // The few-shot adapters' own recipe (crop scale 0.5–1): train views only.
+            if splits.contains(.train) && !plan.fewShotAdapters.isEmpty {
+                settings.splits = [.train]
+                settings.augmentedViews = plan.adapterViews
+                settings.cropScale = TipAdapterMethod.officialCropScale
+                log(try Indexer(settings: settings, showsProgress: showsProgress).run().text)
+            }
             return summary.ext.description
         }
     }

@@ -65,7 +65,7 @@ struct ClassifierExport: ParsableCommand {
         func compact(_ value: Any) throws -> String {
             String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]), as: UTF8.self)
         }
-        writer.metadata = try fields.mapValues { value in (value as? String) ?? (try compact(value)) }
+        for (name, value) in fields { writer.metadata[name] = try (value as? String) ?? compact(value) }
         let safetensors = directory.appendingPathComponent("classifier.safetensors")
         try writer.write(to: safetensors)
         print("\(safetensors.path): tensors \(export.arrays.map(\.name).joined(separator: ", ")) with the same fields as metadata")

@@ -88,7 +88,7 @@ final class CropScaleRecipeTests: XCTestCase {
         XCTAssertEqual(task.views.policy, "rrc(0.5-1,3/4-4/3)+hflip")
         XCTAssertEqual(task.train.values, try data.features(.train, try dataset.subset(FewShotSampler.sample(dataset, shots: 2, seed: 1)).train,
                                                             recipe: tip).values)
-        XCTAssertEqual(try data.task(shots: 2, seed: 1, classes: .all, recipe: "\(coop)").views.policy, "rrc(0.08-1,3/4-4/3)+hflip")
+        XCTAssertEqual(try data.task(shots: 2, seed: 1, classes: .all, recipe: .id("\(coop)")).views.policy, "rrc(0.08-1,3/4-4/3)+hflip")
         // A third recipe with scale 0.5 (another seed) makes the scale ambiguous.
         settings.seed = 7
         settings.splits = [.train]

@@ -90,7 +90,10 @@ public enum TipAdapterF {
     public static func train(_ adapter: TipAdapter, data: FeatureSet, options o: Options, selection: LabeledFeatures?,
                              random: inout TrainingRandom, progress: ((EpochLog) -> Void)? = nil) -> Report {
         let training = Training(adapter, data: data, options: o, selection: selection)
-        while training.log.count < o.epochs { progress?(training.runEpoch(random: &random, progress: nil)) }
+        while training.log.count < o.epochs {
+            let entry = training.runEpoch(random: &random, progress: nil)
+            progress?(entry)
+        }
         return training.report
     }
 
