@@ -71,7 +71,7 @@ public struct ResidualBlock {
         LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
         linear(a.fc, a.ln2, fcWeight, nil, W, 4 * W)
         // Adds c_fc's bias. Inference: in place, one pass. Training: `a.fc` keeps f′, all backward needs.
-        let act = cache == nil ? a.fc : a.act
+        let act = cache == nil ? a.fc : a.act                    // [rows, 4W]
         switch (activation, cache == nil) {
         case (.quickGELU, true): QuickGELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
         case (.gelu, true): GELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
@@ -102,8 +102,11 @@ public struct ResidualBlock {
             }
         }
         // MLP branch: dx stays as the residual path; add the branch's input gradient.
-        backwardInput(g4, dx, projWeight, 4 * W, W)
-        Elementwise.multiply(g4, by: a.fc, count: rows * 4 * W)   // f′ saved by the forward
+        backwardInput(g4, dx, projWeight, 4 * W, W)                    // [rows, 4W]
+        switch activation {                                             // × f′ saved by the forward
+        case .quickGELU: QuickGELU.backward(g4, derivative: a.fc, count: rows * 4 * W)
+        case .gelu: GELU.backward(g4, derivative: a.fc, count: rows * 4 * W)
+        }
         backwardInput(g1, g4, fcWeight, W, 4 * W)
         LayerNorm.backward(dx, g1, a.middle, gamma: ln2Gamma.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W, accumulate: true)
         // attention branch
