@@ -51,11 +51,6 @@ public enum LinearKernel {
         self = precision == .bf16 ? .bf16(BF16Weights()) : .fp32
     }
 
-    public var precision: Precision {
-        if case .bf16 = self { return .bf16 }
-        return .fp32
-    }
-
     /// y[rows, out] = x[rows, in] · Wᵀ + bias (`bias` may be nil). `scratch` holds the BF16 copy
     /// of `x` (unused in FP32).
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,

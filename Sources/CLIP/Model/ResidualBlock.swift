@@ -149,7 +149,7 @@ public final class BlockScratch {
     let residual: UnsafeMutablePointer<Float>   // [rows, W]
     let wide: UnsafeMutablePointer<Float>       // [rows, 4W]
     let qkvGrad: UnsafeMutablePointer<Float>    // [rows, 3W]
-    let padding = SamplePadding()                // aligned copies of sample-invariant passes (image towers)
+    private(set) lazy var padding = SamplePadding()   // aligned copies of sample-invariant passes (image towers)
     let bf16Input = GrowableBuffer<UInt16>()     // a BF16 product's left operand (`LinearKernel.bf16`)
     private let storage: Tensor
 
