@@ -4,6 +4,8 @@ import Glibc
 
 /// A smooth pointwise activation of the transformer MLPs: its value, and value with derivative, as
 /// straight-line code that `Elementwise.activate`/`activateSavingDerivative` inline into their loops.
+/// Each conforming type has its three passes side by side: `forward` (inference), `forwardSavingDerivative`
+/// (training: keeps f′ in place of the pre-activation) and `backward` (multiplies f′ in).
 /// Each conforming type's `forward`/`backward` names itself concretely, so the generic loops are
 /// specialised inside this module (a generic entry point would be called across modules
 /// unspecialised, through the witness table, one call per element).
@@ -28,6 +30,11 @@ public enum QuickGELU: SmoothActivation {
     public static func forwardSavingDerivative(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
                                                bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
         Elementwise.activateSavingDerivative(QuickGELU.self, y, x, bias: bias, rows: rows, cols: cols)
+    }
+
+    /// The backward: dx[i] *= f′[i] for `count` elements, f′ as `forwardSavingDerivative` left it.
+    public static func backward(_ dx: UnsafeMutablePointer<Float>, derivative: UnsafePointer<Float>, count: Int) {
+        Elementwise.multiply(dx, by: derivative, count: count)
     }
 
     @inline(__always)
@@ -99,8 +106,8 @@ extension Elementwise {
         }
     }
 
-    /// The activation's backward: dx[i] *= f′[i], with f′ saved by the training forward.
-    public static func multiply(_ dx: UnsafeMutablePointer<Float>, by derivative: UnsafePointer<Float>, count: Int) {
+    /// dx[i] *= f′[i]: the activations' backward, with f′ saved by their training forward.
+    static func multiply(_ dx: UnsafeMutablePointer<Float>, by derivative: UnsafePointer<Float>, count: Int) {
         Parallel.ranges(count) { r in
             for i in r { dx[i] *= derivative[i] }
         }
@@ -130,19 +137,11 @@ public enum Elementwise {
         Reduce.dot(x, x, count: count)
     }
 
-    /// Rows of `x` (`[rows, dim]`) scaled to unit L2 norm in place (rows of zeros stay zero);
-    /// returns the norms. CLIP compares features by cosine: every consumer normalises here.
+    /// Rows of `x` (`[rows, dim]`) scaled to unit L2 norm in place: `Normalize.forward`, under the
+    /// name the encoders, the store's consumers and the adapters call it by.
     @discardableResult
     public static func normalizeRows(_ x: UnsafeMutablePointer<Float>, rows: Int, dim: Int) -> [Float] {
-        var norms = [Float](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let row = x + r * dim
-            let n = sumOfSquares(row, count: dim).squareRoot()
-            norms[r] = n
-            let inv = n > 0 ? 1 / n : 0
-            for i in 0..<dim { row[i] *= inv }
-        }
-        return norms
+        Normalize.forward(x, rows: rows, dim: dim)
     }
 }
 
@@ -158,6 +157,11 @@ public enum GELU: SmoothActivation {
     public static func forwardSavingDerivative(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
                                                bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
         Elementwise.activateSavingDerivative(GELU.self, y, x, bias: bias, rows: rows, cols: cols)
+    }
+
+    /// The backward, as `QuickGELU.backward`.
+    public static func backward(_ dx: UnsafeMutablePointer<Float>, derivative: UnsafePointer<Float>, count: Int) {
+        Elementwise.multiply(dx, by: derivative, count: count)
     }
 
     @inline(__always)

@@ -36,3 +36,44 @@ public enum Linear {
         }
     }
 }
+
+/// Which kernel runs a frozen linear layer's two products, `y = x·Wᵀ + b` and `dx = dy·W` (W `[out, in]`):
+/// OpenBLAS in FP32 (`Linear`), or the BF16 kernel on the weights' packed copies (`BF16GEMM`).
+/// Chosen once from a `Precision` by the tower that owns the weights, which hands the value to each of
+/// its residual blocks (`ResidualBlock.running(_:)`); the blocks' calls never carry a precision.
+public enum LinearKernel {
+    case fp32
+    /// The packed weights are shared by every block and lane of one tower.
+    case bf16(BF16Weights)
+
+    /// FP32, or BF16 with a fresh (empty) cache of packed weights.
+    public init(_ precision: Precision) {
+        self = precision == .bf16 ? .bf16(BF16Weights()) : .fp32
+    }
+
+    /// y[rows, out] = x[rows, in] · Wᵀ + bias (`bias` may be nil). `scratch` holds the BF16 copy
+    /// of `x` (unused in FP32).
+    public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
+                        scratch: GrowableBuffer<UInt16>) {
+        switch self {
+        case .fp32:
+            Linear.forward(y, x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+        case .bf16(let weights):
+            BF16GEMM.linear(y, x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                            weights: weights, scratch: scratch)
+        }
+    }
+
+    /// dx[rows, in] = dy[rows, out] · W: the input gradient of `forward`. `scratch` holds the BF16 copy of `dy`.
+    public func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              rows: Int, inFeatures: Int, outFeatures: Int, scratch: GrowableBuffer<UInt16>) {
+        switch self {
+        case .fp32:
+            Linear.backwardInput(dx, dy, weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+        case .bf16(let weights):
+            BF16GEMM.backwardInput(dx, dy, weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                                   weights: weights, scratch: scratch)
+        }
+    }
+}

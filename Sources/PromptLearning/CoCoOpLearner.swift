@@ -39,7 +39,7 @@ public final class CoCoOpLearner: PromptLearner {
         let meta = metaNet.forward(images)
         let step = promptEncoder.forward(context: context, shifts: meta.output)
         let text = step.features              // normalised in place: backward does not read it
-        let norms = Elementwise.normalizeRows(text.data, rows: text.shape[0], dim: text.shape[1])
+        let norms = Normalize.forward(text.data, rows: text.shape[0], dim: text.shape[1])
         return (meta, step, text, norms)
     }
 
@@ -78,7 +78,7 @@ public final class CoCoOpLearner: PromptLearner {
             GEMM.sgemm(transA: true, m: K, n: D, k: 1, alpha: logitScale, a: logits.data + b * K, lda: K,
                        b: images.data + b * D, ldb: D, c: dText.data + b * K * D, ldc: D)
         }
-        CosineLoss.backwardNormalize(dText.data, normalized: f.text.data, norms: f.norms, rows: B * K, dim: D)
+        Normalize.backward(dText.data, normalized: f.text.data, norms: f.norms, rows: B * K, dim: D)
         let grads = f.step.backward(dFeatures: dText)
         let metaGrads = metaNet.backward(f.meta, dOutput: grads.shifts!)
         return (StepResult(loss: loss, correct: correct, count: B), [grads.context] + metaGrads)

@@ -70,6 +70,24 @@ public final class CoOpLearner: PromptLearner {
 
     public var parameters: [(name: String, tensor: Tensor)] { [("ctx", context)] }
 
+    /// One step, top to bottom: the class prompts forward (`textPass`), the cosine head and
+    /// cross-entropy forward and backward (`CosineLoss`), then the text pass backward to the context.
+    public func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor]) {
+        let pass = textPass()
+        let logits = CosineLoss.logits(images: images, text: pass.text, scale: logitScale)   // [B, K]
+        let (loss, correct) = CosineLoss.crossEntropy(logits.data, labels: labels, classes: classes, gradient: true)
+        let dText = CosineLoss.textGradient(dLogits: logits, images: images, scale: logitScale)  // [K, D]
+        return (StepResult(loss: loss, correct: correct, count: labels.count), pass.backward(dText: [dText]))
+    }
+
+    /// Forward of every class prompt (valid until the next pass: the encoder reuses its buffers).
+    public func textPass() -> TextPass {
+        let step = promptEncoder.forward(context: context)
+        let text = step.features                                   // [K, D]
+        let norms = Normalize.forward(text.data, rows: classes, dim: text.shape[1])
+        return TextPass(text: text, norms: norms, step: step)
+    }
+
     /// One text pass over every class prompt, kept for backward: the class features L2-normalised
     /// and what their backward needs. CoOp's step and the KgCoOp / ProGrad steps build their losses
     /// on it, so the prompt forward, the normalisation and their backward live here only.
@@ -85,18 +103,10 @@ public final class CoOpLearner: PromptLearner {
         public func backward(dText seeds: [Tensor]) -> [Tensor] {
             let K = text.shape[0], D = text.shape[1]
             for seed in seeds {     // ŵ = w/‖w‖ backward: dw = (dŵ − ŵ(ŵ·dŵ)) / ‖w‖
-                CosineLoss.backwardNormalize(seed.data, normalized: text.data, norms: norms, rows: K, dim: D)
+                Normalize.backward(seed.data, normalized: text.data, norms: norms, rows: K, dim: D)
             }
             return step.backward(dFeatures: seeds).map(\.context)
         }
-    }
-
-    /// Forward of every class prompt (valid until the next pass: the encoder reuses its buffers).
-    public func textPass() -> TextPass {
-        let step = promptEncoder.forward(context: context)
-        let text = step.features                                   // [K, D]
-        let norms = Elementwise.normalizeRows(text.data, rows: classes, dim: text.shape[1])
-        return TextPass(text: text, norms: norms, step: step)
     }
 
     /// L2-normalised class text features `[K, D]`.
@@ -104,14 +114,6 @@ public final class CoOpLearner: PromptLearner {
 
     public func logits(images: Tensor) -> Tensor {
         CosineLoss.logits(images: images, text: classFeatures(), scale: logitScale)
-    }
-
-    public func lossAndGradients(images: Tensor, labels: [Int]) -> (result: StepResult, gradients: [Tensor]) {
-        let pass = textPass()
-        let logits = CosineLoss.logits(images: images, text: pass.text, scale: logitScale)   // [B, K]
-        let (loss, correct) = CosineLoss.crossEntropy(logits.data, labels: labels, classes: classes, gradient: true)
-        let dText = CosineLoss.textGradient(dLogits: logits, images: images, scale: logitScale)  // [K, D]
-        return (StepResult(loss: loss, correct: correct, count: labels.count), pass.backward(dText: [dText]))
     }
 }
 

@@ -4,21 +4,11 @@ import Kernels
 import Glibc
 #endif
 
-/// CLIP's classification head and loss: `logits = scale · normalize(image) · normalize(text)ᵀ`,
-/// mean cross-entropy over the batch (and ProGrad's distillation term), and the gradient w.r.t. the
-/// (unnormalised) text features. Used by every tuner step and by evaluation.
+/// CLIP's classification head and loss on L2-normalised features (`Normalize` makes them, and takes
+/// their gradient back): `logits = scale · image · textᵀ` and its text-side backward, mean
+/// cross-entropy over the batch and ProGrad's distillation term, each with its gradient. Used by
+/// every tuner step and by evaluation.
 public enum CosineLoss {
-    /// Gradient through `x̂ = x/‖x‖` in place: dx = (dx̂ − x̂·(x̂·dx̂)) / ‖x‖, for `[rows, dim]`.
-    public static func backwardNormalize(_ grad: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>,
-                                         norms: [Float], rows: Int, dim: Int) {
-        for r in 0..<rows {
-            let g = grad + r * dim, y = normalized + r * dim
-            let d = Reduce.dot(g, y, count: dim)
-            let inv = norms[r] > 0 ? 1 / norms[r] : 0
-            for i in 0..<dim { g[i] = (g[i] - y[i] * d) * inv }
-        }
-    }
-
     /// logits[B, K] = scale · images[B, D] · text[K, D]ᵀ (both already L2-normalised).
     public static func logits(images: Tensor, text: Tensor, scale: Float) -> Tensor {
         let B = images.shape[0], D = images.shape[1], K = text.shape[0]

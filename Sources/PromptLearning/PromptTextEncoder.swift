@@ -17,32 +17,20 @@ public final class PromptTextEncoder {
     public var memoryBudget: Int
     /// Most suffix sequences one pass runs; nil: as many as `memoryBudget` allows.
     public var chunkSize: Int?
-    let rowEmbeddings: [Int32: Tensor]   // fixed tokens' embeddings, [W] each
     /// Fewest positions a length bucket gathers before a longer suffix opens the next one.
     public var bucketRows = 384
-    /// Buffers reused from step to step (a `Step` is valid until the next `forward`): the prefix's,
-    /// each chunk's when all activations are kept, and the one-layer scratch of passes that keep
-    /// nothing (over the budget, where backward recomputes each chunk into fresh buffers).
-    let prefixWorkspace = BlockWorkspace()
-    var suffixWorkspaces: [BlockWorkspace] = []
-    let passWorkspace = BlockWorkspace()
+    /// Buffers reused from step to step (a `Step` is valid until the next `forward`).
+    let buffers = PromptPass.Buffers()
     /// Suffix passes run so far, forward or recomputed for backward (tests: a step's losses share one forward).
-    var suffixPassesRun = 0
+    var suffixPassesRun: Int { buffers.suffixPassesRun }
+    /// Fills prompt rows from tokens and context, and sends their gradients back.
+    let rows: PromptRows
 
     public init(encoder: TextTransformer, layout: PromptLayout, chunkSize: Int? = nil, memoryBudget: Int = 3 << 30) {
         self.encoder = encoder; self.layout = layout; self.classes = layout.suffixes.count
         self.chunkSize = chunkSize.map { max($0, 1) }
         self.memoryBudget = memoryBudget
-        var rows: [Int32: Tensor] = [:]
-        for row in layout.prefix + layout.suffixes.flatMap({ $0 }) {
-            if case .token(let id) = row, rows[id] == nil {
-                let t = Tensor(shape: [encoder.width])
-                encoder.embedTokens([id][...], into: t.data)
-                rows[id] = t
-            }
-        }
-        rowEmbeddings = rows
-
+        rows = PromptRows(encoder: encoder, layout: layout)
     }
 
     /// Suffixes sorted by length, cut into buckets of at least `bucketRows` positions: a bucket
@@ -74,22 +62,52 @@ public final class PromptTextEncoder {
         var count: Int { groups * members.count }
     }
 
+    /// Runs every prompt: `context` `[M, W]` or `[K, M, W]`; `shifts` `[G, W]` (CoCoOp) or nil (G = 1).
+    public func forward(context: Tensor, shifts: Tensor? = nil) -> Step {
+        precondition(context.count == contextCount, "context has \(context.count) values, expected \(contextCount)")
+        let G = shifts?.shape[0] ?? 1, K = classes, W = encoder.width, P = layout.prefix.count
+        let prefix = Tensor(uninitializedShape: [G, P, W])                       // [G, P, W]
+        for g in 0..<G {
+            for (t, row) in layout.prefix.enumerated() {
+                rows.fill(prefix.data + (g * P + t) * W, row: row, classIndex: 0, group: g, context: context, shifts: shifts)
+            }
+        }
+        let (chunks, keep) = plan(groups: G)
+        let sequences = chunks.map(self.sequences)
+        let passChunks = zip(chunks, sequences).map { chunk, members in
+            let L = chunk.length
+            let x = Tensor(shape: [chunk.count, L, W])          // rows after a shorter suffix's EOT stay 0: never attended
+            for (i, (g, k)) in members.enumerated() {
+                for (t, row) in layout.suffixes[k].enumerated() {
+                    rows.fill(x.data + (i * L + t) * W, row: row, classIndex: k, group: g, context: context, shifts: shifts)
+                }
+            }
+            return PromptPass.Chunk(embeddings: x, eots: members.map { layout.suffixes[$0.classIndex].count - 1 },
+                                    firstGroup: chunk.firstGroup, groupSize: chunk.members.count,
+                                    rows: members.map { $0.group * K + $0.classIndex })
+        }
+        let pass = PromptPass(encoder: encoder, prefix: prefix, chunks: passChunks, rows: G * K, keepActivations: keep,
+                              buffers: buffers)
+        return Step(pass: pass, rows: rows, contextShape: context.shape, groups: G, shifted: shifts != nil,
+                    sequences: sequences)
+    }
+
     /// One forward pass over all groups × classes, kept until `backward` (and valid only until the
-    /// encoder's next `forward`, which reuses its buffers).
+    /// encoder's next `forward`, which reuses its buffers). Holds all its backward needs: the text
+    /// pass and the prompt rows' map back to the context (no call back into the encoder).
     public final class Step {
         /// `[G·K, D]` text features, not normalised (group-major: row g·K + k).
         public let features: Tensor
-        let owner: PromptTextEncoder
-        let context: Tensor, shifts: Tensor?
-        let groups: Int
-        let prefixPass: PrefixPass
-        let chunks: [Chunk]
-        let keptPasses: [SuffixPass]?       // every chunk's activations, when they fit the budget
+        let pass: PromptPass
+        let rows: PromptRows
+        let contextShape: [Int]
+        let groups: Int, shifted: Bool
+        let sequences: [[(group: Int, classIndex: Int)]]   // per chunk, in pass order
 
-        init(owner: PromptTextEncoder, context: Tensor, shifts: Tensor?, groups: Int, features: Tensor,
-             prefixPass: PrefixPass, chunks: [Chunk], keptPasses: [SuffixPass]?) {
-            self.owner = owner; self.context = context; self.shifts = shifts; self.groups = groups
-            self.features = features; self.prefixPass = prefixPass; self.chunks = chunks; self.keptPasses = keptPasses
+        init(pass: PromptPass, rows: PromptRows, contextShape: [Int], groups: Int, shifted: Bool,
+             sequences: [[(group: Int, classIndex: Int)]]) {
+            self.pass = pass; self.features = pass.features; self.rows = rows
+            self.contextShape = contextShape; self.groups = groups; self.shifted = shifted; self.sequences = sequences
         }
 
         /// dL/d(context) (same layout as the context) and dL/d(shifts) `[G, W]` from dL/d(features).
@@ -98,71 +116,34 @@ public final class PromptTextEncoder {
         }
 
         /// One backward per seed `[G·K, D]` (several losses of one forward, e.g. ProGrad's cross-entropy
-        /// and distillation): every chunk's pass — kept, or recomputed once when over the budget — runs
-        /// its backward for each seed, and the prefix gets its own key/value accumulators per seed, so the
-        /// seeds never mix. Backward only reads the kept activations: a step may also call this again.
+        /// and distillation), on the one pass (`PromptPass.backward`); then each seed's embedding
+        /// gradients are summed into the context rows they came from: every chunk's suffixes in pass
+        /// order, then the prefixes. A step may also call this again.
         public func backward(dFeatures seeds: [Tensor]) -> [(context: Tensor, shifts: Tensor?)] {
-            let o = owner, W = o.encoder.width, D = o.encoder.embedDim, K = o.classes
-            let dContexts = seeds.map { _ in Tensor(shape: context.shape) }
-            let dShifts = seeds.map { _ in shifts.map { _ in Tensor(shape: [groups, W]) } }
-            let accumulators = seeds.map { _ in prefixPass.gradientAccumulators() }   // per seed, [G, P, 3W] per layer
-            for (c, chunk) in chunks.enumerated() {
-                // recomputed: fresh buffers, freed after this chunk, so peak memory stays one chunk's
-                let pass = keptPasses?[c] ?? o.suffixPass(chunk, context: context, shifts: shifts, prefix: prefixPass,
-                                                          keep: true, workspace: nil)
-                let dChunk = Tensor(uninitializedShape: [chunk.count, D])
-                for (s, seed) in seeds.enumerated() {
-                    for (i, (g, k)) in o.sequences(chunk).enumerated() {
-                        (dChunk.data + i * D).update(from: seed.data + (g * K + k) * D, count: D)
-                    }
-                    let dx = pass.backward(dFeatures: dChunk.data, prefixGradients: accumulators[s])
-                    for (i, (g, k)) in o.sequences(chunk).enumerated() {
-                        for (t, row) in o.layout.suffixes[k].enumerated() {
+            let layout = rows.layout, W = rows.width, P = layout.prefix.count
+            return pass.backward(dFeatures: seeds).map { d in
+                let dContext = Tensor(shape: contextShape)
+                let dShifts = shifted ? Tensor(shape: [groups, W]) : nil
+                for (c, dx) in d.suffixes.enumerated() {                          // [n, L, W]
+                    let L = dx.shape[1]
+                    for (i, (g, k)) in sequences[c].enumerated() {
+                        for (t, row) in layout.suffixes[k].enumerated() {
                             guard case .context(let m) = row else { continue }
-                            o.accumulate(dx.data + (i * pass.length + t) * W, classIndex: k, context: m, group: g,
-                                         into: dContexts[s], shifts: dShifts[s])
+                            rows.accumulate(dx.data + (i * L + t) * W, classIndex: k, context: m, group: g,
+                                            into: dContext, shifts: dShifts)
                         }
                     }
                 }
-            }
-            for s in seeds.indices {
-                let dPrefix = prefixPass.backward(accumulated: accumulators[s])
-                for g in 0..<groups {
-                    for (t, row) in o.layout.prefix.enumerated() {
+                for g in 0..<groups {                                               // d.prefix [G, P, W]
+                    for (t, row) in layout.prefix.enumerated() {
                         guard case .context(let m) = row else { continue }
-                        o.accumulate(dPrefix.data + (g * o.layout.prefix.count + t) * W, classIndex: 0, context: m, group: g,
-                                     into: dContexts[s], shifts: dShifts[s])
+                        rows.accumulate(d.prefix.data + (g * P + t) * W, classIndex: 0, context: m, group: g,
+                                        into: dContext, shifts: dShifts)
                     }
                 }
-            }
-            return zip(dContexts, dShifts).map { ($0, $1) }
-        }
-    }
-
-    /// Runs every prompt: `context` `[M, W]` or `[K, M, W]`; `shifts` `[G, W]` (CoCoOp) or nil (G = 1).
-    public func forward(context: Tensor, shifts: Tensor? = nil) -> Step {
-        precondition(context.count == contextCount, "context has \(context.count) values, expected \(contextCount)")
-        let G = shifts?.shape[0] ?? 1, K = classes, W = encoder.width, D = encoder.embedDim, P = layout.prefix.count
-        let prefix = Tensor(uninitializedShape: [G, P, W])
-        for g in 0..<G {
-            for (t, row) in layout.prefix.enumerated() {
-                fill(prefix.data + (g * P + t) * W, row: row, classIndex: 0, group: g, context: context, shifts: shifts)
+                return (dContext, dShifts)
             }
         }
-        let prefixPass = PrefixPass(encoder: encoder, embeddings: prefix.data, groups: G, length: P, workspace: prefixWorkspace)
-        let (chunks, keep) = plan(groups: G)
-        let features = Tensor(uninitializedShape: [G * K, D])
-        var kept: [SuffixPass] = []
-        for (c, chunk) in chunks.enumerated() {
-            let pass = suffixPass(chunk, context: context, shifts: shifts, prefix: prefixPass, keep: keep,
-                                  workspace: keep ? keptWorkspace(c) : passWorkspace)
-            for (i, (g, k)) in sequences(chunk).enumerated() {
-                (features.data + (g * K + k) * D).update(from: pass.features.data + i * D, count: D)
-            }
-            if keep { kept.append(pass) }
-        }
-        return Step(owner: self, context: context, shifts: shifts, groups: G, features: features,
-                    prefixPass: prefixPass, chunks: chunks, keptPasses: keep ? kept : nil)
     }
 
     /// Activation bytes one suffix sequence of `length` tokens keeps over all layers.
@@ -196,54 +177,53 @@ public final class PromptTextEncoder {
     }
 
     /// (group, class) of each sequence of a chunk, in pass order.
-    func sequences(_ chunk: Chunk) -> [(Int, Int)] {
+    func sequences(_ chunk: Chunk) -> [(group: Int, classIndex: Int)] {
         (0..<chunk.groups).flatMap { gi in chunk.members.map { (chunk.firstGroup + gi, $0) } }
     }
+}
 
-    /// The buffers chunk `index` keeps its activations in when every pass is kept (reused by the next step).
-    private func keptWorkspace(_ index: Int) -> BlockWorkspace {
-        while suffixWorkspaces.count <= index { suffixWorkspaces.append(BlockWorkspace()) }
-        return suffixWorkspaces[index]
-    }
+/// The rows of the prompts: a fixed token's embedding, or context vector m (of class k when
+/// class-specific) plus group g's shift; and the way back, each row's gradient summed into the
+/// context vector (and shift) it came from. Used by `PromptTextEncoder` forward and its `Step`'s backward.
+struct PromptRows {
+    let layout: PromptLayout
+    let width: Int
+    let tokenEmbeddings: [Int32: Tensor]   // fixed tokens' embeddings, [W] each
 
-    /// Builds and runs the suffixes of one chunk.
-    func suffixPass(_ chunk: Chunk, context: Tensor, shifts: Tensor?, prefix: PrefixPass, keep: Bool,
-                    workspace: BlockWorkspace?) -> SuffixPass {
-        suffixPassesRun += 1
-        let W = encoder.width, L = chunk.length
-        let x = Tensor(shape: [chunk.count, L, W])          // rows after a shorter suffix's EOT stay 0: never attended
-        var eots: [Int] = []
-        for (i, (g, k)) in sequences(chunk).enumerated() {
-            for (t, row) in layout.suffixes[k].enumerated() {
-                fill(x.data + (i * L + t) * W, row: row, classIndex: k, group: g, context: context, shifts: shifts)
+    init(encoder: TextTransformer, layout: PromptLayout) {
+        self.layout = layout
+        width = encoder.width
+        var rows: [Int32: Tensor] = [:]
+        for row in layout.prefix + layout.suffixes.flatMap({ $0 }) {
+            if case .token(let id) = row, rows[id] == nil {
+                let t = Tensor(shape: [encoder.width])
+                encoder.embedTokens([id][...], into: t.data)
+                rows[id] = t
             }
-            eots.append(layout.suffixes[k].count - 1)
         }
-        return SuffixPass(encoder: encoder, prefix: prefix, firstGroup: chunk.firstGroup, groupSize: chunk.members.count,
-                          embeddings: x.data, count: chunk.count, length: L, eots: eots,
-                          keepActivations: keep, workspace: workspace)
+        tokenEmbeddings = rows
     }
 
     private func contextOffset(classIndex k: Int, context m: Int) -> Int {
-        ((layout.classSpecific ? k : 0) * layout.contextLength + m) * encoder.width
+        ((layout.classSpecific ? k : 0) * layout.contextLength + m) * width
     }
 
-    private func fill(_ out: UnsafeMutablePointer<Float>, row: PromptRow, classIndex k: Int, group g: Int,
-                      context: Tensor, shifts: Tensor?) {
-        let W = encoder.width
+    /// out[W] = the row's embedding (no position).
+    func fill(_ out: UnsafeMutablePointer<Float>, row: PromptRow, classIndex k: Int, group g: Int,
+              context: Tensor, shifts: Tensor?) {
         switch row {
         case .token(let id):
-            out.update(from: rowEmbeddings[id]!.data, count: W)
+            out.update(from: tokenEmbeddings[id]!.data, count: width)
         case .context(let m):
-            out.update(from: context.data + contextOffset(classIndex: k, context: m), count: W)
-            if let shifts { Elementwise.add(out, shifts.data + g * W, count: W) }
+            out.update(from: context.data + contextOffset(classIndex: k, context: m), count: width)
+            if let shifts { Elementwise.add(out, shifts.data + g * width, count: width) }
         }
     }
 
-    private func accumulate(_ grad: UnsafePointer<Float>, classIndex k: Int, context m: Int, group g: Int,
-                            into dContext: Tensor, shifts dShifts: Tensor?) {
-        let W = encoder.width
-        Elementwise.add(dContext.data + contextOffset(classIndex: k, context: m), grad, count: W)
-        if let dShifts { Elementwise.add(dShifts.data + g * W, grad, count: W) }
+    /// The backward of `fill` for a context row: dContext[k, m] += grad; dShifts[g] += grad.
+    func accumulate(_ grad: UnsafePointer<Float>, classIndex k: Int, context m: Int, group g: Int,
+                    into dContext: Tensor, shifts dShifts: Tensor?) {
+        Elementwise.add(dContext.data + contextOffset(classIndex: k, context: m), grad, count: width)
+        if let dShifts { Elementwise.add(dShifts.data + g * width, grad, count: width) }
     }
 }

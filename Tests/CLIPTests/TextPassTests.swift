@@ -50,12 +50,12 @@ final class TextPassTests: XCTestCase {
         let plain = SuffixPass(encoder: model, embeddings: full.data, count: N, length: pr.P + pr.S,
                                eots: pr.eots.map { $0 + pr.P }, keepActivations: true)
         let dFull = plain.backward(dFeatures: pr.r.data)
-        // shared prefix
-        let prefixPass = PrefixPass(encoder: model, embeddings: pr.prefix.data, groups: pr.G, length: pr.P)
-        let shared = SuffixPass(encoder: model, prefix: prefixPass, embeddings: pr.suffix.data, count: N, length: pr.S,
-                                eots: pr.eots, keepActivations: true)
-        let dSuffix = shared.backward(dFeatures: pr.r.data)
-        let dPrefix = prefixPass.backward()
+        // shared prefix: the prompts' pass, one chunk of every suffix
+        let chunk = PromptPass.Chunk(embeddings: pr.suffix, eots: pr.eots, firstGroup: 0, groupSize: pr.K, rows: Array(0..<N))
+        let shared = PromptPass(encoder: model, prefix: pr.prefix, chunks: [chunk], rows: N, keepActivations: true,
+                                buffers: PromptPass.Buffers())
+        let (dPrefix, dSuffixes) = shared.backward(dFeatures: [pr.r])[0]
+        let dSuffix = dSuffixes[0]
 
         var worst: Float = 0
         for i in 0..<plain.features.count { worst = max(worst, abs(plain.features[i] - shared.features[i])) }

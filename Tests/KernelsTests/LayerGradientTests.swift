@@ -55,7 +55,7 @@ final class LayerGradientTests: XCTestCase {
         QuickGELU.forwardSavingDerivative(trained.data, saved.data, rows: 1, cols: 50)
         XCTAssertLessThan(relativeError(trained.toArray(), Ref.quickGELU(x)), 1e-6)
         dx.data.update(from: rt.data, count: 50)
-        Elementwise.multiply(dx.data, by: saved.data, count: 50)
+        QuickGELU.backward(dx.data, derivative: saved.data, count: 50)
         XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(Ref.quickGELU($0), r) }), 1e-5)
     }
 
@@ -81,6 +81,30 @@ final class LayerGradientTests: XCTestCase {
         let y = tensor(x, [rows, cols]), rt = tensor(r, [rows, cols])
         Elementwise.add(y.data, rt.data, bias: bt.data, rows: rows, cols: cols)
         XCTAssertLessThan(relativeError(y.toArray(), (0..<rows * cols).map { x[$0] + r[$0] + b[$0 % cols] }), 1e-7)
+    }
+
+    func testNormalizeForwardAndBackward() {
+        var rng = SeededRandom(13)
+        let rows = 3, dim = 6
+        let x = rng.array(rows * dim, scale: 2), r = rng.array(rows * dim)
+        func reference(_ x: [Double]) -> [Double] {
+            (0..<rows * dim).map { i in
+                let row = x[(i / dim) * dim..<(i / dim + 1) * dim]
+                return x[i] / row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            }
+        }
+        let y = tensor(x, [rows, dim])
+        let norms = Normalize.forward(y.data, rows: rows, dim: dim)
+        XCTAssertLessThan(relativeError(y.toArray(), reference(x)), 1e-6)
+        XCTAssertEqual(y.toArray(), { let t = tensor(x, [rows, dim]); Elementwise.normalizeRows(t.data, rows: rows, dim: dim); return t.toArray() }())
+        // L = Σ x̂ ⊙ r  ⇒  dL/dx̂ = r
+        let dx = tensor(r, [rows, dim])
+        Normalize.backward(dx.data, normalized: y.data, norms: norms, rows: rows, dim: dim)
+        XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(reference($0), r) }), 1e-5)
+        let zero = Tensor(shape: [1, dim]), dZero = tensor(Array(r.prefix(dim)), [1, dim])
+        let zeroNorms = Normalize.forward(zero.data, rows: 1, dim: dim)
+        Normalize.backward(dZero.data, normalized: zero.data, norms: zeroNorms, rows: 1, dim: dim)
+        XCTAssertEqual(zero.toArray() + dZero.toArray(), [Float](repeating: 0, count: 2 * dim), "a zero row stays zero, gradient too")
     }
 
     func testReLUBackwardMasksNegativeInputs() {
@@ -137,7 +161,7 @@ final class GELUTests: XCTestCase {
         GELU.forwardSavingDerivative(trained.data, saved.data, rows: 1, cols: 40)
         XCTAssertLessThan(relativeError(trained.toArray(), ref(x)), 1e-6)
         dx.data.update(from: rt.data, count: 40)
-        Elementwise.multiply(dx.data, by: saved.data, count: 40)
+        GELU.backward(dx.data, derivative: saved.data, count: 40)
         XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(ref($0), r) }), 1e-5)
     }
 }

@@ -3,11 +3,14 @@ import Kernels
 /// One pre-LN residual attention block of CLIP (`ResidualAttentionBlock`), shared by the text
 /// transformer (causal) and the ViT (bidirectional): `x += attn(ln_1(x)); x += mlp(ln_2(x))`,
 /// `mlp = c_proj(act(c_fc(·)))` with QuickGELU (OpenAI) or exact GELU (open_clip default).
-/// Frozen: `backward` computes activation gradients only.
+/// Frozen: `backward` computes activation gradients only. Its four weight products run on `linear`,
+/// chosen by the owning tower for its precision (`running(_:)`), forward and input gradient alike.
 public struct ResidualBlock {
     public let width: Int
     public let heads: Int
     public let activation: Activation
+    /// FP32 (OpenBLAS) or BF16 products; `.fp32` until the tower's `use(_:)` says otherwise.
+    public private(set) var linear = LinearKernel.fp32
     let ln1Gamma: Tensor, ln1Beta: Tensor          // [W]
     let inProjWeight: Tensor, inProjBias: Tensor    // [3W, W], [3W]
     let outProjWeight: Tensor, outProjBias: Tensor  // [W, W], [W]
@@ -34,29 +37,32 @@ public struct ResidualBlock {
         projBias = try weights.tensor(t.projBias)
     }
 
+    /// This block with its weight products on `kernel` (the weights themselves are shared, not copied).
+    public func running(_ kernel: LinearKernel) -> ResidualBlock {
+        var block = self
+        block.linear = kernel
+        return block
+    }
+
     /// Runs the block on `x` (`[rows, W]`, rows = B·T) in place. With a non-nil `cache` every
     /// activation `backward` needs is kept there; `prefixQKV` is the shared prefix of this layer.
     /// `sampleInvariant` gives every sequence the bits it gets alone (`SampleInvariantGEMM`;
-    /// single-threaded BLAS), as the image encoders need.
+    /// single-threaded BLAS), as the image encoders need; BF16 products are so by construction.
     public func forward(_ x: UnsafeMutablePointer<Float>, shape: Attention.Shape,
                         prefixQKV: UnsafePointer<Float>? = nil, cache: BlockActivations? = nil,
                         scratch: BlockScratch, sampleInvariant: Bool = false) {
         let W = width, rows = shape.batch * shape.length
         let a = cache ?? scratch.asActivations
-        let padding = scratch.padding
-        // y[rows, out] = x · weightᵀ (+ bias): BF16 when the scratch carries BF16 weights, else per
-        // sequence when `sampleInvariant`
+        // y[rows, out] = x · weightᵀ (+ bias) on `self.linear`; FP32 per sequence when `sampleInvariant`
         func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: Tensor, _ bias: Tensor?,
                     _ inFeatures: Int, _ outFeatures: Int) {
-            if let bf16 = padding.bf16 {
-                BF16GEMM.linear(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures,
-                                outFeatures: outFeatures, weights: bf16, scratch: padding.bf16Scratch)
-            } else if sampleInvariant {
+            if sampleInvariant, case .fp32 = self.linear {
                 SampleInvariantGEMM.linear(y, x, weight: weight.data, bias: bias?.data, samples: shape.batch,
                                            rowsPerSample: shape.length, inFeatures: inFeatures, outFeatures: outFeatures,
-                                           padding: padding)
+                                           padding: scratch.padding, fp32Only: true)
             } else {
-                Linear.forward(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+                self.linear.forward(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures,
+                                    outFeatures: outFeatures, scratch: scratch.bf16Input)
             }
         }
         if let cache { cache.input.update(from: x, count: rows * W) }
@@ -71,7 +77,7 @@ public struct ResidualBlock {
         LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
         linear(a.fc, a.ln2, fcWeight, nil, W, 4 * W)
         // Adds c_fc's bias. Inference: in place, one pass. Training: `a.fc` keeps f′, all backward needs.
-        let act = cache == nil ? a.fc : a.act
+        let act = cache == nil ? a.fc : a.act                    // [rows, 4W]
         switch (activation, cache == nil) {
         case (.quickGELU, true): QuickGELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
         case (.gelu, true): GELU.forward(act, a.fc, bias: fcBias.data, rows: rows, cols: 4 * W)
@@ -91,19 +97,18 @@ public struct ResidualBlock {
                          extraDQKV: UnsafePointer<Float>? = nil, scratch: BlockScratch) {
         let W = width, rows = shape.batch * shape.length
         let g4 = scratch.wide, g3 = scratch.qkvGrad, g1 = scratch.residual
-        // dx[rows, in] = dy · weight, in BF16 when the scratch carries BF16 weights
+        // dx[rows, in] = dy · weight on `self.linear`
         func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ weight: Tensor,
                            _ inFeatures: Int, _ outFeatures: Int) {
-            if let bf16 = scratch.padding.bf16 {
-                BF16GEMM.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                                       weights: bf16, scratch: scratch.padding.bf16Scratch)
-            } else {
-                Linear.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
-            }
+            linear.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                                 scratch: scratch.bf16Input)
         }
         // MLP branch: dx stays as the residual path; add the branch's input gradient.
-        backwardInput(g4, dx, projWeight, 4 * W, W)
-        Elementwise.multiply(g4, by: a.fc, count: rows * 4 * W)   // f′ saved by the forward
+        backwardInput(g4, dx, projWeight, 4 * W, W)                    // [rows, 4W]
+        switch activation {                                             // × f′ saved by the forward
+        case .quickGELU: QuickGELU.backward(g4, derivative: a.fc, count: rows * 4 * W)
+        case .gelu: GELU.backward(g4, derivative: a.fc, count: rows * 4 * W)
+        }
         backwardInput(g1, g4, fcWeight, W, 4 * W)
         LayerNorm.backward(dx, g1, a.middle, gamma: ln2Gamma.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W, accumulate: true)
         // attention branch
@@ -144,7 +149,8 @@ public final class BlockScratch {
     let residual: UnsafeMutablePointer<Float>   // [rows, W]
     let wide: UnsafeMutablePointer<Float>       // [rows, 4W]
     let qkvGrad: UnsafeMutablePointer<Float>    // [rows, 3W]
-    let padding = SamplePadding()                // aligned copies of sample-invariant passes
+    private(set) lazy var padding = SamplePadding()   // aligned copies of sample-invariant passes (image towers)
+    let bf16Input = GrowableBuffer<UInt16>()     // a BF16 product's left operand (`LinearKernel.bf16`)
     private let storage: Tensor
 
     public init(shape: Attention.Shape) {

@@ -9,7 +9,8 @@ public final class TextTransformer {
     public let contextLength: Int
     public let vocabularySize: Int
     public let embedDim: Int
-    public let blocks: [ResidualBlock]
+    /// The layers, each with the linear kernel of `precision`.
+    public private(set) var blocks: [ResidualBlock]
     public let tokenEmbedding: Tensor  // [V, W]
     let positionalEmbedding: Tensor  // [ctx, W]
     let lnFinalGamma: Tensor, lnFinalBeta: Tensor  // [W]
@@ -17,13 +18,16 @@ public final class TextTransformer {
 
     /// Sequences per inference chunk: bounds activation memory whatever the batch size.
     public var chunkSize = 64
-    /// BF16 copies of the weights under `tune --precision bf16` (nil: FP32).
-    private(set) var bf16: BF16Weights?
-
-    public var precision: Precision { bf16 == nil ? .fp32 : .bf16 }
+    /// The arithmetic of the blocks' linear layers (`tune --precision`); FP32 by default.
+    public private(set) var precision = Precision.fp32
     /// Runs the blocks' linear layers, forward and input gradient, in `precision` from the next pass
-    /// on; attention, LayerNorm, residual adds and `text_projection` stay FP32.
-    public func use(_ precision: Precision) { bf16 = precision == .bf16 ? BF16Weights() : nil }
+    /// on (each block gets the one `LinearKernel`, so BF16 weights are packed once per tower);
+    /// attention, LayerNorm, residual adds and `text_projection` stay FP32.
+    public func use(_ precision: Precision) {
+        self.precision = precision
+        let kernel = LinearKernel(precision)
+        blocks = blocks.map { $0.running(kernel) }
+    }
 
     public init(weights: WeightSource, width: Int, heads: Int, layers: Int,
                 contextLength: Int, vocabularySize: Int, embedDim: Int, activation: Activation = .quickGELU) throws {

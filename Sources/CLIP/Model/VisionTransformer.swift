@@ -13,7 +13,7 @@ public final class VisionTransformer {
     let classEmbedding: Tensor       // [Wv]
     let positionalEmbedding: Tensor  // [g²+1, Wv]
     let lnPreGamma: Tensor, lnPreBeta: Tensor
-    let blocks: [ResidualBlock]
+    private(set) var blocks: [ResidualBlock]
     let lnPostGamma: Tensor, lnPostBeta: Tensor
     let projection: Tensor           // [Wv, D]
     /// Block buffers kept between batches, one per lane (one `encode` at a time per encoder).
@@ -23,7 +23,11 @@ public final class VisionTransformer {
 
     public var precision: Precision { bf16 == nil ? .fp32 : .bf16 }
     /// Runs the patch embedding and the blocks' linear layers in `precision`; `proj` stays FP32.
-    public func use(_ precision: Precision) { bf16 = precision == .bf16 ? BF16Weights() : nil }
+    public func use(_ precision: Precision) {
+        let kernel = LinearKernel(precision)
+        if case .bf16(let weights) = kernel { bf16 = weights } else { bf16 = nil }
+        blocks = blocks.map { $0.running(kernel) }
+    }
 
     public var grid: Int { imageSize / patchSize }
     public var tokens: Int { grid * grid + 1 }

@@ -88,7 +88,7 @@ public final class CLIPAdapterLearner: PromptLearner {
         let dAdapted = Tensor(shape: [B, c])
         GEMM.sgemm(m: B, n: c, k: C, alpha: logitScale, a: logits.data, lda: C, b: textFeatures.data, ldb: c,
                    c: dAdapted.data, ldc: c)
-        CosineLoss.backwardNormalize(dAdapted.data, normalized: a.adapted.data, norms: a.norms, rows: B, dim: c)
+        Normalize.backward(dAdapted.data, normalized: a.adapted.data, norms: a.norms, rows: B, dim: c)
         // d output [B, c] = ratio · d f' where the second ReLU was active
         let dOutput = Tensor(shape: [B, c])
         for i in 0..<dOutput.count { dOutput[i] = a.output[i] > 0 ? ratio * dAdapted[i] : 0 }

@@ -65,7 +65,7 @@ public final class TaskResLearner: PromptLearner {
         let gradient = Tensor(shape: [C, D])
         GEMM.sgemm(transA: true, m: C, n: D, k: B, alpha: logitScale, a: logits.data, lda: C, b: images.data, ldb: D,
                    c: gradient.data, ldc: D)
-        CosineLoss.backwardNormalize(gradient.data, normalized: text.data, norms: norms, rows: C, dim: D)
+        Normalize.backward(gradient.data, normalized: text.data, norms: norms, rows: C, dim: D)
         for i in 0..<gradient.count { gradient[i] *= scale }
         return (StepResult(loss: loss, correct: correct, count: B), [gradient])
     }
