@@ -33,7 +33,9 @@ public struct ReproductionEstimate {
         var stepSeconds: [String: Double] = [:]
         var costs: [CellCost] = []
         for cell in pending {
-            guard cell.method.isPrompt, let h = cell.hyperparameters, let shots = cell.shots else { continue }
+            // The text-tower methods; the adapters train on the cached features in seconds.
+            guard let method = cell.method.promptMethod, PromptMethod.promptLearners.contains(method),
+                  let h = cell.hyperparameters, let shots = cell.shots else { continue }
             let data = try datasets[cell.source]!.subsampleClasses(cell.subset)
             let perClass = Dictionary(grouping: data.train, by: \.label).values.map { min($0.count, shots) }
             let items = perClass.reduce(0, +)
@@ -47,6 +49,10 @@ public struct ReproductionEstimate {
         var images = 0
         for run in IndexRun.runs(for: plan) {
             let d = datasets[run.dataset]!
+            if run.cropScale != nil, let shots = run.shots {        // the adapters' recipe: augmented train views only
+                images += shots * d.numClasses * plan.settings.seeds.count * IndexRun.adapterViews
+                continue
+            }
             images += d.indexedItems(.test).count
             if let shots = run.shots {
                 let classes = d.numClasses
@@ -61,7 +67,9 @@ public struct ReproductionEstimate {
     static func secondsPerStep(_ method: CellMethod, model: CLIPModel, classnames: [String], _ h: Hyperparameters) throws -> Double {
         var random = TrainingRandom(seed: 1)
         let context = MethodContext(model: model, classnames: classnames, dataset: nil, hyperparameters: h)
-        guard let learnerMethod = method.promptMethod?.definition as? LearnerMethod.Type else { return 0 }
+        guard let learnerMethod = method.promptMethod?.definition as? LearnerMethod.Type else {
+            preconditionFailure("only the text-tower methods are timed")
+        }
         let learner = try learnerMethod.learner(context, random: &random)
         let B = h.batchSize, D = model.text.embedDim
         let images = Tensor(shape: [B, D])                         // [B, D]
