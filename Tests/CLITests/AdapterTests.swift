@@ -95,6 +95,12 @@ final class AdapterTests: XCTestCase {
             XCTAssertEqual((picked?["source"] as? [String: Any])?["split"] as? String, selection, "\(method) selects on \(selection ?? "nothing")")
             if method == "lp++" { XCTAssertEqual((picked?["source"] as? [String: Any])?["perClass"] as? Int, 1, "LP++: shots per class of val") }
             accuracies[method] = accuracy(outcome)
+            if selection == "val" && method != "lp++" {     // α, β searched on the whole val split: the pick's val accuracy
+                let onVal = accuracy(try runCocoonJSON(["eval", checkpoint] + world.task + ["--dataset", "colored-shapes", "--split", "val"]))
+                XCTAssertEqual(picked?["accuracy"] as? Double, onVal, "\(method): the search's accuracy is the checkpoint's on val")
+                let values = try XCTUnwrap(picked?["picked"] as? [String: Double])
+                XCTAssertTrue((0.1..<7).contains(values["beta"] ?? -1) && (0.1..<3).contains(values["alpha"] ?? -1), "\(values) on the grid")
+            }
 
             // The checkpoint read back scores the test split exactly as the run did.
             XCTAssertEqual(accuracy(try runCocoonJSON(["eval", checkpoint] + world.task + ["--dataset", "colored-shapes"])), accuracies[method],
@@ -109,7 +115,6 @@ final class AdapterTests: XCTestCase {
             print(String(format: "%@: test %.2f%% (zero-shot %.2f%%), NumPy on the export %.2f%%", method, accuracies[method]!, zeroShot, fromNumpy))
             XCTAssertEqual(fromNumpy, accuracies[method]!, accuracy: 0.2, "\(method): the README's NumPy lines classify as eval")
         }
-        XCTAssertGreaterThan(accuracies["tip-adapter"]!, zeroShot, "Tip-Adapter's cache adds to zero-shot CLIP")
 
         // Resuming a finished run changes nothing; --select-on-test is labelled as such.
         let tip = scratch.path("tip-adapter.safetensors")

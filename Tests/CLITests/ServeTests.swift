@@ -55,6 +55,10 @@ final class ServeTests: XCTestCase {
         let world = try SyntheticWorld.shared(), scratch = try Scratch("serve")
         let prompt = scratch.path("c1.safetensors")
         try SyntheticWorld.run(["tune", "coop"] + world.task + ["--dataset", "colored-shapes", "--shots", "1", "--out", prompt, "--quiet"])
+        // A few-shot adapter is served like a prompt (its checkpoint read back through its method).
+        let adapter = scratch.path("ca1.safetensors")
+        try SyntheticWorld.run(["tune", "clip-adapter"] + world.task + ["--dataset", "colored-shapes", "--shots", "1", "--epochs", "5",
+                                                                       "--out", adapter, "--quiet"])
 
         // A secret outside every root, and a plain-target root whose item 0 is a symlink to it.
         let secret = "TOP-SECRET-\(UUID().uuidString)"
@@ -77,7 +81,7 @@ final class ServeTests: XCTestCase {
             }
         }
 
-        let arguments = ["--store", world.store, "--model", world.model, "--prompt", prompt,
+        let arguments = ["--store", world.store, "--model", world.model, "--prompt", prompt, "--prompt", adapter,
                          "--root", "colored-shapes=" + world.data.appendingPathComponent("colored-shapes").path,
                          "--root", "plain-target=" + trapRoot.path, "--max-upload-mb", "\(maxUploadMB)", "--threads", "1"]
         var lastLog = ""
@@ -204,7 +208,7 @@ final class ServeTests: XCTestCase {
         let r = try HTTP.json(port: f.port, "POST /api/classify?dataset=colored-shapes", body: image)
         XCTAssertEqual(r.status, 200, "\(r.object)")
         let classifiers = try XCTUnwrap(r.object["classifiers"] as? [[String: Any]])
-        XCTAssertEqual(classifiers.map { $0["name"] as? String }, ["zero-shot", "c1"])
+        XCTAssertEqual(classifiers.map { $0["name"] as? String }, ["zero-shot", "c1", "ca1"], "uploads are classified by every prompt and adapter served")
         for c in classifiers {
             let top = try XCTUnwrap(c["top"] as? [[String: Any]])
             XCTAssertEqual(top.count, 5)
@@ -243,6 +247,9 @@ final class ServeTests: XCTestCase {
         XCTAssertLessThanOrEqual(changes.count, 10)
         let magnitudes = changes.map { abs($0["change"] as! Int) }
         XCTAssertEqual(magnitudes, magnitudes.sorted(by: >))
+        let adapter = try HTTP.json(port: f.port, "GET /api/accuracy?prompt=ca1&dataset=colored-shapes")
+        XCTAssertEqual(adapter.status, 200, "\(adapter.object)")
+        XCTAssertEqual(adapter.object["count"] as? Int, r.object["count"] as? Int, "the CLIP-Adapter checkpoint scores the same test split")
         XCTAssertEqual(try HTTP.json(port: f.port, "GET /api/accuracy?prompt=nope").status, 404)
         XCTAssertEqual(try HTTP.json(port: f.port, "GET /api/accuracy").status, 400)
     }
