@@ -28,17 +28,9 @@ public struct PromptRecipe: Codable, Equatable {
 /// for `Trainer` runs), so an interrupted `cocoon tune` resumes from the last finished epoch.
 public struct PromptCheckpoint {
     public var recipe: PromptRecipe
-    /// Every tensor but the optimiser's, parameters first (`parameterOrder`).
-    public var tensors: [(name: String, tensor: Tensor)]
-    /// The optimiser's tensors (`optimizer.<parameter>` SGD momentum; `….exp_avg` etc. for Adam).
-    public var optimizer: [(name: String, tensor: Tensor)]
-    /// Values kept exactly (JSON numbers round-trip a Double): Tip-Adapter's α, β.
-    public var scalars: [String: Double]
-    /// What the run's selection on validation data picked (nil for methods that select nothing).
-    public var selected: SelectionReport?
-    public var epochsDone: Int
-    public var randomState: UInt64
-    public var log: [EpochLog]
+    /// The run's tensors (parameters first, `parameterOrder`), optimiser tensors, scalars,
+    /// selection, epoch count, random state and log.
+    public var state: MethodState
 
     static let metadataKey = "cocoon.prompt"
 
@@ -54,16 +46,14 @@ public struct PromptCheckpoint {
 
     /// A run's state under its recipe, ready to write.
     public init(recipe: PromptRecipe, state: MethodState) {
-        self.recipe = recipe
-        tensors = state.tensors; optimizer = state.optimizer; scalars = state.scalars; selected = state.selected
-        epochsDone = state.epochsDone; randomState = state.randomState; log = state.log
+        self.recipe = recipe; self.state = state
     }
 
     public func write(to url: URL) throws {
         var writer = SafeTensorsWriter()
-        for (name, tensor) in tensors + optimizer { try writer.add(name, tensor) }
-        let meta = Metadata(recipe: recipe, epochsDone: epochsDone, randomState: String(randomState), log: log,
-                            scalars: scalars.isEmpty ? nil : scalars, selected: selected, version: 1)
+        for (name, tensor) in state.tensors + state.optimizer { try writer.add(name, tensor) }
+        let meta = Metadata(recipe: recipe, epochsDone: state.epochsDone, randomState: String(state.randomState), log: state.log,
+                            scalars: state.scalars.isEmpty ? nil : state.scalars, selected: state.selected, version: 1)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         writer.metadata[PromptCheckpoint.metadataKey] = String(decoding: try encoder.encode(meta), as: UTF8.self)
@@ -91,7 +81,7 @@ public struct PromptCheckpoint {
     }
 
     public func tensor(_ name: String) -> Tensor? {
-        tensors.first { $0.name == name }?.tensor ?? optimizer.first { $0.name == name }?.tensor
+        state.tensors.first { $0.name == name }?.tensor ?? state.optimizer.first { $0.name == name }?.tensor
     }
 
     /// The checkpoint's method, refusing an unknown one and a checkpoint of another model.

@@ -35,9 +35,9 @@ public final class Trainer: MethodRun {
     /// Continues from a checkpoint's epoch count, random state, optimiser state and log (the
     /// learner already holds its parameters).
     public func restore(_ checkpoint: PromptCheckpoint) throws {
-        epochsDone = checkpoint.epochsDone
-        random = TrainingRandom(state: checkpoint.randomState)
-        log = checkpoint.log
+        epochsDone = checkpoint.state.epochsDone
+        random = TrainingRandom(state: checkpoint.state.randomState)
+        log = checkpoint.state.log
         for ((name, _), optimizer) in zip(learner.parameters, optimizers) {
             try optimizer.restore(prefix: "optimizer.\(name)", from: checkpoint.tensor)
         }

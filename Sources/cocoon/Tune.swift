@@ -86,8 +86,12 @@ struct TuneOptions: ParsableArguments {
         if !json {
             let epochsPerSecond = Double(outcome.log.count) / max(outcome.trainSeconds, 1e-9)
             print("\(method.rawValue) on \(outcome.dataset) (\(outcome.classes) classes: \(outcome.classCount), \(outcome.trainItems) training images, \(shotText), seed \(seed))")
-            print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s, text tower %@); final loss %.4f", outcome.log.count,
-                         outcome.trainSeconds, epochsPerSecond, model.text.precision.rawValue, outcome.log.last?.loss ?? .nan))
+            if outcome.log.isEmpty {
+                print("training-free: nothing trained, the cache built from the few-shot draw")
+            } else {
+                print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s, text tower %@); final loss %.4f", outcome.log.count,
+                             outcome.trainSeconds, epochsPerSecond, model.text.precision.rawValue, outcome.log.last!.loss))
+            }
             print(outcome.trainingViews.summary)
             if let s = outcome.selection {
                 let picked = s.picked.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%g", $0.value))" }.joined(separator: ", ")

@@ -39,20 +39,6 @@ final class AdapterTests: XCTestCase {
         "text": ClassifierExportTests.numpyLines,
     ]
 
-    /// Runs `cocoon ARGS`, expecting a one-line error containing `fragment`.
-    private func refused(_ arguments: [String], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let run = try runCocoon(arguments)
-        XCTAssertNotEqual(run.status, 0, file: file, line: line)
-        let lines = run.stderr.split(separator: "\n").filter { !$0.hasPrefix("note: ") }
-        XCTAssertEqual(lines.count, 1, run.stderr, file: file, line: line)
-        XCTAssertTrue(run.stderr.contains(fragment), run.stderr, file: file, line: line)
-    }
-
-    private func tune(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
-        let output = try runCocoonJSON(["tune"] + arguments, file: file, line: line)
-        return try XCTUnwrap((output["runs"] as? [[String: Any]])?.first, "\(output)", file: file, line: line)
-    }
-
     private func accuracy(_ result: [String: Any]) -> Double {
         ((result["result"] ?? result["test"]) as? [String: Any])?["accuracy"] as? Double ?? -1
     }
@@ -73,7 +59,7 @@ final class AdapterTests: XCTestCase {
         let world = try SyntheticWorld.shared(), scratch = try Scratch("adapters")
         let task = world.task + ["--dataset", "colored-shapes", "--shots", "1"]
         // Before the adapters' recipe is indexed: refused with the fix.
-        try refused(["tune", "tip-adapter"] + task, "--crop-scale 0.5")
+        try assertCocoonRefuses(["tune", "tip-adapter"] + task, "--crop-scale 0.5")
         try world.index("split-json", world.data.appendingPathComponent("colored-shapes"),
                         ["--views", "10", "--crop-scale", "0.5", "--views-for", "fewshot:1:1"])
         let export = scratch.url.appendingPathComponent("exp")
@@ -88,7 +74,7 @@ final class AdapterTests: XCTestCase {
         var accuracies: [String: Double] = [:]
         for (method, kind, cropScale, selection) in expected {
             let checkpoint = scratch.path("\(method).safetensors")
-            let outcome = try tune([method] + task + ["--out", checkpoint])
+            let outcome = try tuneOutcome([method] + task + ["--out", checkpoint])
             let views = try XCTUnwrap(outcome["trainingViews"] as? [String: Any])
             XCTAssertEqual(views["policy"] as? String, "rrc(\(cropScale)-1,3/4-4/3)+hflip", "\(method) reads its official recipe")
             let picked = outcome["selection"] as? [String: Any]
@@ -118,12 +104,12 @@ final class AdapterTests: XCTestCase {
 
         // Resuming a finished run changes nothing; --select-on-test is labelled as such.
         let tip = scratch.path("tip-adapter.safetensors")
-        XCTAssertEqual(accuracy(try tune(["tip-adapter"] + task + ["--out", tip, "--resume"])), accuracies["tip-adapter"])
-        let onTest = try tune(["tip-adapter"] + task + ["--select-on-test", "--out", scratch.path("tip-test.safetensors")])
+        XCTAssertEqual(accuracy(try tuneOutcome(["tip-adapter"] + task + ["--out", tip, "--resume"])), accuracies["tip-adapter"])
+        let onTest = try tuneOutcome(["tip-adapter"] + task + ["--select-on-test", "--out", scratch.path("tip-test.safetensors")])
         XCTAssertEqual(((onTest["selection"] as? [String: Any])?["source"] as? [String: Any])?["split"] as? String, "test")
 
         // Per-class state does not carry to other classes: refused in one line.
-        try refused(["tune", "taskres"] + task + ["--classes", "base"], "TaskRes learns per-class state that does not carry to unseen classes")
-        try refused(["eval", tip] + world.task + ["--dataset", "shapes"], "classifies only the 32 classes it was trained on")
+        try assertCocoonRefuses(["tune", "taskres"] + task + ["--classes", "base"], "TaskRes learns per-class state that does not carry to unseen classes")
+        try assertCocoonRefuses(["eval", tip] + world.task + ["--dataset", "shapes"], "classifies only the 32 classes it was trained on")
     }
 }

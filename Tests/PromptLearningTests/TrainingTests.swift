@@ -96,7 +96,7 @@ final class TrainingTests: XCTestCase {
 
         let saved = try PromptCheckpoint.read(from: url)
         XCTAssertEqual(saved.recipe, recipe)
-        XCTAssertEqual(saved.epochsDone, 2)
+        XCTAssertEqual(saved.state.epochsDone, 2)
         let resumed = Trainer(learner: CoOpLearner(encoder: model.text, layout: p.layout, logitScale: model.logitScale,
                                                    context: saved.tensor("ctx")!),
                               hyperparameters: hyper(epochs: 4), data: p.train, random: TrainingRandom(seed: 999))

@@ -94,3 +94,19 @@ public func runCocoonOK(_ arguments: [String], file: StaticString = #filePath, l
     XCTAssertEqual(run.status, 0, run.stderr, file: file, line: line)
     return run.stdout
 }
+
+/// Runs `cocoon ARGS`, expecting a refusal: a non-zero exit and one line on stderr (besides
+/// `note:` lines) containing `fragment`.
+public func assertCocoonRefuses(_ arguments: [String], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let run = try runCocoon(arguments)
+    XCTAssertNotEqual(run.status, 0, file: file, line: line)
+    let lines = run.stderr.split(separator: "\n").filter { !$0.hasPrefix("note: ") }
+    XCTAssertEqual(lines.count, 1, run.stderr, file: file, line: line)
+    XCTAssertTrue(run.stderr.contains(fragment), run.stderr, file: file, line: line)
+}
+
+/// The outcome of one `cocoon tune ARGS --json` run (its `runs[0]`).
+public func tuneOutcome(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+    let output = try runCocoonJSON(["tune"] + arguments, file: file, line: line)
+    return try XCTUnwrap((output["runs"] as? [[String: Any]])?.first, "\(output)", file: file, line: line)
+}

@@ -250,10 +250,10 @@ public final class LPPlusPlusRun: MethodRun {
     /// A finished run read back.
     init(finished classifier: LPPlusPlusClassifier, hyperparameters h: Hyperparameters, checkpoint: PromptCheckpoint) {
         hyperparameters = h; fit = nil; selection = nil; selectionSource = nil
-        random = TrainingRandom(state: checkpoint.randomState)
+        random = TrainingRandom(state: checkpoint.state.randomState)
         self.classifier = classifier
-        log = checkpoint.log
-        selected = checkpoint.selected
+        log = checkpoint.state.log
+        selected = checkpoint.state.selected
     }
 
     public var epochsDone: Int { log.count }

@@ -221,9 +221,9 @@ public final class TipAdapterRun: MethodRun {
     init(finished adapter: TipAdapter, hyperparameters h: Hyperparameters, checkpoint: PromptCheckpoint) {
         self.adapter = adapter; self.hyperparameters = h
         training = nil; selection = nil; selectionSource = nil
-        random = TrainingRandom(state: checkpoint.randomState)
-        log = checkpoint.log
-        selected = checkpoint.selected
+        random = TrainingRandom(state: checkpoint.state.randomState)
+        log = checkpoint.state.log
+        selected = checkpoint.state.selected
     }
 
     public var epochsDone: Int { log.count }
@@ -286,7 +286,7 @@ public final class TipAdapterRun: MethodRun {
     static func load(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> TipAdapter {
         let keys = try MethodContext.tensor(checkpoint, "cache_keys")
         let labels = try MethodContext.tensor(checkpoint, "cache_labels", count: keys.shape.first ?? 0).toArray().map { Int($0) }
-        guard let alpha = checkpoint.scalars["alpha"], let beta = checkpoint.scalars["beta"],
+        guard let alpha = checkpoint.state.scalars["alpha"], let beta = checkpoint.state.scalars["beta"],
               labels.allSatisfy({ (0..<context.classnames.count).contains($0) }) else {
             throw PromptError.invalid("checkpoint of \(checkpoint.recipe.method) lacks α/β or has labels outside its classes; retrain it with `cocoon tune \(checkpoint.recipe.method)`")
         }
