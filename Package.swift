@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "IndexingTests", dependencies: ["Indexing", "CLIP", "Imaging", "DatasetNames", "Datasets", "FeatureCache", "Formats", "Kernels",
                                                      "PromptLearning", "TestSupport"]),
         // The CLI end to end (tune, eval, zeroshot, probe, interpret, the papers' protocols).
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels", "cocoon"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels", "Reproduction", "cocoon"]),
         // Helpers the test targets share: fixture paths, scratch folders, running the built
         // `cocoon`, the one-line-error assertion, raw LMDB writes.
         .target(name: "TestSupport", dependencies: ["CLMDB"], path: "Tests/TestSupport"),
