@@ -75,6 +75,43 @@ final class TrainingTests: XCTestCase {
                                     "CoOp \(learned.accuracy)% vs hand-crafted prompt \(zeroShot.accuracy)%")
     }
 
+    /// An Adam run (TaskRes) interrupted after 2 of 4 epochs and resumed from its checkpoint (the
+    /// moments and step count as `optimizer.<name>.exp_avg|exp_avg_sq|step`) ends on the bits of the
+    /// uninterrupted run; a checkpoint without them would restart Adam's bias correction.
+    func testAdamResumeEqualsUninterruptedBitForBit() throws {
+        let p = Problem(perClassTrain: 4, perClassTest: 1)
+        let base = Tensor(shape: [Problem.K, p.train.dim])
+        for k in 0..<Problem.K { (base.data + k * p.train.dim).update(from: p.train.evaluationFeatures().data + k * 4 * p.train.dim, count: p.train.dim) }
+        var h = Hyperparameters.taskres(shots: 4, dataset: "synthetic")
+        h.epochs = 4
+        h.batchSize = 8
+        func fresh() -> Trainer {
+            Trainer(learner: TaskResLearner(base: base, scale: 0.5, logitScale: 50), hyperparameters: h, data: p.train, random: TrainingRandom(seed: 7))
+        }
+        let straight = fresh()
+        while !straight.finished { straight.runEpoch() }
+        let first = fresh()
+        first.runEpoch(); first.runEpoch()
+        let recipe = PromptRecipe(method: "taskres", classnames: (0..<6).map { "c\($0)" }, modelFingerprint: "f", modelDirectory: "m",
+                                  store: "s", dataset: "d", shots: 4, classes: "all", extractor: "e", hyperparameters: h)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("adam-resume-\(getpid()).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try PromptCheckpoint(recipe: recipe, state: first.state()).write(to: url)
+        let saved = try PromptCheckpoint.read(from: url)
+        XCTAssertEqual(saved.state.optimizer.map(\.name).sorted(), ["optimizer.text_feature_residuals.exp_avg",
+                                                                   "optimizer.text_feature_residuals.exp_avg_sq",
+                                                                   "optimizer.text_feature_residuals.step"])
+        XCTAssertEqual(saved.tensor("optimizer.text_feature_residuals.step")?[0], Float(2 * first.batchesPerEpoch))
+        let resumed = Trainer(learner: TaskResLearner(base: base, scale: 0.5, logitScale: 50,
+                                                      residual: saved.tensor("text_feature_residuals")!.copy()),
+                              hyperparameters: h, data: p.train, random: TrainingRandom(seed: 999))
+        try resumed.restore(saved)
+        while !resumed.finished { resumed.runEpoch() }
+        let a = (straight.learner as! TaskResLearner).residual.toArray(), b = (resumed.learner as! TaskResLearner).residual.toArray()
+        XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "resumed residual differs from the uninterrupted run")
+        XCTAssertEqual(straight.log.map(\.loss), resumed.log.map(\.loss))
+    }
+
     func testResumeEqualsUninterruptedBitForBit() throws {
         let p = Problem(perClassTrain: 4, perClassTest: 1)
         let model = TrainingTests.model
