@@ -28,15 +28,23 @@ size_t cf32_panel_elements(int n, int k) { return (size_t)((n + 15) / 16) * (siz
 
 size_t cf32_scratch_elements(void) { return (size_t)MC * KC; }
 
-// Once per weight: panels[(q·k + p)·16 + j] = b[p][16q + j] = b[p·row_step + (16q + j)·column_step].
+// panels[(q·k + p)·16 + j] = b[p][16q + j] = b[p·row_step + (16q + j)·column_step]: once per weight,
+// or per call for a convolution's columns (row-major, so each line is one contiguous run of b).
 void cf32_pack(const float *b, int k, int n, ptrdiff_t row_step, ptrdiff_t column_step, float *panels) {
     int count = (n + 15) / 16;
-    for (int q = 0; q < count; q++)
-        for (int j = 0; j < 16; j++) {
-            int col = 16 * q + j;
-            float *dst = panels + (size_t)q * k * 16 + j;
-            for (int p = 0; p < k; p++) dst[(size_t)p * 16] = col < n ? b[p * row_step + col * column_step] : 0;
+    for (int q = 0; q < count; q++) {
+        int width = n - 16 * q < 16 ? n - 16 * q : 16;
+        for (int p = 0; p < k; p++) {
+            float *line = panels + ((size_t)q * k + p) * 16;
+            const float *src = b + p * row_step + (ptrdiff_t)16 * q * column_step;
+            if (column_step == 1) {
+                memcpy(line, src, (size_t)width * sizeof(float));
+            } else {
+                for (int j = 0; j < width; j++) line[j] = src[j * column_step];
+            }
+            for (int j = width; j < 16; j++) line[j] = 0;
         }
+    }
 }
 
 // One tile: rows a[r·KC + p] (r < MR), `kc` rows of NP panels from `b` (panel q at b + q·step), into

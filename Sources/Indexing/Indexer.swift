@@ -126,7 +126,7 @@ public final class Indexer {
         var entries: [PendingItem?] = []
         var head = 0
 
-        // An image's features do not depend on the batch it runs in (`SampleInvariantGEMM`), so a
+        // An image's features do not depend on the batch it runs in (each row computed alone: `ProductScratch`), so a
         // resumed run, shards merged, or any --batch and --threads store the same bits as one
         // uninterrupted run; a short last batch runs as it is.
         func encodeBatch() {

@@ -67,8 +67,8 @@ public final class BF16Weights: @unchecked Sendable {
 
 /// BF16 products with FP32 accumulation (`CBFloat16`). Every output element depends only on its
 /// own row of the left operand and column of the right one, so these need no sample padding to be
-/// batch-invariant. Called by `SampleInvariantGEMM` and `ResidualBlock` when a `SamplePadding`
-/// carries BF16 weights.
+/// batch-invariant. Called through `ProductScratch` (residual blocks, the image encoders) and by
+/// `Conv2D` when a lane carries BF16 weights.
 public enum BF16GEMM {
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,

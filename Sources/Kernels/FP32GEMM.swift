@@ -72,8 +72,8 @@ public final class FP32Weights: @unchecked Sendable {
 /// (`FP32Weights`), the activations read in place. Every output element is one multiply-add chain
 /// over its own row and column, so a row's bits depend on nothing else in the call (slot, batch
 /// size, lanes, threads, kernel): the image encoders need no sample padding, and no OpenBLAS
-/// threads spin between calls. Called by `ResidualBlock`, the image encoders and
-/// `SampleInvariantGEMM` (its products on frozen weights).
+/// threads spin between calls. Called through `ProductScratch` by `ResidualBlock` and the image
+/// encoders, and by `Conv2D` (the weight as the left operand, the columns packed per call).
 public enum FP32GEMM {
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -87,8 +87,26 @@ public enum FP32GEMM {
     public static func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                      rows: Int, inFeatures K: Int, outFeatures N: Int, weights: FP32Weights,
                                      scratch: GrowableBuffer<Float>, kernel: FP32Kernel = .selected) {
-        product(dx, dy, panels: weights.plain(weight, k: N, n: K), bias: nil, rows: rows, k: N, n: K,
-                scratch: scratch, kernel: kernel)
+        multiply(dx, dy, by: weight, rows: rows, k: N, n: K, weights: weights, scratch: scratch, kernel: kernel)
+    }
+
+    /// `c[rows, n] = a[rows, k] · B`, B `[k, n]` row-major and frozen: a projection stored `[in, out]`
+    /// (the ViT's `proj`), or a linear layer's input gradient.
+    public static func multiply(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, by b: UnsafePointer<Float>,
+                                rows: Int, k: Int, n: Int, weights: FP32Weights, scratch: GrowableBuffer<Float>,
+                                kernel: FP32Kernel = .selected) {
+        product(c, a, panels: weights.plain(b, k: k, n: n), bias: nil, rows: rows, k: k, n: n, scratch: scratch, kernel: kernel)
+    }
+
+    /// `c[rows, n] = a[rows, k] · B` with B `[k, n]` row-major packed in this call into `panels`: a
+    /// convolution, the weight as `a` and the im2col columns as B. A column's bits depend only on that
+    /// column (one image's pixel), so a batch changes none.
+    static func multiplyColumns(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, columns b: UnsafePointer<Float>,
+                                rows m: Int, k: Int, n: Int, panels: GrowableBuffer<Float>, scratch: GrowableBuffer<Float>,
+                                kernel: FP32Kernel = .selected) {
+        let packed = panels.pointer(capacity: cf32_panel_elements(Int32(n), Int32(k)))   // ⌈n/16⌉ × [k, 16]
+        cf32_pack(b, Int32(k), Int32(n), n, 1, packed)
+        product(c, a, panels: packed, bias: nil, rows: m, k: k, n: n, scratch: scratch, kernel: kernel)
     }
 
     /// `c[rows, n] = a[rows, k] · B + bias` over `Threads.current` threads (inline inside

@@ -40,7 +40,7 @@ struct BenchTune: ParsableCommand {
         guard parts.count == 2, let method = PromptMethod(rawValue: String(parts[0])), let K = Int(parts[1]) else {
             throw ValidationError("case \(spec): expected METHOD:K with METHOD one of \(PromptMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        _ = Threads.configure(options.threads, serialBLAS: precision == .bf16)   // the parent printed any kernel advice
+        _ = Threads.configure(options.threads, serialBLAS: true)   // as `tune`; the parent printed any kernel advice
         let encoder = try TextTransformer(weights: SyntheticWeights(), width: 512, heads: 8, layers: 12,
                                           contextLength: 77, vocabularySize: 49408, embedDim: 512)
         encoder.use(precision)

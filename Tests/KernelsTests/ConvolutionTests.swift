@@ -24,7 +24,7 @@ final class ConvolutionTests: XCTestCase {
         let w = rng.array(s.outChannels * s.inChannels * s.kernel * s.kernel), b = rng.array(s.outChannels)
         let xt = tensor(x, [x.count]), wt = tensor(w, [w.count]), bt = tensor(b, [b.count])
         let out = Tensor(shape: [s.outChannels * s.batch * s.outHeight * s.outWidth])
-        Conv2D.forward(out.data, xt.data, weight: wt.data, bias: bt.data, shape: s, columns: GrowableBuffer())
+        Conv2D.forward(out.data, xt.data, weight: wt.data, bias: bt.data, shape: s, columns: GrowableBuffer(), products: ProductScratch())
         XCTAssertLessThan(relativeError(out.toArray(), reference(x, w, b, s)), 1e-5, "\(s)")
     }
 

@@ -14,6 +14,8 @@ public struct ResidualBlock {
     let ln2Gamma: Tensor, ln2Beta: Tensor          // [W]
     let fcWeight: Tensor, fcBias: Tensor            // [4W, W], [4W]
     let projWeight: Tensor, projBias: Tensor        // [W, 4W], [W]
+    /// The four weights packed for the FP32 kernel, each layout on first use.
+    let fp32 = FP32Weights()
 
     /// Reads the block's tensors (`<prefix>.ln_1.weight`, `<prefix>.attn.in_proj_weight`, …).
     public init(weights: WeightSource, tensors t: ResidualBlockTensors, heads: Int, activation: Activation = .quickGELU) throws {
@@ -36,28 +38,19 @@ public struct ResidualBlock {
 
     /// Runs the block on `x` (`[rows, W]`, rows = B·T) in place. With a non-nil `cache` every
     /// activation `backward` needs is kept there; `prefixQKV` is the shared prefix of this layer.
-    /// `sampleInvariant` gives every sequence the bits it gets alone (`SampleInvariantGEMM`;
-    /// single-threaded BLAS), as the image encoders need.
+    /// Every row's bits depend only on its own sequence (and prefix): the linear layers run in
+    /// kernels that compute each row alone (`ProductScratch`), so the image encoders' batches need
+    /// no padding.
     public func forward(_ x: UnsafeMutablePointer<Float>, shape: Attention.Shape,
                         prefixQKV: UnsafePointer<Float>? = nil, cache: BlockActivations? = nil,
-                        scratch: BlockScratch, sampleInvariant: Bool = false) {
+                        scratch: BlockScratch) {
         let W = width, rows = shape.batch * shape.length
         let a = cache ?? scratch.asActivations
-        let padding = scratch.padding
-        // y[rows, out] = x · weightᵀ (+ bias): BF16 when the scratch carries BF16 weights, else per
-        // sequence when `sampleInvariant`
+        // y[rows, out] = x · weightᵀ (+ bias): BF16 when the scratch carries BF16 weights, else FP32
         func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: Tensor, _ bias: Tensor?,
                     _ inFeatures: Int, _ outFeatures: Int) {
-            if let bf16 = padding.bf16 {
-                BF16GEMM.linear(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures,
-                                outFeatures: outFeatures, weights: bf16, scratch: padding.bf16Scratch)
-            } else if sampleInvariant {
-                SampleInvariantGEMM.linear(y, x, weight: weight.data, bias: bias?.data, samples: shape.batch,
-                                           rowsPerSample: shape.length, inFeatures: inFeatures, outFeatures: outFeatures,
-                                           padding: padding)
-            } else {
-                Linear.forward(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
-            }
+            scratch.products.linear(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures,
+                                    outFeatures: outFeatures, fp32: fp32)
         }
         if let cache { cache.input.update(from: x, count: rows * W) }
         // attention branch
@@ -91,15 +84,11 @@ public struct ResidualBlock {
                          extraDQKV: UnsafePointer<Float>? = nil, scratch: BlockScratch) {
         let W = width, rows = shape.batch * shape.length
         let g4 = scratch.wide, g3 = scratch.qkvGrad, g1 = scratch.residual
-        // dx[rows, in] = dy · weight, in BF16 when the scratch carries BF16 weights
+        // dx[rows, in] = dy · weight, in BF16 when the scratch carries BF16 weights, else FP32
         func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ weight: Tensor,
                            _ inFeatures: Int, _ outFeatures: Int) {
-            if let bf16 = scratch.padding.bf16 {
-                BF16GEMM.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                                       weights: bf16, scratch: scratch.padding.bf16Scratch)
-            } else {
-                Linear.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
-            }
+            scratch.products.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures,
+                                           outFeatures: outFeatures, fp32: fp32)
         }
         // MLP branch: dx stays as the residual path; add the branch's input gradient.
         backwardInput(g4, dx, projWeight, 4 * W, W)
@@ -144,7 +133,7 @@ public final class BlockScratch {
     let residual: UnsafeMutablePointer<Float>   // [rows, W]
     let wide: UnsafeMutablePointer<Float>       // [rows, 4W]
     let qkvGrad: UnsafeMutablePointer<Float>    // [rows, 3W]
-    let padding = SamplePadding()                // aligned copies of sample-invariant passes
+    let products = ProductScratch()              // the weight products' BF16 weights and scratch
     private let storage: Tensor
 
     public init(shape: Attention.Shape) {

@@ -29,7 +29,7 @@ public final class PrefixPass {
         x.data.update(from: embeddings, count: x.count)
         encoder.addPositions(x.data, batch: groups, length: length, offset: 0)
         let scratch = workspace?.scratch(for: shape) ?? BlockScratch(shape: shape)
-        scratch.padding.bf16 = encoder.bf16
+        scratch.products.bf16 = encoder.bf16
         self.scratch = scratch
         for (l, block) in encoder.blocks.enumerated() {
             block.forward(x.data, shape: shape, cache: caches[l], scratch: scratch)
@@ -99,7 +99,7 @@ public final class SuffixPass {
         x.data.update(from: embeddings, count: x.count)
         encoder.addPositions(x.data, batch: count, length: length, offset: P)
         let scratch = workspace?.scratch(for: shape) ?? BlockScratch(shape: shape)
-        scratch.padding.bf16 = encoder.bf16
+        scratch.products.bf16 = encoder.bf16
         self.scratch = scratch
         for (l, block) in encoder.blocks.enumerated() {
             block.forward(x.data, shape: shape, prefixQKV: prefix.map { $0.projections(layer: l) + prefixOffset },
