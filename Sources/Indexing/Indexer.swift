@@ -38,7 +38,7 @@ public final class Indexer {
         let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName, precision: settings.precision)
         let ext = try store.registerExtractor(record)
         let recipe = settings.augmentedViews > 0 ? try store.registerRecipe(ExtractorDescription.recipe(seed: settings.seed)) : nil
-        try store.recordNumerics(NumericsRecord(library: OpenBLASCore.library, kernels: OpenBLASCore.current), for: ext)
+        try store.recordNumerics(NumericsRecord(library: "\(OpenBLASCore.library) + \(FP32Kernel.version)", kernels: OpenBLASCore.current), for: ext)
         let datasetRecord = try DatasetRegistration.register(dataset, in: store, threads: settings.decodeThreads)
         let ds = datasetRecord.id
         let (augmented, subsets) = try recordSubsets(dataset, store: store, ds: ds)

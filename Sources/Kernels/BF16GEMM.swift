@@ -89,6 +89,7 @@ public enum BF16GEMM {
     private static func product(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, panels: UnsafePointer<UInt16>,
                                 bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, scratch: GrowableBuffer<UInt16>) {
         guard rows > 0 else { return }
+        ProductWork.add(rows: rows, k: k, n: n)
         let ks = Int(cbf16_row_stride(Int32(k)))
         let a16 = scratch.pointer(capacity: rows * ks)   // [rows, k↑2] bf16
         let threads = rows * k * n >= 1 << 20 ? min(Threads.current, (rows + 7) / 8) : 1

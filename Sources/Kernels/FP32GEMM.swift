@@ -18,6 +18,10 @@ public enum FP32Kernel: Int32, CaseIterable, Sendable {
               chosen.rawValue <= best.rawValue else { return best }
         return chosen
     }()
+
+    /// Names the kernels' arithmetic in a store's numerics record (cache-schema §4.7): the same on
+    /// every CPU and micro-kernel; a new summation order would take a new name.
+    public static let version = "cocoon FP32 kernel 1"
 }
 
 /// A model's frozen weights in the panel layout `FP32GEMM` reads, packed once on first use and
@@ -116,6 +120,7 @@ public enum FP32GEMM {
                         bias: UnsafePointer<Float>?, rows m: Int, k: Int, n: Int, scratch: GrowableBuffer<Float>,
                         kernel: FP32Kernel) {
         guard m > 0, n > 0 else { return }
+        ProductWork.add(rows: m, k: k, n: n)
         let tiles = (m + 11) / 12, pairs = (n + 31) / 32
         let threads = m * k * n >= 1 << 20 ? min(Threads.current, max(tiles, pairs)) : 1
         let per = cf32_scratch_elements()
