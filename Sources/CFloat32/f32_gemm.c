@@ -28,8 +28,8 @@ size_t cf32_panel_elements(int n, int k) { return (size_t)((n + 15) / 16) * (siz
 
 size_t cf32_scratch_elements(void) { return (size_t)MC * KC; }
 
-// panels[(q·k + p)·16 + j] = b[p][16q + j] = b[p·row_step + (16q + j)·column_step]: once per weight,
-// or per call for a convolution's columns (row-major, so each line is one contiguous run of b).
+
+// Once per weight: panels[(q·k + p)·16 + j] = b[p][16q + j] = b[p·row_step + (16q + j)·column_step].
 void cf32_pack(const float *b, int k, int n, ptrdiff_t row_step, ptrdiff_t column_step, float *panels) {
     int count = (n + 15) / 16;
     for (int q = 0; q < count; q++) {
@@ -37,8 +37,8 @@ void cf32_pack(const float *b, int k, int n, ptrdiff_t row_step, ptrdiff_t colum
         for (int p = 0; p < k; p++) {
             float *line = panels + ((size_t)q * k + p) * 16;
             const float *src = b + p * row_step + (ptrdiff_t)16 * q * column_step;
-            if (column_step == 1) {
-                memcpy(line, src, (size_t)width * sizeof(float));
+            if (column_step == 1 && width == 16) {
+                for (int j = 0; j < 16; j++) line[j] = src[j];
             } else {
                 for (int j = 0; j < width; j++) line[j] = src[j * column_step];
             }
@@ -175,49 +175,64 @@ int cf32_best_kernel(void) { return CF32_PORTABLE; }
 
 #endif
 
-// The product over rows [0, m) of a, in MC-row blocks and KC-deep slices (see the top).
-void cf32_gemm(int kernel, const float *a, int m, int k, int lda, const float *panels, int n, const float *bias,
-               float *c, int ldc, float *scratch) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {   // an empty sum: the bias alone
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] = bias ? bias[j] : 0;
-        return;
-    }
-#if !defined(__x86_64__)
-    kernel = CF32_PORTABLE;
-#endif
+// One KC-deep slice [pc, pc + kc) of the product over rows [0, m) and the n columns of the panels
+// at `b` (the first panel's row pc; `step` floats from one panel to the next), MC rows of A at a
+// time copied to `block`.
+static void slice(int kernel, const float *a, int m, int lda, int pc, int kc, int first, int last, const float *b,
+                  size_t step, int n, const float *bias, float *c, int ldc, float *block) {
     int mr_max = kernel == CF32_AVX512 ? 12 : kernel == CF32_AVX2 ? 6 : 12;
     int np_max = kernel == CF32_AVX512 ? 2 : 1;
     int count = (n + 15) / 16;
-    size_t step = (size_t)k * 16;   // floats from one panel to the next
-    for (int pc = 0; pc < k; pc += KC) {
-        int kc = k - pc < KC ? k - pc : KC, first = pc == 0, last = pc + kc == k;
-        for (int ic = 0; ic < m; ic += MC) {
-            int mc = m - ic < MC ? m - ic : MC;
-            for (int r = 0; r < mc; r++) memcpy(scratch + (size_t)r * KC, a + (size_t)(ic + r) * lda + pc, (size_t)kc * sizeof(float));
-            for (int q = 0; q < count; q += np_max) {
-                int np = count - q < np_max ? count - q : np_max;
-                int valid = n - 16 * q < 16 * np ? n - 16 * q : 16 * np;
-                const float *b = panels + q * step + (size_t)pc * 16;
-                const float *tile_bias = last && bias ? bias + 16 * q : NULL;
-                for (int i = 0; i < mc; i += mr_max) {
-                    int mr = mc - i < mr_max ? mc - i : mr_max;
-                    const float *ta = scratch + (size_t)i * KC;
-                    float *tc = c + (size_t)(ic + i) * ldc + 16 * q;
+    for (int ic = 0; ic < m; ic += MC) {
+        int mc = m - ic < MC ? m - ic : MC;
+        for (int r = 0; r < mc; r++) memcpy(block + (size_t)r * KC, a + (size_t)(ic + r) * lda + pc, (size_t)kc * sizeof(float));
+        for (int q = 0; q < count; q += np_max) {
+            int np = count - q < np_max ? count - q : np_max;
+            int valid = n - 16 * q < 16 * np ? n - 16 * q : 16 * np;
+            const float *tb = b + q * step;
+            const float *tile_bias = last && bias ? bias + 16 * q : NULL;
+            for (int i = 0; i < mc; i += mr_max) {
+                int mr = mc - i < mr_max ? mc - i : mr_max;
+                const float *ta = block + (size_t)i * KC;
+                float *tc = c + (size_t)(ic + i) * ldc + 16 * q;
 #if defined(__x86_64__)
-                    if (kernel == CF32_AVX512) {
-                        tiles512[np - 1][mr - 1](ta, kc, b, step, tc, ldc, valid, first, tile_bias);
-                        continue;
-                    }
-                    if (kernel == CF32_AVX2) {
-                        tiles256[mr - 1](ta, kc, b, step, tc, ldc, valid, first, tile_bias);
-                        continue;
-                    }
-#endif
-                    tile_portable(ta, mr, kc, b, tc, ldc, valid, first, tile_bias);
+                if (kernel == CF32_AVX512) {
+                    tiles512[np - 1][mr - 1](ta, kc, tb, step, tc, ldc, valid, first, tile_bias);
+                    continue;
                 }
+                if (kernel == CF32_AVX2) {
+                    tiles256[mr - 1](ta, kc, tb, step, tc, ldc, valid, first, tile_bias);
+                    continue;
+                }
+#endif
+                tile_portable(ta, mr, kc, tb, tc, ldc, valid, first, tile_bias);
             }
         }
+    }
+}
+
+// c = bias (or 0) where the depth is 0: an empty sum.
+static void empty_sum(int m, int n, const float *bias, float *c, int ldc) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] = bias ? bias[j] : 0;
+}
+
+#if !defined(__x86_64__)
+#define KERNEL(k) CF32_PORTABLE
+#else
+#define KERNEL(k) (k)
+#endif
+
+void cf32_gemm(int kernel, const float *a, int m, int k, int lda, const float *panels, int n, const float *bias,
+               float *c, int ldc, float *scratch) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        empty_sum(m, n, bias, c, ldc);
+        return;
+    }
+    for (int pc = 0; pc < k; pc += KC) {
+        int kc = k - pc < KC ? k - pc : KC;
+        slice(KERNEL(kernel), a, m, lda, pc, kc, pc == 0, pc + kc == k, panels + (size_t)pc * 16, (size_t)k * 16, n, bias,
+              c, ldc, scratch);
     }
 }

@@ -21,12 +21,11 @@ public enum Conv2D {
     }
 
     /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias (+ residual, laid out as out), then
-    /// ReLU when `relu`. Every image's outputs are the bits it gets alone, whatever the batch: in
-    /// FP32 our kernel (`FP32GEMM`) multiplies W by the im2col matrix (`columns`, grown to
-    /// `shape.columnCount` floats when needed; x itself for a 1×1 convolution) packed per call into
-    /// `products.panels`, every output column one multiply-add chain over its own column; when
-    /// `products` carries BF16 weights, the BF16 kernel builds the columns itself, block by block,
-    /// and adds bias and residual and applies ReLU as it stores (`BF16GEMM.convolution`).
+    /// ReLU when `relu`. `columns` holds the im2col matrix (grown to `shape.columnCount` floats when
+    /// needed). Every image's outputs are the bits it gets alone: in FP32 through OpenBLAS with
+    /// aligned, padded columns (`SampleInvariantGEMM`, its copies in `products`); when `products`
+    /// carries BF16 weights, the BF16 kernel builds the columns itself, block by block, and adds
+    /// bias and residual and applies ReLU as it stores (`BF16GEMM.convolution`).
     public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                residual: UnsafePointer<Float>? = nil, relu: Bool = false,
@@ -36,7 +35,7 @@ public enum Conv2D {
                                  weights: bf16, scratch: products.bf16Scratch)
             return
         }
-        let n = s.batch * s.outHeight * s.outWidth, M = s.outChannels
+        let n = s.batch * s.outHeight * s.outWidth
         let kdim = s.inChannels * s.kernel * s.kernel
         var source = x                                                        // [Cin·k·k, B·Ho·Wo]
         if s.columnCount > 0 {
@@ -44,17 +43,15 @@ public enum Conv2D {
             im2col(cols, x, shape: s)
             source = UnsafePointer(cols)
         }
-        FP32GEMM.multiplyColumns(out, weight, columns: source, rows: M, k: kdim, n: n, panels: products.panels,
-                                 scratch: products.fp32Scratch)
-        // out[o, j] = max((out[o, j] + bias[o]) + residual[o, j], 0)
-        Parallel.ranges(M, work: M * n) { channels in
-            for o in channels {
-                let row = out + o * n
-                if let bias { let b = bias[o]; for j in 0..<n { row[j] += b } }
-                if let residual { let r = residual + o * n; for j in 0..<n { row[j] += r[j] } }
-                if relu { for j in 0..<n { row[j] = row[j] > 0 ? row[j] : 0 } }
-            }
+        var beta: Float = 0
+        if let bias {
+            for c in 0..<s.outChannels { (out + c * n).update(repeating: bias[c], count: n) }
+            beta = 1
         }
+        SampleInvariantGEMM.columns(m: s.outChannels, k: kdim, a: weight, b: source, c: out, samples: s.batch,
+                                    columnsPerSample: s.outHeight * s.outWidth, accumulate: beta != 0, padding: products)
+        if let residual { Elementwise.add(out, residual, count: s.outChannels * n) }
+        if relu { ReLU.forward(out, out, count: s.outChannels * n) }
     }
 
     /// cols[(c·k + ky)·k + kx, (b·Ho + oy)·Wo + ox] = x[c, b, oy·stride + ky − pad, ox·stride + kx − pad] (0 outside).

@@ -77,7 +77,7 @@ public final class FP32Weights: @unchecked Sendable {
 /// over its own row and column, so a row's bits depend on nothing else in the call (slot, batch
 /// size, lanes, threads, kernel): the image encoders need no sample padding, and no OpenBLAS
 /// threads spin between calls. Called through `ProductScratch` by `ResidualBlock` and the image
-/// encoders, and by `Conv2D` (the weight as the left operand, the columns packed per call).
+/// encoders (every linear layer and projection; the ResNet's convolutions stay in OpenBLAS).
 public enum FP32GEMM {
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -100,17 +100,6 @@ public enum FP32GEMM {
                                 rows: Int, k: Int, n: Int, weights: FP32Weights, scratch: GrowableBuffer<Float>,
                                 kernel: FP32Kernel = .selected) {
         product(c, a, panels: weights.plain(b, k: k, n: n), bias: nil, rows: rows, k: k, n: n, scratch: scratch, kernel: kernel)
-    }
-
-    /// `c[rows, n] = a[rows, k] · B` with B `[k, n]` row-major packed in this call into `panels`: a
-    /// convolution, the weight as `a` and the im2col columns as B. A column's bits depend only on that
-    /// column (one image's pixel), so a batch changes none.
-    static func multiplyColumns(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, columns b: UnsafePointer<Float>,
-                                rows m: Int, k: Int, n: Int, panels: GrowableBuffer<Float>, scratch: GrowableBuffer<Float>,
-                                kernel: FP32Kernel = .selected) {
-        let packed = panels.pointer(capacity: cf32_panel_elements(Int32(n), Int32(k)))   // ⌈n/16⌉ × [k, 16]
-        cf32_pack(b, Int32(k), Int32(n), n, 1, packed)
-        product(c, a, panels: packed, bias: nil, rows: m, k: k, n: n, scratch: scratch, kernel: kernel)
     }
 
     /// `c[rows, n] = a[rows, k] · B + bias` over `Threads.current` threads (inline inside

@@ -1,6 +1,6 @@
 /// A lane's state for the products on frozen weights: the BF16 weights when the encoder runs in
-/// BF16, each kernel's scratch (the FP32 kernel's blocks of activations, one per thread, and a
-/// convolution's packed columns), kept between calls. Owned by `BlockScratch` (residual blocks)
+/// BF16, each kernel's scratch (the FP32 kernel's blocks of activations, one per thread) and the
+/// aligned copies of `SampleInvariantGEMM` (the convolutions in OpenBLAS), kept between calls. Owned by `BlockScratch` (residual blocks)
 /// and the ModifiedResNet's lane buffers; `linear` and `backwardInput` pick the kernel.
 public final class ProductScratch {
     /// Set by an encoder running `--precision bf16`: its weights' BF16 copies.
@@ -8,8 +8,8 @@ public final class ProductScratch {
     public let bf16Scratch = GrowableBuffer<UInt16>()
     /// `FP32GEMM`'s blocks of activations, `[threads, MC·KC]`.
     public let fp32Scratch = GrowableBuffer<Float>()
-    /// A convolution's im2col columns in `FP32GEMM`'s panel layout.
-    public let panels = GrowableBuffer<Float>()
+    /// `SampleInvariantGEMM.columns`' padded copies of a convolution's columns and outputs.
+    public let paddedInput = GrowableBuffer<Float>(), paddedOutput = GrowableBuffer<Float>()
     public init() {}
 
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (W `[N, K]` frozen): BF16 when the lane carries BF16

@@ -114,57 +114,6 @@ final class FP32GEMMTests: XCTestCase {
         }
     }
 
-    /// A convolution's outputs for one image (bias, residual, ReLU) have the bits they get with the
-    /// image alone, at every slot of a batch of 3, and match Float64 loops.
-    func testConvolutionImagesAreIndependentOfTheBatch() {
-        let B = 3, C = 5, H = 9, O = 20
-        let s = Conv2D.Shape(batch: B, inChannels: C, height: H, width: H, outChannels: O, kernel: 3, stride: 1, padding: 1)
-        let x = values(C * B * H * H, seed: 30), w = values(O * C * 9, seed: 31), bias = values(O, seed: 32)
-        let residual = values(O * B * H * H, seed: 33)
-        func run(_ x: [Float], _ residual: [Float], batch: Int) -> [Float] {
-            var shape = s
-            shape.batch = batch
-            var out = [Float](repeating: .nan, count: O * batch * H * H)
-            Conv2D.forward(&out, x, weight: w, bias: bias, residual: residual, relu: true, shape: shape, columns: GrowableBuffer(),
-                           products: ProductScratch())
-            return out
-        }
-        let together = run(x, residual, batch: B)
-        let plane = H * H
-        // plane `index` (channel · B + image) of a [channels, B, H, W] array, `count` images wide
-        func planeOf(_ array: [Float], _ index: Int) -> [Float] { Array(array[index * plane..<(index + 1) * plane]) }
-        for b in 0..<B {
-            // [C, 1, H, W] of image b, and its residual [O, 1, H, W]
-            let xb: [Float] = (0..<C).flatMap { (c: Int) -> [Float] in planeOf(x, c * B + b) }
-            let rb: [Float] = (0..<O).flatMap { (o: Int) -> [Float] in planeOf(residual, o * B + b) }
-            let alone = run(xb, rb, batch: 1)
-            for o in 0..<O {
-                let mine: [UInt32] = planeOf(alone, o).map(\.bitPattern)
-                let inBatch: [UInt32] = planeOf(together, o * B + b).map(\.bitPattern)
-                XCTAssertEqual(mine, inBatch, "image \(b), channel \(o)")
-                for i in 0..<plane {
-                    XCTAssertEqual(Double(alone[o * plane + i]), reference(o, i, xb, rb), accuracy: 1e-5)
-                }
-            }
-        }
-        // Float64 output of channel o at pixel i of one image: max(bias + residual + Σ w·x, 0)
-        func reference(_ o: Int, _ i: Int, _ xb: [Float], _ rb: [Float]) -> Double {
-            let oy = i / H, ox = i % H
-            var acc = Double(bias[o]) + Double(rb[o * plane + i])
-            for c in 0..<C {
-                for ky in 0..<3 {
-                    for kx in 0..<3 {
-                        let iy = oy + ky - 1, ix = ox + kx - 1
-                        guard iy >= 0, iy < H, ix >= 0, ix < H else { continue }
-                        let weight: Float = w[((o * C + c) * 3 + ky) * 3 + kx]
-                        acc += Double(weight) * Double(xb[(c * H + iy) * H + ix])
-                    }
-                }
-            }
-            return max(acc, 0)
-        }
-    }
-
     /// The kernel chosen follows the CPU's flags; forcing one the CPU lacks is impossible.
     func testTheBestKernelFollowsTheCPUFlags() {
         let flags = OpenBLASCore.cpuFlags()
