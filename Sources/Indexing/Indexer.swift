@@ -38,7 +38,7 @@ public final class Indexer {
         let record = ExtractorDescription.record(model: model, modelName: settings.resolvedModelName, precision: settings.precision)
         let ext = try store.registerExtractor(record)
         let recipe = settings.augmentedViews > 0 ? try store.registerRecipe(ExtractorDescription.recipe(seed: settings.seed, cropScale: settings.cropScale)) : nil
-        try store.recordNumerics(NumericsRecord(library: OpenBLASCore.library, kernels: OpenBLASCore.current), for: ext)
+        try store.recordNumerics(NumericsRecord(library: "\(OpenBLASCore.library) + \(FP32Kernel.version)", kernels: OpenBLASCore.current), for: ext)
         let datasetRecord = try DatasetRegistration.register(dataset, in: store, threads: settings.decodeThreads)
         let ds = datasetRecord.id
         let (augmented, subsets) = try recordSubsets(dataset, store: store, ds: ds)
@@ -148,7 +148,7 @@ public final class Indexer {
         var entries: [PendingItem?] = []
         var head = 0
 
-        // An image's features do not depend on the batch it runs in (`SampleInvariantGEMM`), so a
+        // An image's features do not depend on the batch it runs in (each row computed alone: `ProductScratch`), so a
         // resumed run, shards merged, or any --batch and --threads store the same bits as one
         // uninterrupted run; a short last batch runs as it is.
         func encodeBatch() {

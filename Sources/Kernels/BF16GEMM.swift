@@ -67,9 +67,8 @@ public final class BF16Weights: @unchecked Sendable {
 
 /// BF16 products with FP32 accumulation (`CBFloat16`). Every output element depends only on its
 /// own row of the left operand and column of the right one, so these need no sample padding to be
-/// batch-invariant. Called by `LinearKernel.bf16` (every residual block of a BF16 tower) and by
-/// `SampleInvariantGEMM` and `Conv2D` when a `SamplePadding` carries BF16 weights (the image towers'
-/// patch embedding and convolutions).
+/// batch-invariant. Called by `LinearKernel.bf16` (every residual block of a BF16 tower), through
+/// `ProductScratch` (the image encoders' other products) and by `Conv2D` when a lane carries BF16 weights.
 public enum BF16GEMM {
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -90,6 +89,7 @@ public enum BF16GEMM {
     private static func product(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, panels: UnsafePointer<UInt16>,
                                 bias: UnsafePointer<Float>?, rows: Int, k: Int, n: Int, scratch: GrowableBuffer<UInt16>) {
         guard rows > 0 else { return }
+        ProductWork.add(rows: rows, k: k, n: n)
         let ks = Int(cbf16_row_stride(Int32(k)))
         let a16 = scratch.pointer(capacity: rows * ks)   // [rows, k↑2] bf16
         let threads = rows * k * n >= 1 << 20 ? min(Threads.current, (rows + 7) / 8) : 1

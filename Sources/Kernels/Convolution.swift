@@ -22,22 +22,22 @@ public enum Conv2D {
 
     /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias (+ residual, laid out as out), then
     /// ReLU when `relu`. `columns` holds the im2col matrix (grown to `shape.columnCount` floats when
-    /// needed). With `samplePadding` every image's outputs are the bits it gets alone
-    /// (`SampleInvariantGEMM`); when it carries BF16 weights, the BF16 kernel builds the columns
-    /// itself, block by block, and adds bias and residual and applies ReLU as it stores
-    /// (`BF16GEMM.convolution`).
+    /// needed). Every image's outputs are the bits it gets alone: in FP32 through OpenBLAS with
+    /// aligned, padded columns (`SampleInvariantGEMM`, its copies in `products`); when `products`
+    /// carries BF16 weights, the BF16 kernel builds the columns itself, block by block, and adds
+    /// bias and residual and applies ReLU as it stores (`BF16GEMM.convolution`).
     public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                residual: UnsafePointer<Float>? = nil, relu: Bool = false,
-                               shape s: Shape, columns: GrowableBuffer<Float>, samplePadding: SamplePadding? = nil) {
-        if let samplePadding, let bf16 = samplePadding.bf16 {   // column-invariant by construction
+                               shape s: Shape, columns: GrowableBuffer<Float>, products: ProductScratch) {
+        if let bf16 = products.bf16 {   // column-invariant by construction
             BF16GEMM.convolution(out, x, weight: weight, bias: bias, residual: residual, relu: relu, shape: s,
-                                 weights: bf16, scratch: samplePadding.bf16Scratch)
+                                 weights: bf16, scratch: products.bf16Scratch)
             return
         }
         let n = s.batch * s.outHeight * s.outWidth
         let kdim = s.inChannels * s.kernel * s.kernel
-        var source = x
+        var source = x                                                        // [Cin·k·k, B·Ho·Wo]
         if s.columnCount > 0 {
             let cols = columns.pointer(capacity: s.columnCount)
             im2col(cols, x, shape: s)
@@ -48,12 +48,8 @@ public enum Conv2D {
             for c in 0..<s.outChannels { (out + c * n).update(repeating: bias[c], count: n) }
             beta = 1
         }
-        if let samplePadding {
-            SampleInvariantGEMM.columns(m: s.outChannels, k: kdim, a: weight, b: source, c: out, samples: s.batch,
-                                        columnsPerSample: s.outHeight * s.outWidth, accumulate: beta != 0, padding: samplePadding)
-        } else {
-            GEMM.sgemm(m: s.outChannels, n: n, k: kdim, a: weight, lda: kdim, b: source, ldb: n, beta: beta, c: out, ldc: n)
-        }
+        SampleInvariantGEMM.columns(m: s.outChannels, k: kdim, a: weight, b: source, c: out, samples: s.batch,
+                                    columnsPerSample: s.outHeight * s.outWidth, accumulate: beta != 0, padding: products)
         if let residual { Elementwise.add(out, residual, count: s.outChannels * n) }
         if relu { ReLU.forward(out, out, count: s.outChannels * n) }
     }

@@ -1,8 +1,8 @@
 import CBLAS
 
-/// Single-precision matrix products through OpenBLAS (`cblas_sgemm`), row-major. cocoon's FP32
-/// matrix products go through `GEMM.sgemm`; its BF16 ones (`--precision bf16`) run in
-/// `BF16GEMM`'s own kernel (`CBFloat16`).
+/// Single-precision matrix products through OpenBLAS (`cblas_sgemm`), row-major: attention, the
+/// losses, trainable layers and the adapters. Products against the towers' frozen weights run in
+/// our own kernels instead: `FP32GEMM` (`CFloat32`) and, under `--precision bf16`, `BF16GEMM`.
 public enum GEMM {
     /// `C[m,n] = alpha · op(A) · op(B) + beta · C`, all row-major with leading dimensions
     /// `lda`, `ldb`, `ldc`; `op(X) = Xᵀ` when the matching `trans` flag is set.
@@ -19,7 +19,7 @@ public enum GEMM {
     }
 }
 
-/// Thread counts: cocoon's own (`current`: `Parallel.ranges` loops and BF16 products split over
+/// Thread counts: cocoon's own (`current`: `Parallel.ranges` loops and FP32/BF16 products split over
 /// it) and OpenBLAS's, both every core by default (`COCOON_THREADS` overrides). Set once by the
 /// CLI and by benchmarks before any product; `Parallel.slices` drops both to 1 while its lanes run.
 public enum Threads {
@@ -28,7 +28,8 @@ public enum Threads {
 
     /// Sets both counts to `requested` (else `COCOON_THREADS`, else every core) and returns it.
     /// `serialBLAS` keeps OpenBLAS on one thread: for runs whose heavy products are cocoon's own
-    /// (BF16 tuning), where OpenBLAS's idle threads would spin against them after each small call.
+    /// (prompt tuning: the text tower's linear layers in `FP32GEMM` or `BF16GEMM`, rows split over
+    /// `current` threads), where OpenBLAS's idle threads would spin against them after each small call.
     public static func configure(_ requested: Int? = nil, serialBLAS: Bool = false) -> Int {
         var n = requested ?? 0
         if n <= 0, let env = getenvString("COCOON_THREADS"), let v = Int(env), v > 0 { n = v }

@@ -51,29 +51,31 @@ public enum LinearKernel {
         self = precision == .bf16 ? .bf16(BF16Weights()) : .fp32
     }
 
-    /// y[rows, out] = x[rows, in] · Wᵀ + bias (`bias` may be nil). `scratch` holds the BF16 copy
-    /// of `x` (unused in FP32).
+    /// y[rows, out] = x[rows, in] · Wᵀ + bias (`bias` may be nil): our FP32 kernel on `fp32` (the
+    /// caller's packing of W), or BF16. `scratch` holds the kernels' copies of `x`.
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
-                        scratch: GrowableBuffer<UInt16>) {
+                        fp32: FP32Weights, scratch: ProductScratch) {
         switch self {
         case .fp32:
-            Linear.forward(y, x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+            FP32GEMM.linear(y, x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                            weights: fp32, scratch: scratch.fp32Scratch)
         case .bf16(let weights):
             BF16GEMM.linear(y, x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                            weights: weights, scratch: scratch)
+                            weights: weights, scratch: scratch.bf16Scratch)
         }
     }
 
-    /// dx[rows, in] = dy[rows, out] · W: the input gradient of `forward`. `scratch` holds the BF16 copy of `dy`.
+    /// dx[rows, in] = dy[rows, out] · W: the input gradient of `forward`, on the same kernel.
     public func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                              rows: Int, inFeatures: Int, outFeatures: Int, scratch: GrowableBuffer<UInt16>) {
+                              rows: Int, inFeatures: Int, outFeatures: Int, fp32: FP32Weights, scratch: ProductScratch) {
         switch self {
         case .fp32:
-            Linear.backwardInput(dx, dy, weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)
+            FP32GEMM.backwardInput(dx, dy, weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                                   weights: fp32, scratch: scratch.fp32Scratch)
         case .bf16(let weights):
             BF16GEMM.backwardInput(dx, dy, weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                                   weights: weights, scratch: scratch)
+                                   weights: weights, scratch: scratch.bf16Scratch)
         }
     }
 }

@@ -30,7 +30,7 @@ public enum Parallel {
     /// another between layers, whereas one multi-threaded GEMM per layer synchronises the BLAS
     /// threads at every call and leaves them spinning through the serial steps in between.
     /// Nothing else may call BLAS meanwhile; `body` sees `Threads.current == 1`, with one lane
-    /// too, so a sample's products never depend on how many lanes ran (`SampleInvariantGEMM`).
+    /// too, so the lanes run their products inline and never wait for each other.
     public static func slices(_ count: Int, lanes requested: Int, _ body: (Int, Range<Int>) -> Void) {
         let lanes = max(1, min(requested, count))
         let (threads, blasThreads) = (Threads.current, openblas_get_num_threads())

@@ -1,73 +1,38 @@
 import CBLAS
 
-/// Layer products over a batch of samples laid back to back, computed so that every sample gets
-/// the bits it gets alone: its features are a function of the sample, not of its slot in the
-/// batch, the batch size, the lane split or where a resumed run restarted. The image encoders
-/// run every product that spans several images through here.
+/// A convolution's product over a batch of images laid side by side (`[·, B, H, W]` columns),
+/// computed in OpenBLAS so that every image gets the bits it gets alone: its outputs are a
+/// function of the image, not of its slot in the batch, the batch size, the lane split or where a
+/// resumed run restarted. The ResNet's convolutions run here; every other product on frozen
+/// weights runs in our own kernels, row-invariant by construction (`FP32GEMM`, `BF16GEMM`).
 ///
-/// Why it is needed: OpenBLAS computes a row of `C` by a summation path that depends on where
-/// the row sits. Measured with Debian's 0.3.21 (`x·Wᵀ`, K = N = 768, one thread): the AVX2
-/// kernels (`Haswell`, `Zen`) give rows in whole 12-row blocks one of two orders by their place
-/// in the block and give the last `M mod 12` rows other orders again; the AVX-512 kernels
-/// (`SkylakeX`, `Cooperlake`) give every row one order except through the small-matrix path
-/// (`M·N·K ≤ 10⁶`), which sums differently.
+/// Why it is needed: OpenBLAS computes a column of `C` by a summation path that depends on where
+/// the column sits. Measured with Debian's 0.3.21 (one thread): the AVX2 kernels (`Haswell`,
+/// `Zen`) sum in whole 12-wide blocks one of two orders by the place in the block and the tail
+/// in others; the AVX-512 kernels (`SkylakeX`, `Cooperlake`) use one order except through the
+/// small-matrix path (`M·N·K ≤ 10⁶`), which sums differently.
 ///
-/// The rule, which holds for any kernel family: each sample's run of rows (or columns) starts at
-/// a multiple of the family's **period** and is padded with zeros to a whole number of periods,
-/// so every real row sits at the same offset within its block and never in a tail; a product
-/// whose single-sample shape is small enough for the small-matrix path runs one call per sample
-/// instead, so its shape never depends on the batch. The period is found once per process by a
-/// probe (`rowPeriod`, `columnPeriod`); a library whose results no period up to 96 makes
-/// position-independent runs every product per sample (period 0). Single-threaded BLAS only:
-/// the encoders call this from `Parallel.slices` lanes (a multi-threaded product splits rows
-/// between threads by the total size).
+/// The rule, which holds for any kernel family: each image's run of columns starts at a multiple
+/// of the family's **period** and is padded with zeros to a whole number of periods, so every real
+/// column sits at the same offset within its block and never in a tail; a product whose
+/// single-image shape is small enough for the small-matrix path runs one call per image instead,
+/// so its shape never depends on the batch. The period is found once per process by a probe
+/// (`columnPeriod`); a library whose results no period up to 96 makes position-independent runs
+/// every product per image (period 0). Single-threaded BLAS only: the encoders call this from
+/// `Parallel.slices` lanes (a multi-threaded product splits columns between threads by the total size).
 public enum SampleInvariantGEMM {
-    /// Rows per aligned block for `x·Wᵀ` (a linear layer): 0 = run each sample alone.
-    public static let rowPeriod = probe { samples, length in runRows(samples: samples, length: length) }
     /// Columns per aligned block for `W·X` (a convolution as a GEMM): 0 = run each sample alone.
     public static let columnPeriod = probe { samples, length in runColumns(samples: samples, length: length) }
 
     /// OpenBLAS's small-matrix path takes products with `M·N·K` up to this (`interface/gemm.c`).
     static let smallProduct = 1_000_000
 
-    /// `y[S·L, out] = x[S·L, in] · Wᵀ + bias` for `S` samples of `L` rows each, every sample's
-    /// rows bit-identical to a run of that sample alone. `padding` holds the aligned copies, and
-    /// the BF16 weights when the encoder runs in BF16 (`fp32Only`: this product stays FP32).
-    public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                              samples S: Int, rowsPerSample L: Int, inFeatures K: Int, outFeatures N: Int,
-                              padding: SamplePadding, fp32Only: Bool = false) {
-        if !fp32Only, let bf16 = padding.bf16 {   // row-invariant by construction
-            BF16GEMM.linear(y, x, weight: weight, bias: bias, rows: S * L, inFeatures: K, outFeatures: N, weights: bf16, scratch: padding.bf16Scratch)
-            return
-        }
-        let U = rowPeriod
-        if U == 0 || L * N * K <= smallProduct {   // per sample: one shape whatever the batch
-            for s in 0..<S {
-                Linear.forward(y + s * L * N, x + s * L * K, weight: weight, bias: bias, rows: L, inFeatures: K, outFeatures: N)
-            }
-            return
-        }
-        if L % U == 0 {
-            Linear.forward(y, x, weight: weight, bias: bias, rows: S * L, inFeatures: K, outFeatures: N)
-            return
-        }
-        let Lp = (L + U - 1) / U * U
-        let xp = padding.input.pointer(capacity: S * Lp * K), yp = padding.output.pointer(capacity: S * Lp * N)
-        for s in 0..<S {   // [S, Lp, K]: each sample's rows, then zero rows
-            (xp + s * Lp * K).update(from: x + s * L * K, count: L * K)
-            (xp + (s * Lp + L) * K).update(repeating: 0, count: (Lp - L) * K)
-        }
-        Linear.forward(yp, xp, weight: weight, bias: bias, rows: S * Lp, inFeatures: K, outFeatures: N)
-        for s in 0..<S { (y + s * L * N).update(from: yp + s * Lp * N, count: L * N) }
-    }
-
     /// `c[M, S·L] = a[M, K] · b[K, S·L] (+ c when `accumulate`)` for `S` samples of `L` columns
     /// each (a convolution's im2col matrix in `[·, B, H, W]` layout), every sample's columns
     /// bit-identical to a run of that sample alone.
     public static func columns(m M: Int, k K: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                c: UnsafeMutablePointer<Float>, samples S: Int, columnsPerSample L: Int,
-                               accumulate: Bool, padding: SamplePadding) {
+                               accumulate: Bool, padding: ProductScratch) {
         let U = columnPeriod, n = S * L, beta: Float = accumulate ? 1 : 0
         if U == 0 || M * L * K <= smallProduct {
             for s in 0..<S {
@@ -80,7 +45,7 @@ public enum SampleInvariantGEMM {
             return
         }
         let Lp = (L + U - 1) / U * U, np = S * Lp
-        let bp = padding.input.pointer(capacity: K * np), cp = padding.output.pointer(capacity: M * np)
+        let bp = padding.paddedInput.pointer(capacity: K * np), cp = padding.paddedOutput.pointer(capacity: M * np)
         gatherColumns(bp, b, rows: K, samples: S, length: L, padded: Lp)
         if accumulate { gatherColumns(cp, c, rows: M, samples: S, length: L, padded: Lp) }
         GEMM.sgemm(m: M, n: np, k: K, a: a, lda: K, b: bp, ldb: np, beta: beta, c: cp, ldc: np)
@@ -104,7 +69,7 @@ public enum SampleInvariantGEMM {
     // MARK: the probe
 
     /// The smallest period at which `run(samples, length)` (the outputs of `samples` copies of one
-    /// sample of `length` rows or columns, sample-major) gives every copy the bits of a lone
+    /// sample of `length` columns, sample-major) gives every copy the bits of a lone
     /// sample, for two lengths, three small batches and one of over 2,600 rows (past OpenBLAS's
     /// blocking of M); 0 when no candidate does.
     static func probe(_ run: (Int, Int) -> [[Float]]) -> Int {
@@ -122,7 +87,7 @@ public enum SampleInvariantGEMM {
         return 0
     }
 
-    /// Probe products are `probeSize`² per row, so runs of this many rows stay above the
+    /// Probe products are `probeSize`² per column, so runs of this many columns stay above the
     /// small-matrix threshold like the real layers they stand for.
     static let probeSize = 256
     static let probeMinimumLength = smallProduct / (probeSize * probeSize) + 1
@@ -134,20 +99,6 @@ public enum SampleInvariantGEMM {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float(Int32(truncatingIfNeeded: state >> 33)) / Float(1 << 31)
         }
-    }
-
-    private static func runRows(samples S: Int, length L: Int) -> [[Float]] {
-        let K = probeSize, N = probeSize
-        let sample = probeValues(L * K, seed: 1), weight = probeValues(N * K, seed: 2)
-        let x = [Float](unsafeUninitializedCapacity: S * L * K) { buffer, count in
-            for s in 0..<S { for i in 0..<L * K { buffer[s * L * K + i] = sample[i] } }
-            count = S * L * K
-        }
-        var y = [Float](repeating: 0, count: S * L * N)
-        y.withUnsafeMutableBufferPointer { yb in
-            Linear.forward(yb.baseAddress!, x, weight: weight, bias: nil, rows: S * L, inFeatures: K, outFeatures: N)
-        }
-        return (0..<S).map { Array(y[$0 * L * N ..< ($0 + 1) * L * N]) }
     }
 
     private static func runColumns(samples S: Int, length L: Int) -> [[Float]] {
@@ -165,15 +116,4 @@ public enum SampleInvariantGEMM {
             return columns
         }
     }
-}
-
-/// A lane's state for `SampleInvariantGEMM`: the aligned copies it makes when a sample's length is
-/// not a whole number of periods (grow-only, kept between batches), and, when the encoder runs
-/// in BF16, the packed weights and the lane's BF16 scratch.
-public final class SamplePadding {
-    public let input = GrowableBuffer<Float>(), output = GrowableBuffer<Float>()
-    /// Set by an encoder running `--precision bf16`: its weights' BF16 copies.
-    public var bf16: BF16Weights?
-    public let bf16Scratch = GrowableBuffer<UInt16>()
-    public init() {}
 }

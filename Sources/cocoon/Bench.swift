@@ -18,6 +18,15 @@ struct BenchOptions: ParsableArguments {
     var repeats: Int = 5
 }
 
+/// The thread counts a benchmark runs at: `--thread-counts`, else `--threads` alone, else 1 and
+/// every core (`COCOON_THREADS` or all).
+func benchThreadCounts(_ list: String?, threads: Int?) throws -> [Int] {
+    if let list { return try integerList(list, option: "--thread-counts", minimum: 1) }
+    if let threads { return [threads] }
+    let all = Threads.configure()
+    return all > 1 ? [1, all] : [1]
+}
+
 /// Median wall time of `body` over `repeats` runs after one warm-up, in seconds.
 func medianSeconds(repeats: Int, _ body: () -> Void) -> Double {
     body()

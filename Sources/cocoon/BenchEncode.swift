@@ -7,7 +7,8 @@ import Kernels
 
 /// `cocoon bench encode`: images/s of the image encoder alone, and of decode + preprocess + encode
 /// from image files through the index pipeline (decode threads overlapping the encoder), with the
-/// achieved GFLOPS against this machine's sgemm. Without `--model`, real-size ViT-B/32, ViT-B/16 and RN50
+/// achieved GFLOPS against this machine's sgemm at the same thread count (1 and every core by
+/// default; the end-to-end run at the last count only). Without `--model`, real-size ViT-B/32, ViT-B/16 and RN50
 /// towers with synthetic weights. The files are 500x375 JPEGs (quality 90) unless `--format png`.
 struct BenchEncode: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +23,8 @@ struct BenchEncode: ParsableCommand {
     @Option(help: "File format of the end-to-end run: jpeg (quality 90) or png.") var format: String = "jpeg"
     @Option(help: "Precisions side by side, comma-separated (default: fp32, and bf16 where the CPU has it); with both, the cosine of their features.")
     var precision: String?
+    @Option(name: .customLong("thread-counts"), help: "Thread counts, comma-separated (default: 1 and all cores; --threads N: N only).")
+    var threadCounts: String?
 
     func run() throws {
         let fileFormat: ImageFileFormat
@@ -30,10 +33,10 @@ struct BenchEncode: ParsableCommand {
         case "png": fileFormat = .png
         default: throw ValidationError("--format \(format): use jpeg or png")
         }
-        let threads = configureCompute(threads: options.threads)
-        let peak = measureSgemmGFLOPS()
-        print(String(format: "%d threads, sgemm peak %.1f GFLOPS; batch %d, %d decode threads, %d %@ files of 500x375",
-                     threads, peak, batch, decodeThreads, images, fileFormat.description))
+        configureCompute(threads: options.threads)
+        let counts = try benchThreadCounts(threadCounts, threads: options.threads)
+        print(String(format: "batch %d, %d decode threads, %d %@ files of 500x375; FP32 kernel: %@",
+                     batch, decodeThreads, images, fileFormat.description, "\(FP32Kernel.selected)"))
         var encoders: [(String, ImageEncoder)] = []
         if let model {
             let m = try CLIPModel(directory: URL(fileURLWithPath: model))
@@ -62,6 +65,16 @@ struct BenchEncode: ParsableCommand {
         let files = try writeImages(count: images, format: fileFormat, to: directory)
 
         let precisions = try benchPrecisions(precision)
+        for threads in counts {
+            _ = Threads.configure(threads)
+            let peak = measureSgemmGFLOPS()
+            print(String(format: "%d threads, sgemm peak %.1f GFLOPS", threads, peak))
+            try measure(encoders, precisions: precisions, peak: peak, files: threads == counts.last ? files : [])
+        }
+    }
+
+    /// Each encoder's images/s alone in each precision, and from `files` (when any) through the index pipeline.
+    private func measure(_ encoders: [(String, ImageEncoder)], precisions: [Precision], peak: Double, files: [URL]) throws {
         for (name, encoder) in encoders {
             let R = encoder.imageSize
             let pixels = Tensor(shape: [batch, 3, R, R])
@@ -76,6 +89,7 @@ struct BenchEncode: ParsableCommand {
                 let aloneGFLOPS = encoder.flopsPerImage * aloneRate / 1e9
                 print(String(format: "  %@ encoder alone:            %7.1f images/s  %6.1f GFLOPS (%.0f%% of sgemm)",
                              p.rawValue, aloneRate, aloneGFLOPS, 100 * aloneGFLOPS / peak))
+                guard !files.isEmpty else { continue }
                 let endToEnd = try fromFiles(files, encoder: encoder)
                 let e2eGFLOPS = encoder.flopsPerImage * endToEnd / 1e9
                 print(String(format: "  %@ decode+preprocess+encode: %7.1f images/s  %6.1f GFLOPS (%.0f%% of the encoder alone)",

@@ -5,7 +5,9 @@ import Kernels
 import PromptLearning
 
 /// `cocoon bench tune`: seconds per CoOp / CoCoOp / KgCoOp / ProGrad training step on a real-size ViT-B/32 text tower
-/// (random weights), cached image features, with peak memory; each case in its own process.
+/// (random weights), cached image features, with peak memory and the FLOPs of the step's weight
+/// products against the sgemm peak at the same thread count; each case in its own process, at 1
+/// thread and at every core by default.
 struct BenchTune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune", abstract: "Seconds per CoOp/CoCoOp/KgCoOp/ProGrad step and peak memory (ViT-B/32 text tower).")
@@ -16,21 +18,28 @@ struct BenchTune: ParsableCommand {
     @Option(help: "Activation memory budget of a step in GiB (passes beyond it are recomputed).") var budget: Double = 3
     @Option(help: "Text tower precisions, comma-separated, each case run in each (default: fp32, and bf16 where the CPU has it).")
     var precision: String?
+    @Option(name: .customLong("thread-counts"), help: "Thread counts, comma-separated (default: 1 and all cores; --threads N: N only).")
+    var threadCounts: String?
+    @Option(help: "sgemm GFLOPS at this thread count (passed to --only runs).") var peak: Double?
 
     func run() throws {
         let precisions = try benchPrecisions(precision)
         if let only { return try runCase(only, precision: precisions[0]) }
-        let threads = configureCompute(threads: options.threads)
-        print(String(format: "sgemm peak %.1f GFLOPS, %d threads", measureSgemmGFLOPS(), threads))
-        fflush(stdout)
-        for c in cases.split(separator: ",") {
-            for p in precisions {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-                process.arguments = ["bench", "tune", "--only", String(c), "--precision", p.rawValue, "--repeats", String(options.repeats),
-                                     "--budget", String(budget)] + (options.threads.map { ["--threads", String($0)] } ?? [])
-                try process.run()
-                process.waitUntilExit()
+        configureCompute(threads: options.threads)
+        for threads in try benchThreadCounts(threadCounts, threads: options.threads) {
+            _ = Threads.configure(threads)
+            let peak = measureSgemmGFLOPS()
+            print(String(format: "%d threads: sgemm peak %.1f GFLOPS (FP32 kernel: %@)", threads, peak, "\(FP32Kernel.selected)"))
+            fflush(stdout)
+            for c in cases.split(separator: ",") {
+                for p in precisions {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+                    process.arguments = ["bench", "tune", "--only", String(c), "--precision", p.rawValue, "--repeats", String(options.repeats),
+                                         "--budget", String(budget), "--threads", String(threads), "--peak", String(peak)]
+                    try process.run()
+                    process.waitUntilExit()
+                }
             }
         }
     }
@@ -41,7 +50,7 @@ struct BenchTune: ParsableCommand {
               let K = Int(parts[1]) else {
             throw ValidationError("case \(spec): expected METHOD:K with METHOD one of \(PromptMethod.promptLearners.map(\.rawValue).joined(separator: ", ")) (the methods that train through the text tower)")
         }
-        _ = Threads.configure(options.threads, serialBLAS: precision == .bf16)   // the parent printed any kernel advice
+        _ = Threads.configure(options.threads, serialBLAS: true)   // as `tune`; the parent printed any kernel advice
         let encoder = try TextTransformer(weights: SyntheticWeights(), width: 512, heads: 8, layers: 12,
                                           contextLength: 77, vocabularySize: 49408, embedDim: 512)
         encoder.use(precision)
@@ -77,14 +86,20 @@ struct BenchTune: ParsableCommand {
         Elementwise.normalizeRows(images.data, rows: B, dim: 512)
         let labels = (0..<B).map { _ in random.below(K) }
         let optimizers = learner.parameters.map { SGD(count: $0.tensor.count, momentum: 0.9, weightDecay: 5e-4) }
+        var flops = 0   // of the weight products in one step (the same every step)
         let seconds = medianSeconds(repeats: options.repeats) {
+            let before = ProductWork.flops
             let (_, gradients) = learner.lossAndGradients(images: images, labels: labels)
             for ((_, p), (o, g)) in zip(learner.parameters, zip(optimizers, gradients)) {
                 withExtendedLifetime((p, g)) { o.step(parameters: p.data, gradients: g.data, learningRate: 0.002) }
             }
+            flops = ProductWork.flops - before
         }
-        print(String(format: "%@ K=%5d M=%2d batch %2d %@: %.3f s/step, peak RSS %.2f GiB",
-                     method.rawValue, K, M, B, precision.rawValue, seconds, Double(peakResidentBytes()) / Double(1 << 30)))
+        let rate = Double(flops) / seconds / 1e9
+        let share = peak.map { String(format: " = %.0f%% of sgemm", 100 * rate / $0) } ?? ""
+        print(String(format: "%@ K=%5d M=%2d batch %2d %@, %d threads: %.3f s/step, %.1f GFLOP/step in weight products, %.1f GFLOPS%@, peak RSS %.2f GiB",
+                     method.rawValue, K, M, B, precision.rawValue, Threads.current, seconds, Double(flops) / 1e9, rate, share,
+                     Double(peakResidentBytes()) / Double(1 << 30)))
         fflush(stdout)
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 
-/// Sets the thread counts for a command that computes (`Threads.configure`; `serialBLAS` for BF16
+/// Sets the thread counts for a command that computes (`Threads.configure`; `serialBLAS` for prompt
 /// tuning) and prints, once on stderr, `OpenBLASCore.advice` when the loaded kernels are weaker
 /// than the CPU supports.
 @discardableResult

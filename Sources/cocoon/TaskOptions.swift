@@ -26,8 +26,9 @@ struct TaskOptions: ParsableArguments {
     }
 
     /// Opens the model (text tower only, its linear layers in `textPrecision`) and the cached dataset.
-    func open(textPrecision: Precision = .fp32) throws -> (model: CLIPModel, data: CachedDataset) {
-        configureCompute(threads: threads, serialBLAS: textPrecision == .bf16)
+    /// `tuning`: prompt tuning, whose heavy products are cocoon's own (OpenBLAS stays on one thread).
+    func open(textPrecision: Precision = .fp32, tuning: Bool = false) throws -> (model: CLIPModel, data: CachedDataset) {
+        configureCompute(threads: threads, serialBLAS: tuning)
         let model = try CLIPModelLoader.textOnly(model)
         model.text.use(textPrecision)
         let store = try FeatureStore(path: store)

@@ -34,7 +34,7 @@ struct TuneOptions: ParsableArguments {
     @Flag(help: "No progress line.") var quiet = false
 
     func run(method: PromptMethod, configure: (inout Hyperparameters) throws -> Void) throws {
-        let (model, data) = try task.open(textPrecision: try Precision(option: precision))
+        let (model, data) = try task.open(textPrecision: try Precision(option: precision), tuning: true)
         var h = Hyperparameters.defaults(method, shots: shots, dataset: data.record.name)
         try configure(&h)
         if let epochs { h.epochs = epochs }

@@ -24,8 +24,72 @@ final class ConvolutionTests: XCTestCase {
         let w = rng.array(s.outChannels * s.inChannels * s.kernel * s.kernel), b = rng.array(s.outChannels)
         let xt = tensor(x, [x.count]), wt = tensor(w, [w.count]), bt = tensor(b, [b.count])
         let out = Tensor(shape: [s.outChannels * s.batch * s.outHeight * s.outWidth])
-        Conv2D.forward(out.data, xt.data, weight: wt.data, bias: bt.data, shape: s, columns: GrowableBuffer())
+        Conv2D.forward(out.data, xt.data, weight: wt.data, bias: bt.data, shape: s, columns: GrowableBuffer(), products: ProductScratch())
         XCTAssertLessThan(relativeError(out.toArray(), reference(x, w, b, s)), 1e-5, "\(s)")
+    }
+
+    private func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 500
+        }
+    }
+
+    /// A convolution's outputs for one image (bias, residual, ReLU) have the bits they get with the
+    /// image alone, at every slot of a batch of 3, and match Float64 loops: `SampleInvariantGEMM`'s
+    /// aligned columns (121 per image, past the small-matrix path; padded to 132 under the AVX2
+    /// kernels' period 12, which `KernelFamilyTests` runs this under).
+    func testAnImagesOutputsDoNotDependOnTheBatch() {
+        let B = 3, C = 16, H = 11, O = 64
+        let s = Conv2D.Shape(batch: B, inChannels: C, height: H, width: H, outChannels: O, kernel: 3, stride: 1, padding: 1)
+        let x = values(C * B * H * H, seed: 30), w = values(O * C * 9, seed: 31), bias = values(O, seed: 32)
+        let residual = values(O * B * H * H, seed: 33)
+        // as the encoders run it: in a lane, on single-threaded BLAS
+        func run(_ x: [Float], _ residual: [Float], batch: Int) -> [Float] {
+            var shape = s
+            shape.batch = batch
+            var out = [Float](repeating: .nan, count: O * batch * H * H)
+            Parallel.slices(1, lanes: 1) { _, _ in
+                Conv2D.forward(&out, x, weight: w, bias: bias, residual: residual, relu: true, shape: shape,
+                               columns: GrowableBuffer(), products: ProductScratch())
+            }
+            return out
+        }
+        let together = run(x, residual, batch: B)
+        let plane = H * H
+        // plane `index` (channel · B + image) of a [channels, B, H, W] array, `count` images wide
+        func planeOf(_ array: [Float], _ index: Int) -> [Float] { Array(array[index * plane..<(index + 1) * plane]) }
+        for b in 0..<B {
+            // [C, 1, H, W] of image b, and its residual [O, 1, H, W]
+            let xb: [Float] = (0..<C).flatMap { (c: Int) -> [Float] in planeOf(x, c * B + b) }
+            let rb: [Float] = (0..<O).flatMap { (o: Int) -> [Float] in planeOf(residual, o * B + b) }
+            let alone = run(xb, rb, batch: 1)
+            for o in 0..<O {
+                let mine: [UInt32] = planeOf(alone, o).map(\.bitPattern)
+                let inBatch: [UInt32] = planeOf(together, o * B + b).map(\.bitPattern)
+                XCTAssertEqual(mine, inBatch, "image \(b), channel \(o)")
+                for i in 0..<plane {
+                    XCTAssertEqual(Double(alone[o * plane + i]), reference(o, i, xb, rb), accuracy: 2e-3)
+                }
+            }
+        }
+        // Float64 output of channel o at pixel i of one image: max(bias + residual + Σ w·x, 0)
+        func reference(_ o: Int, _ i: Int, _ xb: [Float], _ rb: [Float]) -> Double {
+            let oy = i / H, ox = i % H
+            var acc = Double(bias[o]) + Double(rb[o * plane + i])
+            for c in 0..<C {
+                for ky in 0..<3 {
+                    for kx in 0..<3 {
+                        let iy = oy + ky - 1, ix = ox + kx - 1
+                        guard iy >= 0, iy < H, ix >= 0, ix < H else { continue }
+                        let weight: Float = w[((o * C + c) * 3 + ky) * 3 + kx]
+                        acc += Double(weight) * Double(xb[(c * H + iy) * H + ix])
+                    }
+                }
+            }
+            return max(acc, 0)
+        }
     }
 
     func testConvolutionShapes() {

@@ -38,19 +38,18 @@ struct FoldedConv {
         let out = scratch.activations.tensor([outChannels, batch, s.outHeight, s.outWidth], batch: batch)
         Conv2D.forward(out.data, x.data, weight: weight.data, bias: bias.data, residual: residual.map { UnsafePointer($0.data) },
                        relu: relu, shape: s,
-                       columns: scratch.columns, samplePadding: scratch.padding)
+                       columns: scratch.columns, products: scratch.products)
         return out
     }
 }
 
 /// One lane's convolution buffers, kept between batches: the im2col matrix (at batch 32 it
 /// reaches hundreds of megabytes, which freshly mapped memory would page-fault on every call),
-/// the layers' activations, and the aligned copies that keep each image's bits independent of
-/// its slot (`SampleInvariantGEMM`).
+/// the layers' activations, and the products' packed columns and scratch.
 final class ConvolutionScratch {
     let columns = GrowableBuffer<Float>()
     let activations = ActivationPool()
-    let padding = SamplePadding()
+    let products = ProductScratch()
 }
 
 /// A lane's activation tensors, reused from layer to layer and batch to batch instead of freshly
@@ -128,6 +127,8 @@ public final class ModifiedResNet {
     private let laneScratch = LaneScratch { ConvolutionScratch() }
     /// BF16 copies of the weights under `--precision bf16` (nil: FP32).
     private var bf16: BF16Weights?
+    /// The attention pool's q/k/v and `c_proj` packed for the FP32 kernel.
+    private let fp32 = FP32Weights()
 
     public var precision: Precision { bf16 == nil ? .fp32 : .bf16 }
     /// Runs the convolutions and the pool's q/k/v in `precision`; the final projection (`c_proj`) stays FP32.
@@ -172,7 +173,7 @@ public final class ModifiedResNet {
     private func encodeSlice(pixels: UnsafePointer<Float>, batch B: Int, into out: UnsafeMutablePointer<Float>,
                              scratch: ConvolutionScratch, trace: ((String, Tensor) -> Void)?) {
         let R = imageSize
-        scratch.padding.bf16 = bf16
+        scratch.products.bf16 = bf16
         // NCHW → CNHW
         var x = scratch.activations.tensor([3, B, R, R], batch: B)
         for b in 0..<B { for c in 0..<3 { (x.data + (c * B + b) * R * R).update(from: pixels + (b * 3 + c) * R * R, count: R * R) } }
@@ -197,13 +198,13 @@ public final class ModifiedResNet {
                 }
             }
         }
-        attentionPool(x, batch: B, spatial: H * H, into: out, padding: scratch.padding, trace: trace)
+        attentionPool(x, batch: B, spatial: H * H, into: out, products: scratch.products, trace: trace)
     }
 
     /// AttentionPool2d: tokens = [mean; x_1 … x_HW] + positions; the mean token queries all tokens.
     /// Writes the features `[B, D]` to `out`.
     private func attentionPool(_ x: Tensor, batch B: Int, spatial S: Int, into out: UnsafeMutablePointer<Float>,
-                               padding: SamplePadding, trace: ((String, Tensor) -> Void)?) {
+                               products: ProductScratch, trace: ((String, Tensor) -> Void)?) {
         let E = poolChannels, T = S + 1, dh = E / heads
         let tokens = Tensor(shape: [B, T, E])                              // [B, HW+1, E]
         for c in 0..<E {
@@ -219,14 +220,14 @@ public final class ModifiedResNet {
         for b in 0..<B { Elementwise.add(tokens.data + b * T * E, poolPositions.data, count: T * E) }
         trace?("image.attnpool.tokens", tokens)
         let keys = Tensor(shape: [B * T, E]), values = Tensor(shape: [B * T, E])
-        SampleInvariantGEMM.linear(keys.data, tokens.data, weight: kWeight.data, bias: kBias.data, samples: B, rowsPerSample: T,
-                                   inFeatures: E, outFeatures: E, padding: padding)
-        SampleInvariantGEMM.linear(values.data, tokens.data, weight: vWeight.data, bias: vBias.data, samples: B, rowsPerSample: T,
-                                   inFeatures: E, outFeatures: E, padding: padding)
+        products.linear(keys.data, tokens.data, weight: kWeight.data, bias: kBias.data, rows: B * T, inFeatures: E,
+                        outFeatures: E, fp32: fp32)
+        products.linear(values.data, tokens.data, weight: vWeight.data, bias: vBias.data, rows: B * T, inFeatures: E,
+                        outFeatures: E, fp32: fp32)
         let query = Tensor(shape: [B, E]), first = Tensor(shape: [B, E])
         for b in 0..<B { (first.data + b * E).update(from: tokens.data + b * T * E, count: E) }
-        SampleInvariantGEMM.linear(query.data, first.data, weight: qWeight.data, bias: qBias.data, samples: B, rowsPerSample: 1,
-                                   inFeatures: E, outFeatures: E, padding: padding)
+        products.linear(query.data, first.data, weight: qWeight.data, bias: qBias.data, rows: B, inFeatures: E,
+                        outFeatures: E, fp32: fp32)
         let attended = Tensor(shape: [B, E]), scores = Tensor(shape: [T])
         let scale = 1 / Float(dh).squareRoot()
         for b in 0..<B {
@@ -239,8 +240,8 @@ public final class ModifiedResNet {
                            c: attended.data + b * E + h * dh, ldc: E)
             }
         }
-        SampleInvariantGEMM.linear(out, attended.data, weight: cWeight.data, bias: cBias.data, samples: B, rowsPerSample: 1,
-                                   inFeatures: E, outFeatures: embedDim, padding: padding, fp32Only: true)
+        products.linear(out, attended.data, weight: cWeight.data, bias: cBias.data, rows: B, inFeatures: E,
+                        outFeatures: embedDim, fp32: fp32, fp32Only: true)
     }
 
     /// [C, B, H, W] → [B, C, H, W] (for traces and tests).

@@ -9,7 +9,7 @@ public struct ResidualBlock {
     public let width: Int
     public let heads: Int
     public let activation: Activation
-    /// FP32 (OpenBLAS) or BF16 products; `.fp32` until the tower's `use(_:)` says otherwise.
+    /// Our FP32 kernel (on `fp32`, this block's packed weights) or BF16 products; `.fp32` until the tower's `use(_:)` says otherwise.
     public private(set) var linear = LinearKernel.fp32
     let ln1Gamma: Tensor, ln1Beta: Tensor          // [W]
     let inProjWeight: Tensor, inProjBias: Tensor    // [3W, W], [3W]
@@ -17,6 +17,8 @@ public struct ResidualBlock {
     let ln2Gamma: Tensor, ln2Beta: Tensor          // [W]
     let fcWeight: Tensor, fcBias: Tensor            // [4W, W], [4W]
     let projWeight: Tensor, projBias: Tensor        // [W, 4W], [W]
+    /// The four weights packed for the FP32 kernel, each layout on first use.
+    let fp32 = FP32Weights()
 
     /// Reads the block's tensors (`<prefix>.ln_1.weight`, `<prefix>.attn.in_proj_weight`, …).
     public init(weights: WeightSource, tensors t: ResidualBlockTensors, heads: Int, activation: Activation = .quickGELU) throws {
@@ -46,24 +48,19 @@ public struct ResidualBlock {
 
     /// Runs the block on `x` (`[rows, W]`, rows = B·T) in place. With a non-nil `cache` every
     /// activation `backward` needs is kept there; `prefixQKV` is the shared prefix of this layer.
-    /// `sampleInvariant` gives every sequence the bits it gets alone (`SampleInvariantGEMM`;
-    /// single-threaded BLAS), as the image encoders need; BF16 products are so by construction.
+    /// Every row's bits depend only on its own sequence (and prefix): `linear` computes each row
+    /// alone (our FP32 kernel on the block's packed weights, or the BF16 kernel), so the image
+    /// encoders' batches need no padding.
     public func forward(_ x: UnsafeMutablePointer<Float>, shape: Attention.Shape,
                         prefixQKV: UnsafePointer<Float>? = nil, cache: BlockActivations? = nil,
-                        scratch: BlockScratch, sampleInvariant: Bool = false) {
+                        scratch: BlockScratch) {
         let W = width, rows = shape.batch * shape.length
         let a = cache ?? scratch.asActivations
-        // y[rows, out] = x · weightᵀ (+ bias) on `self.linear`; FP32 per sequence when `sampleInvariant`
+        // y[rows, out] = x · weightᵀ (+ bias) on `self.linear`
         func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: Tensor, _ bias: Tensor?,
                     _ inFeatures: Int, _ outFeatures: Int) {
-            if sampleInvariant, case .fp32 = self.linear {
-                SampleInvariantGEMM.linear(y, x, weight: weight.data, bias: bias?.data, samples: shape.batch,
-                                           rowsPerSample: shape.length, inFeatures: inFeatures, outFeatures: outFeatures,
-                                           padding: scratch.padding, fp32Only: true)
-            } else {
-                self.linear.forward(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures,
-                                    outFeatures: outFeatures, scratch: scratch.bf16Input)
-            }
+            self.linear.forward(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures,
+                                outFeatures: outFeatures, fp32: fp32, scratch: scratch.products)
         }
         if let cache { cache.input.update(from: x, count: rows * W) }
         // attention branch
@@ -101,7 +98,7 @@ public struct ResidualBlock {
         func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ weight: Tensor,
                            _ inFeatures: Int, _ outFeatures: Int) {
             linear.backwardInput(dx, dy, weight: weight.data, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                                 scratch: scratch.bf16Input)
+                                 fp32: fp32, scratch: scratch.products)
         }
         // MLP branch: dx stays as the residual path; add the branch's input gradient.
         backwardInput(g4, dx, projWeight, 4 * W, W)                    // [rows, 4W]
@@ -149,8 +146,7 @@ public final class BlockScratch {
     let residual: UnsafeMutablePointer<Float>   // [rows, W]
     let wide: UnsafeMutablePointer<Float>       // [rows, 4W]
     let qkvGrad: UnsafeMutablePointer<Float>    // [rows, 3W]
-    private(set) lazy var padding = SamplePadding()   // aligned copies of sample-invariant passes (image towers)
-    let bf16Input = GrowableBuffer<UInt16>()     // a BF16 product's left operand (`LinearKernel.bf16`)
+    let products = ProductScratch()              // the weight products' scratch (FP32 blocks, BF16 copies)
     private let storage: Tensor
 
     public init(shape: Attention.Shape) {

@@ -20,6 +20,8 @@ public final class VisionTransformer {
     private let laneScratch = LaneScratch { BlockWorkspace() }
     /// BF16 copies of the weights under `--precision bf16` (nil: FP32).
     private var bf16: BF16Weights?
+    /// `conv1` and `proj` packed for the FP32 kernel (the blocks keep their own).
+    private let fp32 = FP32Weights()
 
     public var precision: Precision { bf16 == nil ? .fp32 : .bf16 }
     /// Runs the patch embedding and the blocks' linear layers in `precision`; `proj` stays FP32.
@@ -82,9 +84,9 @@ public final class VisionTransformer {
         let embedded = Tensor(uninitializedShape: [B * g * g, W])                       // [B·g², W]
         let shape = Attention.Shape(batch: B, length: T, width: W, heads: heads, causal: false)
         let scratch = workspace.scratch(for: shape)
-        scratch.padding.bf16 = bf16
-        SampleInvariantGEMM.linear(embedded.data, patches.data, weight: patchWeight.data, bias: nil, samples: B,
-                                   rowsPerSample: g * g, inFeatures: K, outFeatures: W, padding: scratch.padding)
+        scratch.products.bf16 = bf16
+        scratch.products.linear(embedded.data, patches.data, weight: patchWeight.data, bias: nil, rows: B * g * g,
+                                inFeatures: K, outFeatures: W, fp32: fp32)
         if let trace { embedded.reshape([B, g * g, W]); trace("image.patch_embed", embedded) }
         let x = Tensor(uninitializedShape: [B, T, W])                                   // [B, g²+1, W]
         for b in 0..<B {
@@ -97,7 +99,7 @@ public final class VisionTransformer {
         LayerNorm.forward(x.data, x.data, gamma: lnPreGamma.data, beta: lnPreBeta.data, mean: nil, rstd: nil, rows: B * T, dim: W)
         trace?("image.ln_pre", x)
         for (i, block) in blocks.enumerated() {
-            block.forward(x.data, shape: shape, scratch: scratch, sampleInvariant: true)
+            block.forward(x.data, shape: shape, scratch: scratch)
             trace?("image.block\(i).out", x)
         }
         let pooled = Tensor(shape: [B, W])
@@ -106,10 +108,9 @@ public final class VisionTransformer {
                               mean: nil, rstd: nil, rows: 1, dim: W)
         }
         trace?("image.ln_post", pooled)
-        for b in 0..<B {   // one row per call: the same product shape whatever the batch (`SampleInvariantGEMM`)
-            GEMM.sgemm(m: 1, n: embedDim, k: W, a: pooled.data + b * W, lda: W, b: projection.data, ldb: embedDim,
-                       c: out + b * embedDim, ldc: embedDim)
-        }
+        // out[B, D] = pooled[B, W] · proj[W, D], FP32 in every precision; each row alone in the kernel
+        FP32GEMM.multiply(out, pooled.data, by: projection.data, rows: B, k: W, n: embedDim, weights: fp32,
+                          scratch: scratch.products.fp32Scratch)
     }
 
     /// Multiply–adds of one image, for throughput reports.
