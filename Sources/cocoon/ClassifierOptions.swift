@@ -5,7 +5,7 @@ import FeatureCache
 import Foundation
 import PromptLearning
 
-/// What classifies images for `predict` and `classifier`: a learned prompt (CoOp or CoCoOp) or
+/// What classifies images for `predict` and `classifier`: a `cocoon tune` checkpoint (any prompt method or adapter) or
 /// zero-shot CLIP (the dataset's hand-crafted template, `--template`, or `--ensemble`), and the
 /// class names: the prompt's own, a file, or a dataset of a store (transfer: the class tokens are
 /// rebuilt for them, as `eval` does).

@@ -12,7 +12,7 @@ import PromptLearning
 /// unreadable files are reported with the index's one-line reasons and skipped.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Classify images with a learned prompt (CoOp, CoCoOp) or zero-shot CLIP.")
+        abstract: "Classify images with a learned prompt or few-shot adapter (any `cocoon tune` checkpoint) or zero-shot CLIP.")
     @Argument(help: "Image files, folders (searched recursively) or @FILE lists (one path per line).") var inputs: [String]
     @OptionGroup var classifier: ClassifierOptions
     @Option(help: "Labels per image.") var top: Int = 5
