@@ -127,7 +127,7 @@ extension CoOpLearner {
     /// The checkpoint's context in prompts for the context's classes (class tokens rebuilt:
     /// base-to-new, cross-dataset); a class-specific context only for as many classes.
     public convenience init(_ checkpoint: PromptCheckpoint, context: MethodContext, alignPhraseRight: Bool = false) throws {
-        let learned = try MethodContext.tensor(checkpoint, "ctx")
+        let learned = try checkpoint.required("ctx")
         if learned.shape.count == 3 && learned.shape[0] != context.classnames.count {
             throw PromptError.invalid("class-specific context was learned for \(learned.shape[0]) classes, the target has \(context.classnames.count); class-specific prompts do not transfer")
         }

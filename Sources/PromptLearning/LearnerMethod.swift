@@ -38,7 +38,7 @@ extension LearnerMethod {
     /// Copies every parameter of `learner` from the checkpoint (same names, same sizes).
     static func load(_ checkpoint: PromptCheckpoint, into learner: PromptLearner) throws -> PromptLearner {
         for (name, tensor) in learner.parameters {
-            tensor.data.update(from: try MethodContext.tensor(checkpoint, name, count: tensor.count).data, count: tensor.count)
+            tensor.data.update(from: try checkpoint.required(name, count: tensor.count).data, count: tensor.count)
         }
         return learner
     }

@@ -83,14 +83,6 @@ public struct MethodContext {
         }
         return out
     }
-
-    /// The checkpoint's tensor `name` with `count` elements, or a one-line error.
-    public static func tensor(_ checkpoint: PromptCheckpoint, _ name: String, count: Int? = nil) throws -> Tensor {
-        guard let t = checkpoint.tensor(name), count == nil || t.count == count else {
-            throw PromptError.invalid("checkpoint tensor \(name) is missing or has the wrong size; the file is damaged or not from this method: retrain with `cocoon tune \(checkpoint.recipe.method)`")
-        }
-        return t
-    }
 }
 
 /// What a run trains on: the context, the training set (normalised; view 0 plus the recipe's

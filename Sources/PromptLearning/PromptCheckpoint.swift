@@ -84,6 +84,14 @@ public struct PromptCheckpoint {
         state.tensors.first { $0.name == name }?.tensor ?? state.optimizer.first { $0.name == name }?.tensor
     }
 
+    /// The tensor `name` (with `count` elements when given), or a one-line error.
+    public func required(_ name: String, count: Int? = nil) throws -> Tensor {
+        guard let t = tensor(name), count == nil || t.count == count else {
+            throw PromptError.invalid("checkpoint tensor \(name) is missing or has the wrong size; the file is damaged or not from this method: retrain with `cocoon tune \(recipe.method)`")
+        }
+        return t
+    }
+
     /// The checkpoint's method, refusing an unknown one and a checkpoint of another model.
     public func method(for model: CLIPModel) throws -> PromptMethod {
         guard recipe.modelFingerprint == model.directory.fingerprint.hex else {

@@ -117,7 +117,7 @@ public enum CLIPAdapterMethod: LearnerMethod {
     }
 
     public static func learner(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> PromptLearner {
-        let w1 = try MethodContext.tensor(checkpoint, "fc.0.weight"), w2 = try MethodContext.tensor(checkpoint, "fc.2.weight")
+        let w1 = try checkpoint.required("fc.0.weight"), w2 = try checkpoint.required("fc.2.weight")
         let text = try textFeatures(context)
         guard w1.shape.count == 2, w2.shape == [w1.shape[1], w1.shape[0]], w2.shape[0] == text.shape[1] else {
             throw PromptError.invalid("CLIP-Adapter weights \(w1.shape), \(w2.shape) do not fit the model's \(text.shape[1])-wide features; use the model it was trained with")

@@ -312,8 +312,8 @@ public enum LPPlusPlusMethod: MethodDefinition {
     public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
         let text = try TipAdapterRun.textWeights(context)
         let C = text.shape[0], D = text.shape[1]
-        return LPPlusPlusClassifier(weight: try MethodContext.tensor(checkpoint, "weight", count: C * D).copy(),
-                                    bias: try MethodContext.tensor(checkpoint, "bias", count: C).copy(),
-                                    alpha: try MethodContext.tensor(checkpoint, "alpha", count: C).copy(), textWeights: text)
+        return LPPlusPlusClassifier(weight: try checkpoint.required("weight", count: C * D).copy(),
+                                    bias: try checkpoint.required("bias", count: C).copy(),
+                                    alpha: try checkpoint.required("alpha", count: C).copy(), textWeights: text)
     }
 }

@@ -86,7 +86,7 @@ public enum TaskResMethod: LearnerMethod {
 
     public static func learner(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> PromptLearner {
         let base = try base(context)
-        let residual = try MethodContext.tensor(checkpoint, "text_feature_residuals", count: base.count)
+        let residual = try checkpoint.required("text_feature_residuals", count: base.count)
         return TaskResLearner(base: base, scale: context.hyperparameters.taskresScale ?? 0.5, logitScale: context.model.logitScale,
                               residual: Tensor(shape: base.shape, values: residual.toArray()))
     }

@@ -284,8 +284,8 @@ public final class TipAdapterRun: MethodRun {
 
     /// The adapter of a checkpoint.
     static func load(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> TipAdapter {
-        let keys = try MethodContext.tensor(checkpoint, "cache_keys")
-        let labels = try MethodContext.tensor(checkpoint, "cache_labels", count: keys.shape.first ?? 0).toArray().map { Int($0) }
+        let keys = try checkpoint.required("cache_keys")
+        let labels = try checkpoint.required("cache_labels", count: keys.shape.first ?? 0).toArray().map { Int($0) }
         guard let alpha = checkpoint.state.scalars["alpha"], let beta = checkpoint.state.scalars["beta"],
               labels.allSatisfy({ (0..<context.classnames.count).contains($0) }) else {
             throw PromptError.invalid("checkpoint of \(checkpoint.recipe.method) lacks α/β or has labels outside its classes; retrain it with `cocoon tune \(checkpoint.recipe.method)`")
