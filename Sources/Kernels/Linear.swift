@@ -1,6 +1,6 @@
 /// Fully connected layer `y = x·Wᵀ + b` with PyTorch's weight layout `W: [out, in]`, in OpenBLAS.
 /// Used by trainable layers (CoCoOp's Meta-Net, the adapters, the linear probe); the towers'
-/// frozen layers run in `FP32GEMM` (or `BF16GEMM`) through `ProductScratch`.
+/// frozen layers run in `FP32GEMM` (or `BF16GEMM`): a residual block through its `LinearKernel`, the image towers' other products through `ProductScratch`.
 public enum Linear {
     /// y[rows, out] = x[rows, in] · Wᵀ + b. `bias` may be nil.
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
