@@ -54,7 +54,10 @@ public final class DemoRunner {
 
         // Zero-shot baselines (no seed).
         let template = src.dataset.templates.zeroShot, ensembleTemplates = src.dataset.templates.ensemble
-        let zeroShot = try timed("zero-shot") { try TextClassifier.zeroShot(model: model, classnames: all.classnames, templates: [template]) }
+        let zeroShot = try timed("zero-shot") {
+            try ZeroShotMethod.classifier(for: MethodContext(model: model, classnames: all.classnames, dataset: source.name,
+                                                             hyperparameters: .baseline(templates: [template])))
+        }
         let zeroShotAll = EvaluationResult(classifier: zeroShot, data: all.features).accuracy
         let ensemble = try timed("zero-shot") {
             try Scoring.zeroShot(model: model, data: src, split: .test, classes: .all, templates: ensembleTemplates).accuracy
@@ -82,7 +85,7 @@ public final class DemoRunner {
                 var result = DemoJobResult()
                 if plan.linearProbe {
                     let task = try src.task(shots: shots, seed: seed, classes: .all, recipe: .cropScale(CoOpMethod.officialCropScale), allowUnaugmented: true)
-                    let fitted = LinearProbe.fit(train: task.train, val: task.val, classes: task.classnames.count)
+                    let fitted = try Scoring.linearProbe(model: model, task: task)
                     result.probe = EvaluationResult(classifier: fitted, data: task.test).accuracy
                     if shots == mostShots { result.probeTarget = EvaluationResult(classifier: fitted, data: targetTest).accuracy }
                 }

@@ -34,6 +34,8 @@ public struct Hyperparameters: Codable, Equatable {
     /// ImageNet, Tip-Adapter-F's best epoch): only under `--select-on-test`, and the tables say so.
     /// nil (absent from the JSON) means selection on validation data.
     public var selectOnTest: Bool? = nil
+    /// Zero-shot CLIP's templates ("{}" for the class name); nil: the dataset's hand-crafted one.
+    public var zeroShotTemplates: [String]? = nil
 
     /// W of every official KgCoOp script.
     public static let kgcoopDefaultWeight = 8.0
@@ -141,6 +143,13 @@ public struct Hyperparameters: Codable, Equatable {
     public static func lpPlusPlus() -> Hyperparameters {
         Hyperparameters(learningRate: 1, momentum: 0.9, weightDecay: 0, warmupEpochs: 0, warmupLearningRate: 0, epochs: 300,
                         batchSize: 0, contextLength: 0, initPhrase: nil, classSpecific: false, position: .end, seed: 1)
+    }
+
+    /// The baselines (zero-shot CLIP, the linear probe): nothing to train epoch by epoch.
+    public static func baseline(templates: [String]? = nil) -> Hyperparameters {
+        Hyperparameters(learningRate: 1, momentum: 0, weightDecay: 0, warmupEpochs: 0, warmupLearningRate: 0, epochs: 0,
+                        batchSize: 0, contextLength: 0, initPhrase: nil, classSpecific: false, position: .end, seed: 1,
+                        zeroShotTemplates: templates)
     }
 
     /// Learning rate of 0-based epoch `e`: the constant warm-up, then cosine annealing stepped once

@@ -15,6 +15,7 @@ public protocol LearnerMethod: MethodDefinition {
 extension LearnerMethod {
     public static var officialCropScale: Double { 0.08 }
     public static func selection(shots: Int?) -> SelectionKind? { nil }
+    public static var trainsOnAugmentedViews: Bool { true }
 
     public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
         let learner = try learner(input.context, random: &random)

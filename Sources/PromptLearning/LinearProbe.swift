@@ -12,6 +12,11 @@ public final class LinearProbe: Classifier {
     /// The λ values tried, strongest last.
     public static let lambdaGrid: [Double] = [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 
+    /// A fitted probe (a checkpoint's W `[K, D]`, b `[K]` and λ).
+    public init(weight: Tensor, bias: Tensor, lambda: Double) {
+        self.weight = weight; self.bias = bias; self.lambda = lambda
+    }
+
     /// Fits on `train` with a fixed λ.
     public init(train: FeatureSet, classes K: Int, lambda: Double, iterations: Int = 500) {
         let X = train.evaluationFeatures(), N = train.count, D = train.dim
@@ -56,5 +61,40 @@ public final class LinearProbe: Classifier {
         let out = Tensor(shape: [B, K])
         Linear.forward(out.data, images.data, weight: weight.data, bias: bias.data, rows: B, inFeatures: D, outFeatures: K)
         return out
+    }
+}
+
+/// The linear probe as a method: fitted on view 0 of the few-shot draw, λ chosen on the task's own
+/// val draw (`TrainingInput.validation`), nothing trained epoch by epoch. Its checkpoint (`weight`,
+/// `bias`, λ) is a class matrix with a bias; `Scoring.linearProbe` (`cocoon probe`, `reproduce`,
+/// the demo) reaches it here.
+public enum LinearProbeMethod: MethodDefinition {
+    public static let displayName = "linear probe"
+    public static let officialCropScale = 0.08
+    public static let transfersToOtherClasses = false
+    public static let trainsOnAugmentedViews = false
+    public static func selection(shots: Int?) -> SelectionKind? { nil }
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .baseline() }
+
+    public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
+        let probe = LinearProbe.fit(train: input.train, val: input.validation, classes: input.context.classnames.count)
+        return FinishedRun(hyperparameters: input.context.hyperparameters, classifier: probe,
+                           tensors: [("weight", probe.weight), ("bias", probe.bias)], scalars: ["lambda": probe.lambda])
+    }
+
+    public static func resume(_ checkpoint: PromptCheckpoint, input: TrainingInput) throws -> MethodRun {
+        let probe = try classifier(checkpoint, context: input.context) as! LinearProbe
+        return FinishedRun(hyperparameters: input.context.hyperparameters, classifier: probe,
+                           tensors: [("weight", probe.weight), ("bias", probe.bias)], scalars: ["lambda": probe.lambda])
+    }
+
+    public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
+        let K = context.classnames.count, D = context.model.text.embedDim
+        guard let lambda = checkpoint.state.scalars["lambda"] else {
+            throw PromptError.invalid("linear-probe checkpoint without λ; refit it with `cocoon tune linear-probe`")
+        }
+        return LinearProbe(weight: try checkpoint.required("weight", count: K * D).copy(), bias: try checkpoint.required("bias", count: K).copy(),
+                           lambda: lambda)
     }
 }

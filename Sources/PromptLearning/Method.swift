@@ -8,6 +8,7 @@ import Kernels
 public enum PromptMethod: String, Codable, CaseIterable, Sendable {
     case coop, cocoop, kgcoop, prograd
     case clipAdapter = "clip-adapter", taskres, tipAdapter = "tip-adapter", tipAdapterF = "tip-adapter-f", lpPlusPlus = "lp++"
+    case zeroShot = "zero-shot", linearProbe = "linear-probe"
 
     /// The method's code: its defaults, how a run starts and resumes, its inference.
     public var definition: MethodDefinition.Type {
@@ -21,6 +22,8 @@ public enum PromptMethod: String, Codable, CaseIterable, Sendable {
         case .tipAdapter: return TipAdapterMethod.self
         case .tipAdapterF: return TipAdapterFMethod.self
         case .lpPlusPlus: return LPPlusPlusMethod.self
+        case .zeroShot: return ZeroShotMethod.self
+        case .linearProbe: return LinearProbeMethod.self
         }
     }
 
@@ -31,6 +34,8 @@ public enum PromptMethod: String, Codable, CaseIterable, Sendable {
     public static let promptLearners: [PromptMethod] = [.coop, .cocoop, .kgcoop, .prograd]
     /// The few-shot adapters: they learn on the image features and a fixed text classifier.
     public static let adapters: [PromptMethod] = [.clipAdapter, .taskres, .tipAdapter, .tipAdapterF, .lpPlusPlus]
+    /// The papers' baselines: nothing trained through the text tower or on augmented views.
+    public static let baselines: [PromptMethod] = [.zeroShot, .linearProbe]
 }
 
 /// One method as cocoon runs it: a conforming type in the method's own file (`KgCoOpLearner.swift`
@@ -43,8 +48,10 @@ public protocol MethodDefinition {
     /// trains on: 0.08 (Dassl: CoOp and the methods built on it), 0.5 (Tip-Adapter, LP++).
     static var officialCropScale: Double { get }
     /// The validation data its hyper-parameter or epoch selection reads for `shots` (never test;
-    /// nil: it selects nothing).
+    /// nil: it selects nothing, or only on the task's own val draw, `TrainingInput.validation`).
     static func selection(shots: Int?) -> SelectionKind?
+    /// Whether it trains on augmented views (false: view 0 only, so items without views are fine).
+    static var trainsOnAugmentedViews: Bool { get }
     /// Whether the learned state scores classes it was not trained on (new classes, other
     /// datasets): true for what is learned on the text side or the image side alone.
     static var transfersToOtherClasses: Bool { get }
@@ -91,6 +98,9 @@ public struct MethodContext {
 public struct TrainingInput {
     public let context: MethodContext
     public let train: FeatureSet
+    /// The task's own val draw (CoOp's sampler: up to 4 per class), nil without one: what the
+    /// linear probe chooses λ on.
+    public var validation: FeatureSet? = nil
     /// Validation features for `MethodDefinition.selection`, nil when the method selects nothing.
     public let selection: LabeledFeatures?
     /// Where `selection` came from, for the run's report.
@@ -164,5 +174,33 @@ public struct SelectionReport: Codable, Equatable {
 
     public init(source: SelectionSource, picked: [String: Double], accuracy: Double) {
         self.source = source; self.picked = picked; self.accuracy = accuracy
+    }
+}
+
+/// The run of a method with nothing to train epoch by epoch (zero-shot, the linear probe): its
+/// classifier and checkpoint tensors are ready when it starts.
+public final class FinishedRun: MethodRun {
+    public let hyperparameters: Hyperparameters
+    public let classifier: Classifier
+    let tensors: [(name: String, tensor: Tensor)]
+    let scalars: [String: Double]
+
+    public init(hyperparameters: Hyperparameters, classifier: Classifier, tensors: [(name: String, tensor: Tensor)] = [],
+                scalars: [String: Double] = [:]) {
+        precondition(hyperparameters.epochs == 0, "a finished run has no epochs to run")
+        self.hyperparameters = hyperparameters; self.classifier = classifier; self.tensors = tensors; self.scalars = scalars
+    }
+
+    public var epochsDone: Int { 0 }
+    public var log: [EpochLog] { [] }
+    public var checkpointsEveryEpoch: Bool { false }
+    public var selected: SelectionReport? { nil }
+
+    public func runEpoch(progress: ((Int, Int, Double, Double) -> Void)?) -> EpochLog {
+        preconditionFailure("a finished run has no epochs to run")
+    }
+
+    public func state() -> MethodState {
+        MethodState(tensors: tensors, scalars: scalars, epochsDone: 0, randomState: TrainingRandom(seed: hyperparameters.seed).state, log: [])
     }
 }

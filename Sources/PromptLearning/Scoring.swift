@@ -21,18 +21,27 @@ public enum Scoring {
     public static func zeroShot(model: CLIPModel, data: CachedDataset, split: Split, classes: ClassSubset,
                                 templates: [String]) throws -> EvaluationResult {
         let (classnames, features) = try data.evaluation(split, classes: classes)
-        let classifier = try TextClassifier.zeroShot(model: model, classnames: classnames, templates: templates)
-        return EvaluationResult(classifier: classifier, data: features)
+        let context = MethodContext(model: model, classnames: classnames, dataset: data.record.name,
+                                    hyperparameters: .baseline(templates: templates))
+        return EvaluationResult(classifier: try ZeroShotMethod.classifier(for: context), data: features)
     }
 
-    /// The linear probe fitted on view 0 of the few-shot draw (the Dassl recipe's views are read
-    /// and not used) (`shots` nil: all training data),
-    /// λ chosen on val, scored on test.
-    public static func linearProbe(data: CachedDataset, shots: Int?, seed: Int, classes: ClassSubset)
+    /// The linear probe fitted on view 0 of the few-shot draw (`shots` nil: all training data),
+    /// λ chosen on the draw's val, scored on test (the Dassl recipe's views are read and not used).
+    public static func linearProbe(model: CLIPModel, data: CachedDataset, shots: Int?, seed: Int, classes: ClassSubset)
         throws -> (result: EvaluationResult, lambda: Double) {
         let task = try data.task(shots: shots, seed: seed, classes: classes, recipe: .cropScale(CoOpMethod.officialCropScale),
                                  allowUnaugmented: true)
-        let probe = LinearProbe.fit(train: task.train, val: task.val, classes: task.classnames.count)
+        let probe = try linearProbe(model: model, task: task)
         return (EvaluationResult(classifier: probe, data: task.test), probe.lambda)
+    }
+
+    /// The linear probe of a task (view 0 of its train draw, λ on its val draw), through its method.
+    public static func linearProbe(model: CLIPModel, task: TaskData) throws -> LinearProbe {
+        let context = MethodContext(model: model, classnames: task.classnames, dataset: task.datasetName, hyperparameters: .baseline())
+        var input = TrainingInput(context: context, train: task.train, rawTrain: { task.train })
+        input.validation = task.val
+        var random = TrainingRandom(seed: 1)                   // the probe draws nothing
+        return try LinearProbeMethod.start(input, random: &random).classifier as! LinearProbe
     }
 }

@@ -72,7 +72,8 @@ public enum Tuning {
         let selectionKind = method.selection(shots: r.shots)
         let task = try data.task(shots: r.shots, seed: r.seed, classes: r.classes,
                                  recipe: RecipeChoice(recipe: r.recipe, cropScale: method.officialCropScale),
-                                 selection: selectOnTest ? nil : selectionKind, allowUnaugmented: r.allowUnaugmented)
+                                 selection: selectOnTest ? nil : selectionKind,
+                                 allowUnaugmented: r.allowUnaugmented || !method.trainsOnAugmentedViews)
         let recipe = PromptRecipe(method: r.method.rawValue, classnames: task.classnames, modelFingerprint: model.directory.fingerprint.hex,
                                   modelDirectory: model.directory.url.path, store: data.store.path, dataset: task.datasetName,
                                   shots: r.shots, classes: r.classes.rawValue, extractor: data.ext.description, hyperparameters: h,
@@ -82,8 +83,9 @@ public enum Tuning {
         let selection = selectionKind == nil ? nil
             : selectOnTest ? SelectionSet(features: task.test, source: SelectionSource(split: "test", items: task.test.count, perClass: nil))
             : task.selection
-        let input = TrainingInput(context: context, train: task.train, selection: selection.map { LabeledFeatures($0.features) },
+        var input = TrainingInput(context: context, train: task.train, selection: selection.map { LabeledFeatures($0.features) },
                                   selectionSource: selection?.source, rawTrain: { try data.rawTrain(task) })
+        input.validation = task.val
         let exists = FileManager.default.fileExists(atPath: r.checkpoint.path)
         let run: MethodRun
         if exists && r.resume {

@@ -38,3 +38,36 @@ public final class TextClassifier: Classifier {
         CosineLoss.logits(images: images, text: weights, scale: logitScale)
     }
 }
+
+/// Zero-shot CLIP as a method: nothing learned; the class matrix of its templates (the dataset's
+/// hand-crafted one by default, `zeroShotTemplates` for others or an ensemble). `Scoring.zeroShot`
+/// (`cocoon zeroshot`, `reproduce`'s baseline cells, the demo), `classifier` and `cocoon-serve`
+/// reach it here.
+public enum ZeroShotMethod: MethodDefinition {
+    public static let displayName = "zero-shot CLIP"
+    public static let officialCropScale = 0.08
+    public static let transfersToOtherClasses = true
+    public static let trainsOnAugmentedViews = false
+    public static func selection(shots: Int?) -> SelectionKind? { nil }
+
+    public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .baseline() }
+
+    public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
+        FinishedRun(hyperparameters: input.context.hyperparameters, classifier: try classifier(for: input.context))
+    }
+
+    public static func resume(_ checkpoint: PromptCheckpoint, input: TrainingInput) throws -> MethodRun {
+        var random = TrainingRandom(seed: 0)
+        return try start(input, random: &random)
+    }
+
+    public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {
+        try classifier(for: context)
+    }
+
+    /// The class matrix of the context's classes under its templates.
+    public static func classifier(for context: MethodContext) throws -> TextClassifier {
+        let templates = context.hyperparameters.zeroShotTemplates ?? [PromptTemplates.templates(for: context.dataset ?? "").zeroShot]
+        return try TextClassifier.zeroShot(model: context.model, classnames: context.classnames, templates: templates)
+    }
+}

@@ -51,7 +51,7 @@ public final class CellRunner {
                 guard target.dataset == cell.source, target.classes == cell.classes else {
                     throw ReproductionError("a linear probe scores only its own dataset and classes; cell \(cell.id) asks for \(target.key)")
                 }
-                let (result, lambda) = try Scoring.linearProbe(data: try data(cell.source), shots: cell.shots, seed: cell.seed ?? 1,
+                let (result, lambda) = try Scoring.linearProbe(model: model, data: try data(cell.source), shots: cell.shots, seed: cell.seed ?? 1,
                                                                classes: cell.subset)
                 try folder.write(TargetScore(cell: cell.id, target: target, result: result, lambda: lambda), for: cell)
             }

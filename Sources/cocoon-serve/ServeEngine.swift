@@ -206,7 +206,8 @@ final class ServeEngine: @unchecked Sendable {
     func zeroShot(datasetName: String, classnames: [String]) throws -> Classifier {
         try cachedClassifier("zs|\(datasetName)|\(classnames.count)") {
             let template = PromptTemplates.templates(for: datasetName).zeroShot
-            return (try TextClassifier.zeroShot(model: model, classnames: classnames, templates: [template]), classnames)
+            let context = MethodContext(model: model, classnames: classnames, dataset: datasetName, hyperparameters: .baseline(templates: [template]))
+            return (try ZeroShotMethod.classifier(for: context), classnames)
         }.classifier
     }
 

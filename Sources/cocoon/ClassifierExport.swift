@@ -12,7 +12,7 @@ import PromptLearning
 /// `weights` K×D class matrix; README "Using a learned classifier outside cocoon" gives the NumPy
 /// lines of each kind, which score `query export` features as `eval` does:
 /// - `text` (CoOp, KgCoOp, ProGrad, TaskRes, zero-shot): unit rows, logits `logit_scale · x̂ · Wᵀ`;
-/// - `linear` (LP++): W + diag(α)·T and `bias`, logits `x̂ · Wᵀ + b`;
+/// - `linear` (LP++: W + diag(α)·T; the linear probe: its W) and `bias`, logits `x̂ · Wᵀ + b`;
 /// - `tip-adapter` (Tip-Adapter, Tip-Adapter-F): `cache_keys`, `cache_values` (one-hot), α, β;
 /// - `clip-adapter`: the adapter's `fc1`, `fc2` and its ratio.
 /// A CoCoOp prompt conditions its text on each image, so it has no fixed matrix and is refused.
@@ -84,6 +84,8 @@ struct ExportedArrays {
         switch classifier {
         case let text as TextClassifier:
             (kind, arrays, logitScale, scalars) = ("text", [("weights", text.weights)], Double(text.logitScale), [:])
+        case let probe as LinearProbe:
+            (kind, arrays, logitScale, scalars) = ("linear", [("weights", probe.weight), ("bias", probe.bias)], 1, ["lambda": probe.lambda])
         case let linear as LPPlusPlusClassifier:
             (kind, arrays, logitScale, scalars) = ("linear", [("weights", linear.foldedWeights()), ("bias", linear.bias)], 1, [:])
         case let tip as TipAdapter:

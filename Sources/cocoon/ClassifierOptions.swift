@@ -29,7 +29,8 @@ struct ClassifierOptions: ParsableArguments {
         }
         let chosen = PromptTemplates.templates(for: datasetName ?? "").selected(template: template, ensemble: ensemble)
         let description = ensemble ? "zero-shot ensemble of \(chosen.count) templates" : "zero-shot \"\(chosen[0])\""
-        return (try TextClassifier.zeroShot(model: model, classnames: names, templates: chosen), names, description + " (\(names.count) classes)")
+        let context = MethodContext(model: model, classnames: names, dataset: datasetName, hyperparameters: .baseline(templates: chosen))
+        return (try ZeroShotMethod.classifier(for: context), names, description + " (\(names.count) classes)")
     }
 
     /// Class names by precedence --classnames, --dataset, the prompt's; and the dataset's name

@@ -29,7 +29,7 @@ struct Evaluate: ParsableCommand {
 }
 
 /// `cocoon zeroshot`: zero-shot CLIP with the dataset's hand-crafted template, or prompt
-/// ensembling — the one zero-shot of cocoon (`TextClassifier.zeroShot`, percent), as the demo uses it.
+/// ensembling — the one zero-shot of cocoon (`ZeroShotMethod`, percent), as the demo uses it.
 struct ZeroShot: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "zeroshot", abstract: "Zero-shot CLIP from the cache (hand-crafted prompt or ensemble).")
     @OptionGroup var task: TaskOptions
@@ -61,8 +61,8 @@ struct Probe: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        let (_, data) = try task.open()
-        let (result, lambda) = try Scoring.linearProbe(data: data, shots: shots, seed: seed, classes: try task.classSubset)
+        let (model, data) = try task.open()
+        let (result, lambda) = try Scoring.linearProbe(model: model, data: data, shots: shots, seed: seed, classes: try task.classSubset)
         if json {
             try printJSON(["dataset": data.record.name, "shots": shots as Any, "seed": seed, "lambda": lambda, "result": try jsonObject(result)])
         } else {

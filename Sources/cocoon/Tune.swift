@@ -11,7 +11,8 @@ struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Learn a prompt (CoOp, CoCoOp, KgCoOp, ProGrad) or a few-shot adapter (CLIP-Adapter, TaskRes, Tip-Adapter, Tip-Adapter-F, LP++) from cached features and evaluate it on the test split.",
         subcommands: [TuneCoOp.self, TuneCoCoOp.self, TuneKgCoOp.self, TuneProGrad.self,
-                      TuneCLIPAdapter.self, TuneTaskRes.self, TuneTipAdapter.self, TuneTipAdapterF.self, TuneLPPlusPlus.self])
+                      TuneCLIPAdapter.self, TuneTaskRes.self, TuneTipAdapter.self, TuneTipAdapterF.self, TuneLPPlusPlus.self,
+                      TuneLinearProbe.self])
 }
 
 /// Options shared by both methods; defaults come from `Hyperparameters` (the papers' configs).
@@ -87,7 +88,7 @@ struct TuneOptions: ParsableArguments {
             let epochsPerSecond = Double(outcome.log.count) / max(outcome.trainSeconds, 1e-9)
             print("\(method.rawValue) on \(outcome.dataset) (\(outcome.classes) classes: \(outcome.classCount), \(outcome.trainItems) training images, \(shotText), seed \(seed))")
             if outcome.log.isEmpty {
-                print("training-free: nothing trained, the cache built from the few-shot draw")
+                print("no epochs: built or fitted from the few-shot draw in one go")
             } else {
                 print(String(format: "trained %d epochs in %.1f s (%.2f epochs/s, text tower %@); final loss %.4f", outcome.log.count,
                              outcome.trainSeconds, epochsPerSecond, model.text.precision.rawValue, outcome.log.last!.loss))
@@ -268,5 +269,16 @@ struct TuneLPPlusPlus: ParsableCommand {
 
     func run() throws {
         try options.run(method: .lpPlusPlus) { h in if selectOnTest { h.selectOnTest = true } }
+    }
+}
+
+struct TuneLinearProbe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "linear-probe",
+        abstract: "The linear-probe baseline as a checkpoint (view 0 of the draw, λ on its val) for eval, predict, classifier and serve; `cocoon probe` scores it without one.")
+    @OptionGroup var options: TuneOptions
+
+    func run() throws {
+        try options.run(method: .linearProbe) { _ in }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The five few-shot adapters through the built CLI (README "Few-shot adapters"), on the shared
+/// The five few-shot adapters (and the linear probe, a method too) through the built CLI (README "Few-shot adapters"), on the shared
 /// world's colored-shapes 1-shot draw: each trains from the cache with its official recipe (crop
 /// scale 0.5 for Tip-Adapter, Tip-Adapter-F and LP++, Dassl's 0.08 for CLIP-Adapter and TaskRes)
 /// and selects on validation data; `eval` of its checkpoint gives the run's own test accuracy bit
@@ -70,6 +70,7 @@ final class AdapterTests: XCTestCase {
         let expected: [(method: String, kind: String, cropScale: String, selection: String?)] = [
             ("tip-adapter", "tip-adapter", "0.5", "val"), ("tip-adapter-f", "tip-adapter", "0.5", "val"),
             ("lp++", "linear", "0.5", "val"), ("clip-adapter", "clip-adapter", "0.08", nil), ("taskres", "text", "0.08", nil),
+            ("linear-probe", "linear", "0.08", nil),
         ]
         var accuracies: [String: Double] = [:]
         for (method, kind, cropScale, selection) in expected {
@@ -101,6 +102,10 @@ final class AdapterTests: XCTestCase {
             print(String(format: "%@: test %.2f%% (zero-shot %.2f%%), NumPy on the export %.2f%%", method, accuracies[method]!, zeroShot, fromNumpy))
             XCTAssertEqual(fromNumpy, accuracies[method]!, accuracy: 0.2, "\(method): the README's NumPy lines classify as eval")
         }
+
+        // The linear probe through the method interface scores as `cocoon probe` does.
+        let probe = try runCocoonJSON(["probe"] + task)
+        XCTAssertEqual(accuracies["linear-probe"], accuracy(probe), "tune linear-probe vs probe")
 
         // Resuming a finished run changes nothing; --select-on-test is labelled as such.
         let tip = scratch.path("tip-adapter.safetensors")

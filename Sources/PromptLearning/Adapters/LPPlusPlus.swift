@@ -297,6 +297,7 @@ public enum LPPlusPlusMethod: MethodDefinition {
     public static let officialCropScale = 0.5
     public static func selection(shots: Int?) -> SelectionKind? { .fewShotVal(perClass: shots ?? 16) }
     public static let transfersToOtherClasses = false
+    public static let trainsOnAugmentedViews = true
 
     public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .lpPlusPlus() }
 

@@ -303,6 +303,7 @@ extension TipAdapterFamily {
     public static var officialCropScale: Double { 0.5 }
     public static func selection(shots: Int?) -> SelectionKind? { .fullVal }
     public static var transfersToOtherClasses: Bool { false }
+    public static var trainsOnAugmentedViews: Bool { true }
 
     public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
         try TipAdapterRun(adapter: TipAdapterRun.build(input, method: displayName), hyperparameters: input.context.hyperparameters,
