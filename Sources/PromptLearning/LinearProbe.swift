@@ -78,15 +78,17 @@ public enum LinearProbeMethod: MethodDefinition {
     public static func defaults(shots: Int?, dataset: String) -> Hyperparameters { .baseline() }
 
     public static func start(_ input: TrainingInput, random: inout TrainingRandom) throws -> MethodRun {
-        let probe = LinearProbe.fit(train: input.train, val: input.validation, classes: input.context.classnames.count)
-        return FinishedRun(hyperparameters: input.context.hyperparameters, classifier: probe,
-                           tensors: [("weight", probe.weight), ("bias", probe.bias)], scalars: ["lambda": probe.lambda])
+        run(LinearProbe.fit(train: input.train, val: input.validation, classes: input.context.classnames.count), input)
     }
 
     public static func resume(_ checkpoint: PromptCheckpoint, input: TrainingInput) throws -> MethodRun {
-        let probe = try classifier(checkpoint, context: input.context) as! LinearProbe
-        return FinishedRun(hyperparameters: input.context.hyperparameters, classifier: probe,
-                           tensors: [("weight", probe.weight), ("bias", probe.bias)], scalars: ["lambda": probe.lambda])
+        run(try classifier(checkpoint, context: input.context) as! LinearProbe, input)
+    }
+
+    /// The fitted probe as a finished run: its checkpoint holds W, b and λ.
+    static func run(_ probe: LinearProbe, _ input: TrainingInput) -> MethodRun {
+        FinishedRun(hyperparameters: input.context.hyperparameters, classifier: probe,
+                    tensors: [("weight", probe.weight), ("bias", probe.bias)], scalars: ["lambda": probe.lambda])
     }
 
     public static func classifier(_ checkpoint: PromptCheckpoint, context: MethodContext) throws -> Classifier {

@@ -105,11 +105,11 @@ public struct TrainingInput {
     public let selection: LabeledFeatures?
     /// Where `selection` came from, for the run's report.
     public let selectionSource: SelectionSource?
-    /// `train` as stored (unnormalised), read on demand.
-    public let rawTrain: () throws -> FeatureSet
+    /// `train` as stored (unnormalised), read on demand; nil where no method asks for it.
+    public let rawTrain: (() throws -> FeatureSet)?
 
     public init(context: MethodContext, train: FeatureSet, selection: LabeledFeatures? = nil, selectionSource: SelectionSource? = nil,
-                rawTrain: @escaping () throws -> FeatureSet) {
+                rawTrain: (() throws -> FeatureSet)? = nil) {
         self.context = context; self.train = train; self.selection = selection; self.selectionSource = selectionSource
         self.rawTrain = rawTrain
     }

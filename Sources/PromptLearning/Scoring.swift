@@ -39,7 +39,7 @@ public enum Scoring {
     /// The linear probe of a task (view 0 of its train draw, λ on its val draw), through its method.
     public static func linearProbe(model: CLIPModel, task: TaskData) throws -> LinearProbe {
         let context = MethodContext(model: model, classnames: task.classnames, dataset: task.datasetName, hyperparameters: .baseline())
-        var input = TrainingInput(context: context, train: task.train, rawTrain: { task.train })
+        var input = TrainingInput(context: context, train: task.train)
         input.validation = task.val
         var random = TrainingRandom(seed: 1)                   // the probe draws nothing
         return try LinearProbeMethod.start(input, random: &random).classifier as! LinearProbe

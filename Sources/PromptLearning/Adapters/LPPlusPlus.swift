@@ -34,6 +34,8 @@ public final class LPPlusPlus: Classifier {
     /// pass per image) and labels.
     public let features: Tensor
     public let labels: [Int]
+    /// f·Tᵀ `[N, C]` of the training features: fixed, so computed once for every iteration.
+    let trainTextLogits: Tensor
     /// Step sizes and the initial α, fixed at init.
     public let weightStep: Double
     public let alphaStep: Float
@@ -55,6 +57,7 @@ public final class LPPlusPlus: Classifier {
         for k in 0..<C { bias[k] = Float((random.uniform() * 2 - 1) * bound) }
         // α₀ = 250 · mean over classes of the class mean of f·t_k
         let textLogits = CosineLoss.logits(images: features, text: textWeights, scale: 1)   // [N, C] f·T
+        trainTextLogits = textLogits
         var classSum = [Float](repeating: 0, count: C), classCount = [Int](repeating: 0, count: C)
         for (i, k) in labels.enumerated() { classSum[k] += textLogits[i * C + k]; classCount[k] += 1 }
         var meanOfMeans = 0.0
@@ -82,10 +85,15 @@ public final class LPPlusPlus: Classifier {
 
     /// f·Wᵀ + b + α∘(f·Tᵀ) `[B, C]` for normalised features `[B, D]`: the model during and after training.
     static func logits(images: Tensor, weight: Tensor, bias: Tensor, alpha: Tensor, textWeights: Tensor) -> Tensor {
+        logits(images: images, textLogits: CosineLoss.logits(images: images, text: textWeights, scale: 1),
+               weight: weight, bias: bias, alpha: alpha)
+    }
+
+    /// The same from the features' text logits f·Tᵀ `[B, C]`, when they are already known.
+    static func logits(images: Tensor, textLogits text: Tensor, weight: Tensor, bias: Tensor, alpha: Tensor) -> Tensor {
         let B = images.shape[0], D = images.shape[1], C = weight.shape[0]
         let out = Tensor(shape: [B, C])
         Linear.forward(out.data, images.data, weight: weight.data, bias: bias.data, rows: B, inFeatures: D, outFeatures: C)
-        let text = CosineLoss.logits(images: images, text: textWeights, scale: 1)           // [B, C] f·T
         for b in 0..<B { for k in 0..<C { out[b * C + k] += alpha[k] * text[b * C + k] } }
         return out
     }
@@ -95,8 +103,8 @@ public final class LPPlusPlus: Classifier {
     @discardableResult
     public func iterate() -> StepResult {
         let N = features.shape[0], D = features.shape[1], C = classes
-        let logits = self.logits(images: features)                                        // [N, C]
-        let text = CosineLoss.logits(images: features, text: textWeights, scale: 1)        // [N, C] f·T
+        let text = trainTextLogits                                                          // [N, C] f·T
+        let logits = LPPlusPlus.logits(images: features, textLogits: text, weight: weight, bias: bias, alpha: alpha)   // [N, C]
         let (loss, correct) = CosineLoss.crossEntropy(logits.data, labels: labels, classes: C, gradient: true)
         let dW = Tensor(shape: [C, D]), dB = Tensor(shape: [C])
         Linear.backwardParameters(dWeight: dW.data, dBias: dB.data, logits.data, features.data, rows: N, inFeatures: D, outFeatures: C)

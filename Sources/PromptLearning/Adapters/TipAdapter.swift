@@ -267,7 +267,8 @@ public final class TipAdapterRun: MethodRun {
     /// augmented views, α and β at their initial values.
     static func build(_ input: TrainingInput, method: String) throws -> TipAdapter {
         let settings = input.context.hyperparameters.tipAdapter!
-        let raw = try input.rawTrain(), V = settings.augmentViews, D = raw.dim
+        guard let rawTrain = input.rawTrain else { preconditionFailure("\(method) averages the stored (raw) training features") }
+        let raw = try rawTrain(), V = settings.augmentViews, D = raw.dim
         let views = Tensor(shape: [raw.count, V, D])                         // [NK, V, D]
         for i in 0..<raw.count {
             let have = raw.offsets[i + 1] - raw.offsets[i] - 1
