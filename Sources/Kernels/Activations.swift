@@ -1,3 +1,4 @@
+import CFloat32
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,21 +16,32 @@ public protocol SmoothActivation {
     static func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float)
 }
 
-/// CLIP's activation `x·σ(1.702x)` (QuickGELU).
+/// CLIP's activation `x·σ(1.702x)` (QuickGELU). `value` and `valueAndDerivative` define it; the
+/// passes run them in C (`cf32_quick_gelu`: AVX-512, AVX2 or portable, the same bits as these).
 public enum QuickGELU: SmoothActivation {
     /// x[r, c] += bias[c] (when given), then y = f(x), for `[rows, cols]`: the linear layer before
     /// it runs its GEMM without bias, so the bias costs no pass of its own, and `x` keeps the
     /// pre-activation `backward` needs. With `y == x` (inference) it runs in place, in one pass.
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
-                               bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
-        Elementwise.activate(QuickGELU.self, y, x, bias: bias, rows: rows, cols: cols)
+                               bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int, kernel: FP32Kernel = .selected) {
+        run(y, x, bias: bias, rows: rows, cols: cols, savingDerivative: false, kernel: kernel)
     }
 
     /// The training forward: x[r, c] += bias[c], y = f(x), and `x` is overwritten with f′(x),
     /// all `backward` needs, from one exponential per element.
     public static func forwardSavingDerivative(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>,
-                                               bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int) {
-        Elementwise.activateSavingDerivative(QuickGELU.self, y, x, bias: bias, rows: rows, cols: cols)
+                                               bias: UnsafePointer<Float>? = nil, rows: Int, cols: Int,
+                                               kernel: FP32Kernel = .selected) {
+        run(y, x, bias: bias, rows: rows, cols: cols, savingDerivative: true, kernel: kernel)
+    }
+
+    /// Rows split over the threads, each range one C call.
+    private static func run(_ y: UnsafeMutablePointer<Float>, _ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                            rows: Int, cols: Int, savingDerivative: Bool, kernel: FP32Kernel) {
+        Parallel.ranges(rows, work: rows * cols) { range in
+            let offset = range.lowerBound * cols
+            cf32_quick_gelu(kernel.rawValue, y + offset, x + offset, bias, Int32(range.count), Int32(cols), savingDerivative ? 1 : 0)
+        }
     }
 
     /// The backward: dx[i] *= f′[i] for `count` elements, f′ as `forwardSavingDerivative` left it.
@@ -116,20 +128,27 @@ extension Elementwise {
 
 /// Elementwise helpers shared by the layers (residual adds, scaling).
 public enum Elementwise {
-    /// y[i] += x[i]
+    /// y[i] += x[i], split over the threads when long.
     @inline(__always)
     public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] += x[i] }
+        Parallel.ranges(count) { range in for i in range { y[i] += x[i] } }
     }
 
     /// y[r, c] += x[r, c] + bias[c] for `[rows, cols]`: a residual add taking the bias of the
-    /// linear layer that produced `x`.
+    /// linear layer that produced `x`; rows split over the threads.
     public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                            rows: Int, cols: Int) {
-        for r in 0..<rows {
-            let yr = y + r * cols, xr = x + r * cols
-            for c in 0..<cols { yr[c] += xr[c] + bias[c] }
+        Parallel.ranges(rows, work: rows * cols) { range in
+            for r in range {
+                let yr = y + r * cols, xr = x + r * cols
+                for c in 0..<cols { yr[c] += xr[c] + bias[c] }
+            }
         }
+    }
+
+    /// y[i] = x[i] for `count` elements, split over the threads (activations kept for backward).
+    public static func copy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        Parallel.ranges(count) { range in (y + range.lowerBound).update(from: x + range.lowerBound, count: range.count) }
     }
 
     /// Σ x[i]²

@@ -12,7 +12,8 @@ import Glibc
 /// Work per head: the prefix part is one GEMM over all rows of a group (`[n·T, dh] × [dh, P]`);
 /// the own part is a GEMM per sequence for long sequences and direct dot products for short ones
 /// (CoOp suffixes are 3–8 tokens, where BLAS call overhead would dominate).
-/// `forward` keeps the softmax probabilities (`[H, B·T, P+T]`) that `backward` needs.
+/// `forward` keeps the softmax probabilities (`[H, B·T, P+T]`) that `backward` needs. Heads run
+/// over `Threads.current` threads (`Parallel.ranges`), each head's arithmetic unchanged.
 public enum Attention {
     /// Shape of one attention call.
     public struct Shape {
@@ -45,7 +46,8 @@ public enum Attention {
                                qkv: UnsafePointer<Float>, prefixQKV: UnsafePointer<Float>? = nil, shape s: Shape) {
         let W = s.width, dh = s.headDim, T = s.length, P = s.prefix, Tk = s.keys, ld = 3 * W
         let scale = 1 / Float(dh).squareRoot()
-        for h in 0..<s.heads {
+        // heads are independent (each writes its own probabilities and output columns): one range per thread
+        Parallel.ranges(s.heads, work: s.heads * s.batch * T * Tk * dh) { heads in for h in heads {
             let ph = probs + h * s.batch * T * Tk                                   // [B·T, Tk]
             // prefix scores, one GEMM per group: rows of a group are contiguous
             if P > 0, let pre = prefixQKV {
@@ -86,7 +88,7 @@ public enum Attention {
                     GEMM.sgemm(m: T, n: dh, k: T, a: p, lda: Tk, b: v, ldb: ld, beta: P > 0 ? 1 : 0, c: o, ldc: W)
                 }
             }
-        }
+        } }
     }
 
     /// Gradients of `forward`: dqkv[B, T, 3W] is overwritten; the prefixes' K and V gradients
@@ -97,10 +99,11 @@ public enum Attention {
         let W = s.width, dh = s.headDim, T = s.length, P = s.prefix, Tk = s.keys, ld = 3 * W
         let scale = 1 / Float(dh).squareRoot()
         let rows = s.batch * T
-        let dp = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * Tk, 1))   // [B·T, Tk] scratch, one head at a time
-        defer { dp.deallocate() }
-        for h in 0..<s.heads {
-            let ph = probs + h * rows * Tk
+        let dScores = UnsafeMutablePointer<Float>.allocate(capacity: max(s.heads * rows * Tk, 1))   // [H, B·T, Tk] scratch
+        defer { dScores.deallocate() }
+        // heads are independent (each writes its own columns of dqkv and dPrefixQKV): one range per thread
+        Parallel.ranges(s.heads, work: s.heads * rows * Tk * dh) { heads in for h in heads {
+            let ph = probs + h * rows * Tk, dp = dScores + h * rows * Tk
             // dP = dO · [Vp; V]ᵀ
             if P > 0, let pre = prefixQKV {
                 forEachGroup(s) { g, first, count in
@@ -173,7 +176,7 @@ public enum Attention {
                     GEMM.sgemm(transA: true, m: T, n: dh, k: T, a: d, lda: Tk, b: q, ldb: ld, c: dk, ldc: ld)
                 }
             }
-        }
+        } }
     }
 
     /// Calls `body(group, firstSequence, sequenceCount)` for each prefix group of the batch.

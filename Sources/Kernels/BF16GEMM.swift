@@ -1,5 +1,4 @@
 import CBFloat16
-import Dispatch
 import Foundation
 
 /// The arithmetic of a tower's weight products: `fp32` (OpenBLAS; the default, exact against the
@@ -101,7 +100,7 @@ public enum BF16GEMM {
             cbf16_gemm(a16 + start * ks, Int32(count), Int32(k), panels, Int32(n), bias, c + start * n, Int32(n))
         }
         if threads > 1 {
-            DispatchQueue.concurrentPerform(iterations: threads) { run($0 * per) }
+            Parallel.perform(threads) { run($0 * per) }
         } else {
             run(0)
         }

@@ -22,8 +22,8 @@ public enum Conv2D {
 
     /// out[Cout, B, Ho, Wo] = W[Cout, Cin·k·k] · im2col(x) + bias (+ residual, laid out as out), then
     /// ReLU when `relu`. `columns` holds the im2col matrix (grown to `shape.columnCount` floats when
-    /// needed). Every image's outputs are the bits it gets alone: in FP32 through OpenBLAS with
-    /// aligned, padded columns (`SampleInvariantGEMM`, its copies in `products`); when `products`
+    /// needed). Every image's outputs are the bits it gets alone, by construction: in FP32 our
+    /// kernel computes each output column as its own chain (`FP32GEMM.weightTimes`); when `products`
     /// carries BF16 weights, the BF16 kernel builds the columns itself, block by block, and adds
     /// bias and residual and applies ReLU as it stores (`BF16GEMM.convolution`).
     public static func forward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
@@ -43,15 +43,24 @@ public enum Conv2D {
             im2col(cols, x, shape: s)
             source = UnsafePointer(cols)
         }
-        var beta: Float = 0
-        if let bias {
-            for c in 0..<s.outChannels { (out + c * n).update(repeating: bias[c], count: n) }
-            beta = 1
-        }
-        SampleInvariantGEMM.columns(m: s.outChannels, k: kdim, a: weight, b: source, c: out, samples: s.batch,
-                                    columnsPerSample: s.outHeight * s.outWidth, accumulate: beta != 0, padding: products)
-        if let residual { Elementwise.add(out, residual, count: s.outChannels * n) }
-        if relu { ReLU.forward(out, out, count: s.outChannels * n) }
+        FP32GEMM.weightTimes(out, weight: weight, source, rows: s.outChannels, k: kdim, columns: n)
+        finish(out, bias: bias, residual: residual, relu: relu, channels: s.outChannels, columns: n)
+    }
+
+    /// out[c, j] = ReLU((out[c, j] + bias[c]) + residual[c, j]), each term only when given: the
+    /// product's epilogue, channel by channel while the channel's row is in cache.
+    static func finish(_ out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                       relu: Bool, channels: Int, columns n: Int) {
+        guard bias != nil || residual != nil || relu else { return }
+        Parallel.ranges(channels, work: channels * n) { range in for c in range {
+            let row = out + c * n, add = bias?[c], r = residual.map { $0 + c * n }
+            for j in 0..<n {
+                var v = row[j]
+                if let add { v += add }
+                if let r { v += r[j] }
+                row[j] = !relu || v > 0 ? v : 0                   // as `ReLU.forward`
+            }
+        } }
     }
 
     /// cols[(c·k + ky)·k + kx, (b·Ho + oy)·Wo + ox] = x[c, b, oy·stride + ky − pad, ox·stride + kx − pad] (0 outside).

@@ -1,5 +1,4 @@
 import CFloat32
-import Dispatch
 import Foundation
 
 /// The micro-kernel of `FP32GEMM`: AVX-512F, AVX2 + FMA or portable C. All three compute every
@@ -20,8 +19,9 @@ public enum FP32Kernel: Int32, CaseIterable, Sendable {
     }()
 
     /// Names the kernels' arithmetic in a store's numerics record (cache-schema §4.7): the same on
-    /// every CPU and micro-kernel; a new summation order would take a new name.
-    public static let version = "cocoon FP32 kernel 1"
+    /// every CPU and micro-kernel; a new summation order would take a new name. Version 2: the
+    /// ResNet's convolutions run in it too (version 1 left them in OpenBLAS).
+    public static let version = "cocoon FP32 kernel 2"
 }
 
 /// A model's frozen weights in the panel layout `FP32GEMM` reads, packed once on first use and
@@ -73,64 +73,79 @@ public final class FP32Weights: @unchecked Sendable {
 }
 
 /// FP32 products against frozen weights in our own kernel (`CFloat32`): the weights packed once
-/// (`FP32Weights`), the activations read in place. Every output element is one multiply-add chain
+/// (`FP32Weights`), the activations blocked inside the kernel (no scratch from the caller). Every output element is one multiply-add chain
 /// over its own row and column, so a row's bits depend on nothing else in the call (slot, batch
 /// size, lanes, threads, kernel): the image encoders need no sample padding, and no OpenBLAS
 /// threads spin between calls. Called through `ProductScratch` by `ResidualBlock` and the image
-/// encoders (every linear layer and projection; the ResNet's convolutions stay in OpenBLAS).
+/// encoders (every linear layer and projection), and by `Conv2D` (`weightTimes`: the ResNet's
+/// convolutions, activations packed per call).
 public enum FP32GEMM {
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (a linear layer, W `[N, K]`).
     public static func linear(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, rows: Int, inFeatures K: Int, outFeatures N: Int,
-                              weights: FP32Weights, scratch: GrowableBuffer<Float>, kernel: FP32Kernel = .selected) {
-        product(y, x, panels: weights.transposed(weight, n: N, k: K), bias: bias, rows: rows, k: K, n: N,
-                scratch: scratch, kernel: kernel)
+                              weights: FP32Weights, kernel: FP32Kernel = .selected) {
+        product(y, x, panels: weights.transposed(weight, n: N, k: K), bias: bias, rows: rows, k: K, n: N, kernel: kernel)
     }
 
     /// `dx[rows, K] = dy[rows, N] · W`: the input gradient of the linear layer `x·Wᵀ`, W `[N, K]`.
     public static func backwardInput(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                      rows: Int, inFeatures K: Int, outFeatures N: Int, weights: FP32Weights,
-                                     scratch: GrowableBuffer<Float>, kernel: FP32Kernel = .selected) {
-        multiply(dx, dy, by: weight, rows: rows, k: N, n: K, weights: weights, scratch: scratch, kernel: kernel)
+                                     kernel: FP32Kernel = .selected) {
+        multiply(dx, dy, by: weight, rows: rows, k: N, n: K, weights: weights, kernel: kernel)
     }
 
     /// `c[rows, n] = a[rows, k] · B`, B `[k, n]` row-major and frozen: a projection stored `[in, out]`
     /// (the ViT's `proj`), or a linear layer's input gradient.
     public static func multiply(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, by b: UnsafePointer<Float>,
-                                rows: Int, k: Int, n: Int, weights: FP32Weights, scratch: GrowableBuffer<Float>,
-                                kernel: FP32Kernel = .selected) {
-        product(c, a, panels: weights.plain(b, k: k, n: n), bias: nil, rows: rows, k: k, n: n, scratch: scratch, kernel: kernel)
+                                rows: Int, k: Int, n: Int, weights: FP32Weights, kernel: FP32Kernel = .selected) {
+        product(c, a, panels: weights.plain(b, k: k, n: n), bias: nil, rows: rows, k: k, n: n, kernel: kernel)
     }
 
-    /// `c[rows, n] = a[rows, k] · B + bias` over `Threads.current` threads (inline inside
-    /// `Parallel.slices` lanes, where that is 1): rows split in whole 12-row tiles, or, when there are
-    /// fewer tiles than threads, columns in whole 32-column panel pairs. Neither split changes a bit.
+    /// `c[m, n] = w[m, k] · x[k, n]`: a frozen weight on the left, row-major as stored (a
+    /// convolution's `[Cout, Cin·k·k]`), times activations `x` read as they lie and packed group by
+    /// group inside the kernel (im2col columns, or the input itself for a 1×1 convolution). Every
+    /// column's results are its own chains: an image's outputs never depend on the rest of the batch.
+    public static func weightTimes(_ c: UnsafeMutablePointer<Float>, weight w: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                   rows m: Int, k: Int, columns n: Int, kernel: FP32Kernel = .selected) {
+        split(rows: m, k: k, columns: n) { r, count, j, width in
+            cf32_gemm_rows(kernel.rawValue, w + r * k, Int32(count), Int32(k), Int32(k), x + j, Int32(n), Int32(width),
+                           c + r * n + j, Int32(n))
+        }
+    }
+
+    /// `c[rows, n] = a[rows, k] · B + bias`, B packed once (`FP32Weights`).
     static func product(_ c: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, panels: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, rows m: Int, k: Int, n: Int, scratch: GrowableBuffer<Float>,
-                        kernel: FP32Kernel) {
+                        bias: UnsafePointer<Float>?, rows m: Int, k: Int, n: Int, kernel: FP32Kernel) {
+        split(rows: m, k: k, columns: n) { r, count, j, width in
+            cf32_gemm(kernel.rawValue, a + r * k, Int32(count), Int32(k), Int32(k), panels + j * k, Int32(width),
+                      bias.map { $0 + j }, c + r * n + j, Int32(n))
+        }
+    }
+
+    /// Calls `run(firstRow, rowCount, firstColumn, columnCount)` over `Threads.current` threads
+    /// (inline inside `Parallel.slices` lanes, where that is 1): rows split in whole 12-row tiles,
+    /// or columns in whole 32-column panel pairs when that leaves the busiest thread less to do
+    /// (few tiles, or a tile count that divides unevenly: 11 tiles on 2 threads are 6 + 5, 48
+    /// pairs 24 + 24). Neither split changes a bit.
+    private static func split(rows m: Int, k: Int, columns n: Int, _ run: (Int, Int, Int, Int) -> Void) {
         guard m > 0, n > 0 else { return }
         ProductWork.add(rows: m, k: k, n: n)
         let tiles = (m + 11) / 12, pairs = (n + 31) / 32
         let threads = m * k * n >= 1 << 20 ? min(Threads.current, max(tiles, pairs)) : 1
-        let per = cf32_scratch_elements()
-        let buffer = scratch.pointer(capacity: threads * per)           // [threads, MC·KC]
-        // rows [r, r + count) × columns [j, j + width) on thread t
-        func run(_ t: Int, rows r: Int, count: Int, columns j: Int, width: Int) {
-            guard count > 0, width > 0 else { return }
-            cf32_gemm(kernel.rawValue, a + r * k, Int32(count), Int32(k), Int32(k), panels + j * k, Int32(width),
-                      bias.map { $0 + j }, c + r * n + j, Int32(n), buffer + t * per)
-        }
+        let rowShare = (tiles + threads - 1) / threads * 12, columnShare = (pairs + threads - 1) / threads * 32
         if threads == 1 {
-            run(0, rows: 0, count: m, columns: 0, width: n)
-        } else if tiles >= threads {
-            let share = (tiles + threads - 1) / threads * 12
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                run(t, rows: t * share, count: min(share, m - t * share), columns: 0, width: n)
+            run(0, m, 0, n)
+        } else if min(rowShare, m) * n <= m * min(columnShare, n) {
+            let share = rowShare
+            Parallel.perform(threads) { t in
+                let first = t * share
+                if first < m { run(first, min(share, m - first), 0, n) }
             }
         } else {
-            let share = (pairs + threads - 1) / threads * 32
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                run(t, rows: 0, count: m, columns: t * share, width: min(share, n - t * share))
+            let share = columnShare
+            Parallel.perform(threads) { t in
+                let first = t * share
+                if first < n { run(0, m, first, min(share, n - first)) }
             }
         }
     }

@@ -1,7 +1,6 @@
 /// A grow-only scratch buffer kept across calls, 64-byte aligned like a `Tensor`: at batch 32 an
 /// im2col matrix reaches hundreds of megabytes, which freshly mapped memory would page-fault on
-/// every call. `Float` buffers hold im2col matrices, `SampleInvariantGEMM`'s aligned copies and
-/// `FP32GEMM`'s blocks of activations, `UInt16` ones a lane's BF16 activations (`BF16GEMM`).
+/// every call. `Float` buffers hold im2col matrices, `UInt16` ones a lane's BF16 activations (`BF16GEMM`).
 public final class GrowableBuffer<Element> {
     private var storage: UnsafeMutablePointer<Element>?
     private var capacity = 0

@@ -53,14 +53,14 @@ public enum LinearKernel {
     }
 
     /// y[rows, out] = x[rows, in] · Wᵀ + bias (`bias` may be nil): our FP32 kernel on `fp32` (the
-    /// caller's packing of W), or BF16. `scratch` holds the kernels' copies of `x`.
+    /// caller's packing of W), or BF16. `scratch` holds the BF16 kernel's copies of `x`.
     public func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
                         fp32: FP32Weights, scratch: ProductScratch) {
         switch self {
         case .fp32:
             FP32GEMM.linear(y, x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                            weights: fp32, scratch: scratch.fp32Scratch)
+                            weights: fp32)
         case .bf16(let weights):
             BF16GEMM.linear(y, x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
                             weights: weights, scratch: scratch.bf16Scratch)
@@ -73,7 +73,7 @@ public enum LinearKernel {
         switch self {
         case .fp32:
             FP32GEMM.backwardInput(dx, dy, weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                                   weights: fp32, scratch: scratch.fp32Scratch)
+                                   weights: fp32)
         case .bf16(let weights):
             BF16GEMM.backwardInput(dx, dy, weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
                                    weights: weights, scratch: scratch.bf16Scratch)

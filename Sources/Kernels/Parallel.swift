@@ -1,10 +1,31 @@
 import CBLAS
-import Dispatch
+import CWorkers
 
-/// Splits work over the configured threads (`Threads.current`). `ranges` splits elementwise and
-/// row-wise loops between GEMMs (which already use every core); `slices` runs independent slices
-/// of a batch whole, one thread each, with single-threaded GEMMs. Small loops run inline.
+/// Splits work over the configured threads (`Threads.current`) on cocoon's compute threads
+/// (`CWorkers`). `perform` is the one way work forks: `ranges` splits elementwise and row-wise
+/// loops, the FP32 and BF16 products split rows or panels with it, and `slices` runs independent
+/// slices of a batch whole, one thread each, with single-threaded GEMMs. Small loops run inline.
+/// Workers spin for 200 µs after a job before sleeping, so the hundreds of parallel passes of a
+/// training step never pay a sleeping thread's wake-up (20–60 µs each on a VM; GCD's
+/// `concurrentPerform` paid it at every call), and an idle process spins nowhere.
 public enum Parallel {
+    /// Calls `body(i)` for every i in `0..<iterations` on the caller and `iterations − 1` compute
+    /// threads, returning when all have returned; nested or concurrent calls run inline.
+    public static func perform(_ iterations: Int, _ body: (Int) -> Void) {
+        guard iterations > 1 else {
+            if iterations == 1 { body(0) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var job = body
+            withUnsafeMutablePointer(to: &job) { context in
+                cw_run(Int32(iterations), { context, index in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(index))
+                }, context)
+            }
+        }
+    }
+
     /// Below this many elements of work a loop is not split.
     public static let minimumWork = 1 << 15
 
@@ -18,7 +39,7 @@ public enum Parallel {
             return
         }
         let per = (count + threads - 1) / threads
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
+        perform(threads) { t in
             let start = t * per
             if start < count { body(start..<min(count, start + per)) }
         }
@@ -42,7 +63,7 @@ public enum Parallel {
             return
         }
         let per = count / lanes, extra = count % lanes
-        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+        perform(lanes) { lane in
             let start = lane * per + min(lane, extra)
             body(lane, start..<start + per + (lane < extra ? 1 : 0))
         }

@@ -1,15 +1,10 @@
 /// A lane's state for the products on frozen weights: the BF16 weights when the encoder runs in
-/// BF16, each kernel's scratch (the FP32 kernel's blocks of activations, one per thread) and the
-/// aligned copies of `SampleInvariantGEMM` (the convolutions in OpenBLAS), kept between calls. Owned by `BlockScratch` (residual blocks)
+/// BF16 and the BF16 kernel's rounded activations, kept between calls. Owned by `BlockScratch` (residual blocks)
 /// and the ModifiedResNet's lane buffers; `linear` and `backwardInput` pick the kernel.
 public final class ProductScratch {
     /// Set by an encoder running `--precision bf16`: its weights' BF16 copies.
     public var bf16: BF16Weights?
     public let bf16Scratch = GrowableBuffer<UInt16>()
-    /// `FP32GEMM`'s blocks of activations, `[threads, MC·KC]`.
-    public let fp32Scratch = GrowableBuffer<Float>()
-    /// `SampleInvariantGEMM.columns`' padded copies of a convolution's columns and outputs.
-    public let paddedInput = GrowableBuffer<Float>(), paddedOutput = GrowableBuffer<Float>()
     public init() {}
 
     /// `y[rows, N] = x[rows, K] · Wᵀ + bias` (W `[N, K]` frozen): BF16 when the lane carries BF16
@@ -23,7 +18,7 @@ public final class ProductScratch {
                             weights: bf16, scratch: bf16Scratch)
         } else {
             FP32GEMM.linear(y, x, weight: weight, bias: bias, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                            weights: fp32, scratch: fp32Scratch)
+                            weights: fp32)
         }
     }
 
@@ -35,7 +30,7 @@ public final class ProductScratch {
                                    weights: bf16, scratch: bf16Scratch)
         } else {
             FP32GEMM.backwardInput(dx, dy, weight: weight, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
-                                   weights: fp32, scratch: fp32Scratch)
+                                   weights: fp32)
         }
     }
 }

@@ -67,9 +67,9 @@ struct BenchEncode: ParsableCommand {
         let precisions = try benchPrecisions(precision)
         for threads in counts {
             _ = Threads.configure(threads)
-            let peak = measureSgemmGFLOPS()
-            print(String(format: "%d threads, sgemm peak %.1f GFLOPS", threads, peak))
-            try measure(encoders, precisions: precisions, peak: peak, files: threads == counts.last ? files : [])
+            let peak = SgemmPeak.measure()
+            print("\(threads) threads, \(peak.description)")
+            try measure(encoders, precisions: precisions, peak: peak.gflops, files: threads == counts.last ? files : [])
         }
     }
 

@@ -16,10 +16,10 @@ struct BenchText: ParsableCommand {
 
     func run() throws {
         let threads = configureCompute(threads: options.threads)
-        let peak = measureSgemmGFLOPS()
+        let sgemm = SgemmPeak.measure(), peak = sgemm.gflops
         let encoder = try TextTransformer(weights: SyntheticWeights(), width: width, heads: width / 64, layers: layers,
                                           contextLength: 77, vocabularySize: 49408, embedDim: 512)
-        print(String(format: "text transformer W=%d L=%d, %d threads, sgemm peak %.1f GFLOPS", width, layers, threads, peak))
+        print(String(format: "text transformer W=%d L=%d, %d threads, %@", width, layers, threads, sgemm.description))
         for K in classes {
             // class names of 1–4 tokens, like real datasets
             let tokens: [[Int32]] = (0..<K).map { k in

@@ -28,8 +28,8 @@ struct BenchTune: ParsableCommand {
         configureCompute(threads: options.threads)
         for threads in try benchThreadCounts(threadCounts, threads: options.threads) {
             _ = Threads.configure(threads)
-            let peak = measureSgemmGFLOPS()
-            print(String(format: "%d threads: sgemm peak %.1f GFLOPS (FP32 kernel: %@)", threads, peak, "\(FP32Kernel.selected)"))
+            let sgemm = SgemmPeak.measure(), peak = sgemm.gflops
+            print("\(threads) threads: \(sgemm.description)")
             fflush(stdout)
             for c in cases.split(separator: ",") {
                 for p in precisions {

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Kernels
 
-/// Conv2D (im2col + GEMM, [C, B, H, W] layout) and AvgPool2D against direct Float64 loops.
+/// Conv2D (im2col + our FP32 kernel, [C, B, H, W] layout) and AvgPool2D against direct Float64 loops.
 final class ConvolutionTests: XCTestCase {
     private func reference(_ x: [Double], _ w: [Double], _ bias: [Double], _ s: Conv2D.Shape) -> [Double] {
         let Ho = s.outHeight, Wo = s.outWidth, k = s.kernel
@@ -37,26 +37,34 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// A convolution's outputs for one image (bias, residual, ReLU) have the bits they get with the
-    /// image alone, at every slot of a batch of 3, and match Float64 loops: `SampleInvariantGEMM`'s
-    /// aligned columns (121 per image, past the small-matrix path; padded to 132 under the AVX2
-    /// kernels' period 12, which `KernelFamilyTests` runs this under).
+    /// image alone, at every slot of a batch of 3 (121 columns per image: images straddle the
+    /// kernel's 16-column panels), in a lane and on 2 threads, and match Float64 loops.
     func testAnImagesOutputsDoNotDependOnTheBatch() {
         let B = 3, C = 16, H = 11, O = 64
         let s = Conv2D.Shape(batch: B, inChannels: C, height: H, width: H, outChannels: O, kernel: 3, stride: 1, padding: 1)
         let x = values(C * B * H * H, seed: 30), w = values(O * C * 9, seed: 31), bias = values(O, seed: 32)
         let residual = values(O * B * H * H, seed: 33)
-        // as the encoders run it: in a lane, on single-threaded BLAS
-        func run(_ x: [Float], _ residual: [Float], batch: Int) -> [Float] {
+        // as the encoders run it (in a lane: one thread), or split over 2 threads
+        func run(_ x: [Float], _ residual: [Float], batch: Int, threads: Int = 1) -> [Float] {
             var shape = s
             shape.batch = batch
             var out = [Float](repeating: .nan, count: O * batch * H * H)
-            Parallel.slices(1, lanes: 1) { _, _ in
+            let before = Threads.current
+            _ = Threads.configure(threads)
+            defer { _ = Threads.configure(before) }
+            if threads == 1 {
+                Parallel.slices(1, lanes: 1) { _, _ in
+                    Conv2D.forward(&out, x, weight: w, bias: bias, residual: residual, relu: true, shape: shape,
+                                   columns: GrowableBuffer(), products: ProductScratch())
+                }
+            } else {
                 Conv2D.forward(&out, x, weight: w, bias: bias, residual: residual, relu: true, shape: shape,
                                columns: GrowableBuffer(), products: ProductScratch())
             }
             return out
         }
         let together = run(x, residual, batch: B)
+        XCTAssertEqual(run(x, residual, batch: B, threads: 2).map(\.bitPattern), together.map(\.bitPattern), "2 threads")
         let plane = H * H
         // plane `index` (channel · B + image) of a [channels, B, H, W] array, `count` images wide
         func planeOf(_ array: [Float], _ index: Int) -> [Float] { Array(array[index * plane..<(index + 1) * plane]) }

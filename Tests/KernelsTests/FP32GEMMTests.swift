@@ -33,11 +33,11 @@ final class FP32GEMMTests: XCTestCase {
             var results: [[UInt32]] = []
             for kernel in kernels {
                 var y = [Float](repeating: .nan, count: rows * N), dx = [Float](repeating: .nan, count: rows * K)
-                let weights = FP32Weights(), scratch = GrowableBuffer<Float>()
+                let weights = FP32Weights()
                 FP32GEMM.linear(&y, x, weight: w, bias: bias, rows: rows, inFeatures: K, outFeatures: N, weights: weights,
-                                scratch: scratch, kernel: kernel)
+                                kernel: kernel)
                 FP32GEMM.backwardInput(&dx, dy, weight: w, rows: rows, inFeatures: K, outFeatures: N, weights: weights,
-                                       scratch: scratch, kernel: kernel)
+                                       kernel: kernel)
                 results.append(y.map(\.bitPattern) + dx.map(\.bitPattern))
                 var blasY = [Float](repeating: 0, count: rows * N), blasDX = [Float](repeating: 0, count: rows * K)
                 Linear.forward(&blasY, x, weight: w, bias: bias, rows: rows, inFeatures: K, outFeatures: N)
@@ -76,7 +76,7 @@ final class FP32GEMMTests: XCTestCase {
     func testARowsBitsDependOnlyOnTheRow() {
         let (K, N) = (768, 200)
         let w = values(N * K, seed: 8), bias = values(N, seed: 9)
-        let weights = FP32Weights(), scratch = GrowableBuffer<Float>()
+        let weights = FP32Weights()
         for kernel in kernels {
             for batch in [7, 50, 197] {
                 let x = values(batch * K, seed: UInt64(10 + batch))
@@ -85,7 +85,7 @@ final class FP32GEMMTests: XCTestCase {
                     with(threads: threads) {
                         x.withUnsafeBufferPointer { p in
                             FP32GEMM.linear(&y, p.baseAddress! + first * K, weight: w, bias: bias, rows: rows, inFeatures: K,
-                                            outFeatures: N, weights: weights, scratch: scratch, kernel: kernel)
+                                            outFeatures: N, weights: weights, kernel: kernel)
                         }
                     }
                     return y
@@ -106,11 +106,53 @@ final class FP32GEMMTests: XCTestCase {
                 var y = [Float](repeating: 0, count: M * D)
                 with(threads: threads) {
                     FP32GEMM.linear(&y, a, weight: square, bias: nil, rows: M, inFeatures: D, outFeatures: D, weights: weights,
-                                    scratch: scratch, kernel: kernel)
+                                    kernel: kernel)
                 }
                 return y.map(\.bitPattern)
             }
             XCTAssertEqual(wide(threads: 2), wide(threads: 1), "\(kernel): column split")
+        }
+    }
+
+    /// `weightTimes` (the convolutions: the weight on the left, the activations packed per call) on
+    /// shapes off every tile, panel and slice size: within fp32's bound of Float64 and of
+    /// `cblas_sgemm`, the same bits from every kernel and on 1 or 2 threads (rows or columns
+    /// split), and each output column the bits `multiply` gives the transposed product, row by
+    /// row: the same chains.
+    func testWeightTimesActivationsMatchesTheReferenceAndTheTransposedProduct() {
+        for (m, k, n) in [(1, 1, 1), (3, 27, 5), (13, 300, 37), (64, 257, 121), (5, 64, 1100)] {
+            let w = values(m * k, seed: 40), x = values(k * n, seed: 41)
+            var results: [[UInt32]] = []
+            for kernel in kernels {
+                for threads in [1, 2] {
+                    var c = [Float](repeating: .nan, count: m * n)
+                    with(threads: threads) { FP32GEMM.weightTimes(&c, weight: w, x, rows: m, k: k, columns: n, kernel: kernel) }
+                    results.append(c.map(\.bitPattern))
+                }
+            }
+            for (index, bits) in results.enumerated().dropFirst() {
+                XCTAssertEqual(bits, results[0], "\(m)×\(k)×\(n): run \(index) (kernel, threads) differs")
+            }
+            let c = results[0].map(Float.init(bitPattern:))
+            var blas = [Float](repeating: 0, count: m * n)
+            GEMM.sgemm(m: m, n: n, k: k, a: w, lda: k, b: x, ldb: n, c: &blas, ldc: n)
+            // cᵀ[n, m] = xᵀ[n, k] · wᵀ[k, m], wᵀ packed as a frozen [k, m] operand
+            let xT = (0..<n * k).map { x[($0 % k) * n + $0 / k] }, wT = (0..<k * m).map { w[($0 % m) * k + $0 / m] }
+            var transposed = [Float](repeating: 0, count: n * m)
+            FP32GEMM.multiply(&transposed, xT, by: wT, rows: n, k: k, n: m, weights: FP32Weights())
+            for i in 0..<m {
+                for j in 0..<n {
+                    var exact = 0.0, magnitude = 0.0
+                    for p in 0..<k {
+                        exact += Double(w[i * k + p]) * Double(x[p * n + j])
+                        magnitude += abs(Double(w[i * k + p]) * Double(x[p * n + j]))
+                    }
+                    let bound = Double(k + 1) * 6e-8 * magnitude + 1e-12
+                    XCTAssertEqual(Double(c[i * n + j]), exact, accuracy: bound, "\(m)×\(k)×\(n) at (\(i), \(j))")
+                    XCTAssertEqual(Double(c[i * n + j]), Double(blas[i * n + j]), accuracy: 2 * bound, "against cblas_sgemm")
+                    XCTAssertEqual(c[i * n + j].bitPattern, transposed[j * m + i].bitPattern, "same chain as the transposed product")
+                }
+            }
         }
     }
 

@@ -19,7 +19,6 @@ final class KernelFamilyTests: XCTestCase {
     /// imaging, the store format, the server and the demo's findings run once: their results do
     /// not pass through a GEMM, or only through accuracies far from any rounding.
     static let gemmDependentTests: [(test: String, reason: String)] = [
-        ("KernelsTests.ConvolutionTests", "im2col + sgemm against a Float64 reference; the family the CPU picks"),
         ("KernelsTests.OpenBLASCoreTests", "which kernel family loads, and the advice when it is pinned below the CPU"),
         ("KernelsTests.LayerGradientTests", "each layer's forward/backward (sgemm inside) against finite differences"),
         ("KernelsTests.BF16GEMMTests", "the BF16 kernel beside the FP32 products it replaces; row-split bit identity"),

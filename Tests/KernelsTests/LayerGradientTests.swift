@@ -59,6 +59,49 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertLessThan(relativeError(dx.toArray(), numericGradient(x) { dot(Ref.quickGELU($0), r) }), 1e-5)
     }
 
+    /// The C passes (`cf32_quick_gelu`) give the bits of the scalar definition (`QuickGELU.value`,
+    /// `valueAndDerivative`) on every kernel this CPU runs, for every float class: ±0, subnormals,
+    /// both clamps of the exponential (±80/1.702, 88/1.702), ±∞, NaN, and rows whose length leaves
+    /// a scalar tail after the 16- and 8-lane loops; with a bias, with none, in place.
+    func testQuickGELUPassesMatchTheScalarDefinitionBitForBit() {
+        var rng = SeededRandom(14)
+        let subnormal = Float.leastNormalMagnitude / 2
+        var inputs: [Float] = [0, -0, subnormal, -subnormal, 1, -1, 47, -47, 51.7, -51.7, 60, -60, 100, -100,
+                               .infinity, -.infinity, .nan, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        inputs += rng.array(16 * 37 - inputs.count, scale: 12).map { Float($0) }
+        let cols = 37, rows = inputs.count / cols                     // 37: 2·16 + 5, 4·8 + 5
+        let bias = rng.array(cols, scale: 3).map { Float($0) }
+        func same(_ a: [Float], _ b: [Float], _ what: String) {
+            XCTAssertEqual(a.map { $0.isNaN ? 0x7FC0_0000 : $0.bitPattern }, b.map { $0.isNaN ? 0x7FC0_0000 : $0.bitPattern }, what)
+        }
+        for kernel in FP32Kernel.allCases where kernel.rawValue <= FP32Kernel.best.rawValue {
+            for withBias in [false, true] {
+                let v = (0..<inputs.count).map { withBias ? inputs[$0] + bias[$0 % cols] : inputs[$0] }
+                var x = inputs, y = [Float](repeating: 0, count: inputs.count)
+                bias.withUnsafeBufferPointer { b in
+                    QuickGELU.forward(&y, &x, bias: withBias ? b.baseAddress : nil, rows: rows, cols: cols, kernel: kernel)
+                }
+                same(y, v.map(QuickGELU.value), "\(kernel) forward, bias \(withBias)")
+                same(x, v, "\(kernel) forward keeps the biased input")
+                var inPlace = inputs
+                bias.withUnsafeBufferPointer { b in
+                    inPlace.withUnsafeMutableBufferPointer { p in
+                        QuickGELU.forward(p.baseAddress!, p.baseAddress!, bias: withBias ? b.baseAddress : nil, rows: rows, cols: cols,
+                                          kernel: kernel)
+                    }
+                }
+                same(inPlace, y, "\(kernel) in place")
+                var saved = inputs, trained = [Float](repeating: 0, count: inputs.count)
+                bias.withUnsafeBufferPointer { b in
+                    QuickGELU.forwardSavingDerivative(&trained, &saved, bias: withBias ? b.baseAddress : nil, rows: rows, cols: cols,
+                                                      kernel: kernel)
+                }
+                same(trained, v.map { QuickGELU.valueAndDerivative($0).value }, "\(kernel) training forward")
+                same(saved, v.map { QuickGELU.valueAndDerivative($0).derivative }, "\(kernel) derivative")
+            }
+        }
+    }
+
     func testActivationsAddTheBiasIntoTheirInput() {
         var rng = SeededRandom(12)
         let rows = 3, cols = 7

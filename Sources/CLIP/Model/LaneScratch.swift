@@ -11,9 +11,9 @@ final class LaneScratch<Buffer> {
 
     /// Features `[B, D]` of pixels `[B, 3, R, R]`: `encodeSlice(pixels, count, features, buffer)`
     /// runs on `lanes` slices at once (default: one per thread; one when `tracing`). Every
-    /// product that spans several images runs in a kernel that computes each row alone
-    /// (`ProductScratch`) or with each image's columns aligned (`SampleInvariantGEMM`, the
-    /// ResNet's convolutions), so an image's features do not depend on its slot, the
+    /// product that spans several images runs in a kernel that computes each row (or, in the
+    /// ResNet's convolutions, each column) alone (`FP32GEMM`, `BF16GEMM`), so an image's
+    /// features do not depend on its slot, the
     /// batch size or the lane count: the indexer relies on that for resumed, sharded and merged
     /// runs to store the same bits.
     func encode(pixels: UnsafePointer<Float>, batch B: Int, imageSize R: Int, embedDim D: Int, lanes: Int?, tracing: Bool,
@@ -22,7 +22,6 @@ final class LaneScratch<Buffer> {
         let used = tracing ? 1 : max(1, min(lanes ?? Threads.current, B))
         while buffers.count < used { buffers.append(make()) }
         let kept = buffers, plane = 3 * R * R
-        _ = SampleInvariantGEMM.columnPeriod   // probed before the lanes start
         Parallel.slices(B, lanes: used) { lane, slice in
             encodeSlice(pixels + slice.lowerBound * plane, slice.count, features.data + slice.lowerBound * D, kept[lane])
         }

@@ -62,14 +62,14 @@ public struct ResidualBlock {
             self.linear.forward(y, x, weight: weight.data, bias: bias?.data, rows: rows, inFeatures: inFeatures,
                                 outFeatures: outFeatures, fp32: fp32, scratch: scratch.products)
         }
-        if let cache { cache.input.update(from: x, count: rows * W) }
+        if let cache { Elementwise.copy(cache.input, x, count: rows * W) }
         // attention branch
         LayerNorm.forward(a.ln1, x, gamma: ln1Gamma.data, beta: ln1Beta.data, mean: a.mean1, rstd: a.rstd1, rows: rows, dim: W)
         linear(a.qkv, a.ln1, inProjWeight, inProjBias, W, 3 * W)
         Attention.forward(out: a.attn, probs: a.probs, qkv: a.qkv, prefixQKV: prefixQKV, shape: shape)
         linear(scratch.residual, a.attn, outProjWeight, nil, W, W)
         Elementwise.add(x, scratch.residual, bias: outProjBias.data, rows: rows, cols: W)
-        if let cache { cache.middle.update(from: x, count: rows * W) }
+        if let cache { Elementwise.copy(cache.middle, x, count: rows * W) }
         // MLP branch
         LayerNorm.forward(a.ln2, x, gamma: ln2Gamma.data, beta: ln2Beta.data, mean: a.mean2, rstd: a.rstd2, rows: rows, dim: W)
         linear(a.fc, a.ln2, fcWeight, nil, W, 4 * W)

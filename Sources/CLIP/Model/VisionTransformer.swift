@@ -109,8 +109,7 @@ public final class VisionTransformer {
         }
         trace?("image.ln_post", pooled)
         // out[B, D] = pooled[B, W] · proj[W, D], FP32 in every precision; each row alone in the kernel
-        FP32GEMM.multiply(out, pooled.data, by: projection.data, rows: B, k: W, n: embedDim, weights: fp32,
-                          scratch: scratch.products.fp32Scratch)
+        FP32GEMM.multiply(out, pooled.data, by: projection.data, rows: B, k: W, n: embedDim, weights: fp32)
     }
 
     /// Multiply–adds of one image, for throughput reports.
