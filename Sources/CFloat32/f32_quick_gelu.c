@@ -40,6 +40,18 @@ static inline void both_scalar(float x, float *value, float *derivative) {
     *derivative = s * (1.0f + (1.702f * x) * (1.0f - s));
 }
 
+static void row_portable(float *y, float *x, const float *bias, int cols, int saving) {
+    for (int c = 0; c < cols; c++) {
+        float v = bias ? x[c] + bias[c] : x[c];
+        if (saving) {
+            both_scalar(v, y + c, x + c);
+        } else {
+            if (bias && y != x) x[c] = v;
+            y[c] = value_scalar(v);
+        }
+    }
+}
+
 #if defined(__x86_64__)
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -83,15 +95,7 @@ AVX512 static void row512(float *y, float *x, const float *bias, int cols, int s
             _mm512_storeu_ps(y + c, _mm512_div_ps(v, _mm512_add_ps(one, e)));
         }
     }
-    for (; c < cols; c++) {
-        float v = bias ? x[c] + bias[c] : x[c];
-        if (saving) {
-            both_scalar(v, y + c, x + c);
-        } else {
-            if (bias && y != x) x[c] = v;
-            y[c] = value_scalar(v);
-        }
-    }
+    row_portable(y + c, x + c, bias ? bias + c : NULL, cols - c, saving);   // the tail
 }
 
 AVX2 static inline __m256 exp256(__m256 x) {
@@ -133,29 +137,9 @@ AVX2 static void row256(float *y, float *x, const float *bias, int cols, int sav
             _mm256_storeu_ps(y + c, _mm256_div_ps(v, _mm256_add_ps(one, e)));
         }
     }
-    for (; c < cols; c++) {
-        float v = bias ? x[c] + bias[c] : x[c];
-        if (saving) {
-            both_scalar(v, y + c, x + c);
-        } else {
-            if (bias && y != x) x[c] = v;
-            y[c] = value_scalar(v);
-        }
-    }
+    row_portable(y + c, x + c, bias ? bias + c : NULL, cols - c, saving);   // the tail
 }
 #endif
-
-static void row_portable(float *y, float *x, const float *bias, int cols, int saving) {
-    for (int c = 0; c < cols; c++) {
-        float v = bias ? x[c] + bias[c] : x[c];
-        if (saving) {
-            both_scalar(v, y + c, x + c);
-        } else {
-            if (bias && y != x) x[c] = v;
-            y[c] = value_scalar(v);
-        }
-    }
-}
 
 void cf32_quick_gelu(int kernel, float *y, float *x, const float *bias, int rows, int cols, int saving_derivative) {
     for (int r = 0; r < rows; r++) {

@@ -49,17 +49,12 @@ final class ConvolutionTests: XCTestCase {
             var shape = s
             shape.batch = batch
             var out = [Float](repeating: .nan, count: O * batch * H * H)
-            let before = Threads.current
-            _ = Threads.configure(threads)
-            defer { _ = Threads.configure(before) }
-            if threads == 1 {
-                Parallel.slices(1, lanes: 1) { _, _ in
-                    Conv2D.forward(&out, x, weight: w, bias: bias, residual: residual, relu: true, shape: shape,
-                                   columns: GrowableBuffer(), products: ProductScratch())
-                }
-            } else {
+            func convolve() {
                 Conv2D.forward(&out, x, weight: w, bias: bias, residual: residual, relu: true, shape: shape,
                                columns: GrowableBuffer(), products: ProductScratch())
+            }
+            withThreads(threads) {
+                if threads == 1 { Parallel.slices(1, lanes: 1) { _, _ in convolve() } } else { convolve() }
             }
             return out
         }

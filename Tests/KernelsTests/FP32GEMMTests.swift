@@ -16,14 +16,6 @@ final class FP32GEMMTests: XCTestCase {
     /// Every kernel this CPU runs: portable C always, AVX2 and AVX-512 when present.
     private var kernels: [FP32Kernel] { FP32Kernel.allCases.filter { $0.rawValue <= FP32Kernel.best.rawValue } }
 
-    /// Runs `body` with cocoon's thread count set to `threads`.
-    private func with<T>(threads: Int, _ body: () -> T) -> T {
-        let before = Threads.current
-        defer { _ = Threads.configure(before) }
-        _ = Threads.configure(threads)
-        return body()
-    }
-
     /// y = x·Wᵀ + bias and dx = dy·W on shapes off every tile size (M = 1, K = 1, tails of 6- and
     /// 12-row tiles, 16-column panels and 256-deep slices), against Float64 within fp32's
     /// accumulation bound and against `cblas_sgemm` (`Linear`), each kernel bit-identical to the others.
@@ -82,7 +74,7 @@ final class FP32GEMMTests: XCTestCase {
                 let x = values(batch * K, seed: UInt64(10 + batch))
                 func run(rows: Int, from first: Int, threads: Int) -> [Float] {
                     var y = [Float](repeating: 0, count: rows * N)
-                    with(threads: threads) {
+                    withThreads(threads) {
                         x.withUnsafeBufferPointer { p in
                             FP32GEMM.linear(&y, p.baseAddress! + first * K, weight: w, bias: bias, rows: rows, inFeatures: K,
                                             outFeatures: N, weights: weights, kernel: kernel)
@@ -104,7 +96,7 @@ final class FP32GEMMTests: XCTestCase {
             let a = values(M * D, seed: 20), square = values(D * D, seed: 21)
             func wide(threads: Int) -> [UInt32] {
                 var y = [Float](repeating: 0, count: M * D)
-                with(threads: threads) {
+                withThreads(threads) {
                     FP32GEMM.linear(&y, a, weight: square, bias: nil, rows: M, inFeatures: D, outFeatures: D, weights: weights,
                                     kernel: kernel)
                 }
@@ -126,7 +118,7 @@ final class FP32GEMMTests: XCTestCase {
             for kernel in kernels {
                 for threads in [1, 2] {
                     var c = [Float](repeating: .nan, count: m * n)
-                    with(threads: threads) { FP32GEMM.weightTimes(&c, weight: w, x, rows: m, k: k, columns: n, kernel: kernel) }
+                    withThreads(threads) { FP32GEMM.weightTimes(&c, weight: w, x, rows: m, k: k, columns: n, kernel: kernel) }
                     results.append(c.map(\.bitPattern))
                 }
             }

@@ -6,14 +6,6 @@ import XCTest
 /// exactly once, however quickly jobs follow one another; nested and concurrent calls run inline;
 /// and the work split over them (attention's heads) leaves every bit as one thread computes it.
 final class ParallelTests: XCTestCase {
-    /// Runs `body` with cocoon's thread count set to `threads`.
-    private func with<T>(threads: Int, _ body: () -> T) -> T {
-        let before = Threads.current
-        defer { _ = Threads.configure(before) }
-        _ = Threads.configure(threads)
-        return body()
-    }
-
     /// 20,000 jobs back to back (workers still leaving one job while the next starts), of 2 to 9
     /// iterations: each slot counted once per job, none skipped, none run twice.
     func testEveryIterationOfEveryJobRunsExactlyOnce() {
@@ -80,7 +72,7 @@ final class ParallelTests: XCTestCase {
         let dout = rng.array(B * T * W).map { Float($0) }
         XCTAssertGreaterThanOrEqual(H * B * T * shape.keys * shape.headDim, Parallel.minimumWork, "big enough to split")
         func run(threads: Int) -> [UInt32] {
-            with(threads: threads) {
+            withThreads(threads) {
                 var out = [Float](repeating: 0, count: B * T * W), probs = [Float](repeating: 0, count: shape.probabilityCount)
                 var dqkv = [Float](repeating: 0, count: B * T * 3 * W), dPrefix = [Float](repeating: 0, count: G * P * 3 * W)
                 Attention.forward(out: &out, probs: &probs, qkv: qkv, prefixQKV: prefix, shape: shape)

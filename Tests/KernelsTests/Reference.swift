@@ -91,3 +91,11 @@ enum Ref {
         return out
     }
 }
+
+/// Runs `body` with cocoon's thread count set to `threads`, then restores it.
+func withThreads<T>(_ threads: Int, _ body: () -> T) -> T {
+    let before = Threads.current
+    defer { _ = Threads.configure(before) }
+    _ = Threads.configure(threads)
+    return body()
+}
