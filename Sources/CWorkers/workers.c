@@ -1,6 +1,7 @@
 // The compute-thread pool behind `cw_run`: one job at a time, its iterations claimed one by one
-// from a ticket that carries the job's generation, so a worker still leaving an old job can never
-// claim an iteration of the next one.
+// from a ticket that carries the job's generation and iteration count as well as the next
+// iteration, so a worker still leaving an old job (holding an old ticket value) can never claim an
+// iteration of the next one: its compare-and-swap fails, or its own count says the job is done.
 #define _GNU_SOURCE
 #include "CWorkers.h"
 #include <linux/futex.h>
@@ -19,6 +20,7 @@
 
 enum {
     MAX_WORKERS = 255,
+    MAX_COUNT = (1 << 20) - 1,   // iterations a ticket can count; larger jobs run inline
     SPIN_NS = 200000,   // 200 µs: longer than any serial stretch between two parallel passes of a step
 };
 
@@ -26,12 +28,11 @@ static struct {
     pthread_mutex_t caller;        // held by the thread whose job runs
     pthread_mutex_t start;         // guards starting workers
     _Atomic uint32_t generation;   // bumped per job; the futex workers sleep on
-    _Atomic uint64_t ticket;       // generation << 32 | next iteration to claim
+    _Atomic uint64_t ticket;       // generation (24 bits) << 40 | count << 20 | next iteration to claim
     _Atomic int done;              // iterations of this job finished
     _Atomic int sleepers;          // workers asleep on `generation`
-    cw_body body;
+    cw_body body;                  // read only after a claim of this job's ticket succeeds
     void *context;
-    int count;
     int workers;                   // started so far
     _Atomic long spin;             // SPIN_NS, or 0 when oversubscribed
 } pool = {.caller = PTHREAD_MUTEX_INITIALIZER, .start = PTHREAD_MUTEX_INITIALIZER, .spin = SPIN_NS};
@@ -46,11 +47,12 @@ static uint64_t now_ns(void) {
 static void claim(uint32_t generation) {
     for (;;) {
         uint64_t ticket = atomic_load_explicit(&pool.ticket, memory_order_acquire);
-        if ((uint32_t)(ticket >> 32) != generation || (int)(uint32_t)ticket >= pool.count) return;
+        uint32_t count = (uint32_t)(ticket >> 20) & MAX_COUNT, next = (uint32_t)ticket & MAX_COUNT;
+        if ((uint32_t)(ticket >> 40) != (generation & 0xFFFFFF) || next >= count) return;
         if (!atomic_compare_exchange_weak_explicit(&pool.ticket, &ticket, ticket + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue;
-        pool.body(pool.context, (int)(uint32_t)ticket);   // the job cannot end before this iteration does
+        pool.body(pool.context, (int)next);   // the job cannot end, nor the next begin, before this iteration does
         atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
     }
 }
@@ -97,18 +99,18 @@ long cw_spin_nanoseconds(void) { return pool.spin; }
 
 void cw_run(int count, cw_body body, void *context) {
     if (count <= 0) return;
-    if (count == 1 || pthread_mutex_trylock(&pool.caller) != 0) {
+    if (count == 1 || count > MAX_COUNT || pthread_mutex_trylock(&pool.caller) != 0) {
         for (int i = 0; i < count; i++) body(context, i);
         return;
     }
     ensure_workers(count - 1);
     pool.body = body;
     pool.context = context;
-    pool.count = count;
     atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
     uint32_t generation = atomic_load_explicit(&pool.generation, memory_order_relaxed) + 1;
-    atomic_store_explicit(&pool.ticket, (uint64_t)generation << 32, memory_order_release);
-    atomic_store_explicit(&pool.generation, generation, memory_order_release);
+    atomic_store_explicit(&pool.ticket, (uint64_t)(generation & 0xFFFFFF) << 40 | (uint64_t)count << 20,
+                          memory_order_release);
+    atomic_store(&pool.generation, generation);   // sequentially consistent: ordered before the sleepers check
     if (atomic_load(&pool.sleepers) > 0) syscall(SYS_futex, &pool.generation, FUTEX_WAKE_PRIVATE, MAX_WORKERS, NULL, NULL, 0);
     claim(generation);
     while (atomic_load_explicit(&pool.done, memory_order_acquire) < count) RELAX();

@@ -17,7 +17,7 @@ typedef void (*cw_body)(void *context, int index);
 /// least count − 1 of them, started on first use and kept for the process; at most 255), each
 /// iteration claimed by the next thread to come free: an iteration must not depend on which
 /// thread runs it. Called while another job runs (from inside an iteration, or from another
-/// thread), it runs its iterations inline, in order, on the calling thread.
+/// thread), or with more than 2²⁰ − 1 iterations, it runs them inline, in order, on the calling thread.
 void cw_run(int count, cw_body body, void *context);
 
 /// Nanoseconds a worker spins for the next job before it sleeps: 200 µs, or 0 once there are more
