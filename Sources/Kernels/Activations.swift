@@ -62,16 +62,9 @@ public enum QuickGELU: SmoothActivation {
 
 /// Rectified linear unit, elementwise, with its derivative (CoCoOp's Meta-Net; ResNet stages).
 public enum ReLU {
-    /// y[i] = max(x[i], 0); `y` may alias `x` (the ResNet's case, which then runs as one pointer
-    /// so the loop vectorises without an overlap check).
+    /// y[i] = max(x[i], 0) (0 for NaN and −0); `y` may alias `x`.
     public static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        Parallel.ranges(count) { r in
-            if UnsafePointer(y) == x {
-                for i in r { y[i] = y[i] > 0 ? y[i] : 0 }
-            } else {
-                for i in r { y[i] = x[i] > 0 ? x[i] : 0 }
-            }
-        }
+        Parallel.ranges(count) { r in for i in r { y[i] = x[i] > 0 ? x[i] : 0 } }
     }
 
     /// dx[i] = dy[i] where the forward input was positive, else 0. `dx` may alias `dy`.

@@ -99,84 +99,87 @@ public enum Attention {
         let W = s.width, dh = s.headDim, T = s.length, P = s.prefix, Tk = s.keys, ld = 3 * W
         let scale = 1 / Float(dh).squareRoot()
         let rows = s.batch * T
-        let dScores = UnsafeMutablePointer<Float>.allocate(capacity: max(s.heads * rows * Tk, 1))   // [H, B·T, Tk] scratch
-        defer { dScores.deallocate() }
         // heads are independent (each writes its own columns of dqkv and dPrefixQKV): one range per thread
-        Parallel.ranges(s.heads, work: s.heads * rows * Tk * dh) { heads in for h in heads {
-            let ph = probs + h * rows * Tk, dp = dScores + h * rows * Tk
-            // dP = dO · [Vp; V]ᵀ
-            if P > 0, let pre = prefixQKV {
-                forEachGroup(s) { g, first, count in
-                    GEMM.sgemm(transB: true, m: count * T, n: P, k: dh, a: dout + first * T * W + h * dh, lda: W,
-                               b: pre + g * P * ld + 2 * W + h * dh, ldb: ld, c: dp + first * T * Tk, ldc: Tk)
-                }
-            }
-            for b in 0..<s.batch {
-                let dO = dout + b * T * W + h * dh, v = qkv + b * T * ld + 2 * W + h * dh, d = dp + b * T * Tk + P
-                let p = ph + b * T * Tk + P, dv = dqkv + b * T * ld + 2 * W + h * dh
-                if s.ownByLoops {
-                    for i in 0..<T {
-                        let visible = s.causal ? i + 1 : T
-                        for j in 0..<visible { d[i * Tk + j] = Reduce.dot(dO + i * W, v + j * ld, count: dh) }
-                        for j in visible..<T { d[i * Tk + j] = 0 }
+        Parallel.ranges(s.heads, work: s.heads * rows * Tk * dh) { heads in
+            let dp = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * Tk, 1))   // [B·T, Tk], one head at a time
+            defer { dp.deallocate() }
+            for h in heads {
+                let ph = probs + h * rows * Tk
+                // dP = dO · [Vp; V]ᵀ
+                if P > 0, let pre = prefixQKV {
+                    forEachGroup(s) { g, first, count in
+                        GEMM.sgemm(transB: true, m: count * T, n: P, k: dh, a: dout + first * T * W + h * dh, lda: W,
+                                   b: pre + g * P * ld + 2 * W + h * dh, ldb: ld, c: dp + first * T * Tk, ldc: Tk)
                     }
-                    // dV_own = P_ownᵀ · dO
-                    for j in 0..<T { (dv + j * ld).update(repeating: 0, count: dh) }
-                    for i in 0..<T {
-                        let visible = s.causal ? i + 1 : T
-                        for j in 0..<visible { axpy(p[i * Tk + j], dO + i * W, dv + j * ld, dh) }
-                    }
-                } else {
-                    GEMM.sgemm(transB: true, m: T, n: T, k: dh, a: dO, lda: W, b: v, ldb: ld, c: d, ldc: Tk)
-                    GEMM.sgemm(transA: true, m: T, n: dh, k: T, a: p, lda: Tk, b: dO, ldb: W, c: dv, ldc: ld)
                 }
-            }
-            // dVp += P_prefixᵀ · dO (per group)
-            if P > 0, let dpre = dPrefixQKV {
-                forEachGroup(s) { g, first, count in
-                    GEMM.sgemm(transA: true, m: P, n: dh, k: count * T, a: ph + first * T * Tk, lda: Tk, b: dout + first * T * W + h * dh,
-                               ldb: W, beta: 1, c: dpre + g * P * ld + 2 * W + h * dh, ldc: ld)
-                }
-            }
-            // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P))   (masked entries have P = 0)
-            for r in 0..<rows {
-                let pr = ph + r * Tk, dr = dp + r * Tk
-                let total = Reduce.dot(pr, dr, count: Tk)
-                for j in 0..<Tk { dr[j] = scale * pr[j] * (dr[j] - total) }
-            }
-            // dQ = dS_prefix · Kp + dS_own · K;  dK = dS_ownᵀ · Q;  dKp += dS_prefixᵀ · Q
-            if P > 0, let pre = prefixQKV {
-                forEachGroup(s) { g, first, count in
-                    GEMM.sgemm(m: count * T, n: dh, k: P, a: dp + first * T * Tk, lda: Tk, b: pre + g * P * ld + W + h * dh,
-                               ldb: ld, c: dqkv + first * T * ld + h * dh, ldc: ld)
-                }
-            }
-            if P > 0, let dpre = dPrefixQKV {
-                forEachGroup(s) { g, first, count in
-                    GEMM.sgemm(transA: true, m: P, n: dh, k: count * T, a: dp + first * T * Tk, lda: Tk,
-                               b: qkv + first * T * ld + h * dh, ldb: ld, beta: 1, c: dpre + g * P * ld + W + h * dh, ldc: ld)
-                }
-            }
-            for b in 0..<s.batch {
-                let q = qkv + b * T * ld + h * dh, k = q + W, d = dp + b * T * Tk + P
-                let dq = dqkv + b * T * ld + h * dh, dk = dq + W
-                if s.ownByLoops {
-                    if P == 0 { for i in 0..<T { (dq + i * ld).update(repeating: 0, count: dh) } }
-                    for j in 0..<T { (dk + j * ld).update(repeating: 0, count: dh) }
-                    for i in 0..<T {
-                        let visible = s.causal ? i + 1 : T
-                        for j in 0..<visible {
-                            let g = d[i * Tk + j]
-                            axpy(g, k + j * ld, dq + i * ld, dh)
-                            axpy(g, q + i * ld, dk + j * ld, dh)
+                for b in 0..<s.batch {
+                    let dO = dout + b * T * W + h * dh, v = qkv + b * T * ld + 2 * W + h * dh, d = dp + b * T * Tk + P
+                    let p = ph + b * T * Tk + P, dv = dqkv + b * T * ld + 2 * W + h * dh
+                    if s.ownByLoops {
+                        for i in 0..<T {
+                            let visible = s.causal ? i + 1 : T
+                            for j in 0..<visible { d[i * Tk + j] = Reduce.dot(dO + i * W, v + j * ld, count: dh) }
+                            for j in visible..<T { d[i * Tk + j] = 0 }
                         }
+                        // dV_own = P_ownᵀ · dO
+                        for j in 0..<T { (dv + j * ld).update(repeating: 0, count: dh) }
+                        for i in 0..<T {
+                            let visible = s.causal ? i + 1 : T
+                            for j in 0..<visible { axpy(p[i * Tk + j], dO + i * W, dv + j * ld, dh) }
+                        }
+                    } else {
+                        GEMM.sgemm(transB: true, m: T, n: T, k: dh, a: dO, lda: W, b: v, ldb: ld, c: d, ldc: Tk)
+                        GEMM.sgemm(transA: true, m: T, n: dh, k: T, a: p, lda: Tk, b: dO, ldb: W, c: dv, ldc: ld)
                     }
-                } else {
-                    GEMM.sgemm(m: T, n: dh, k: T, a: d, lda: Tk, b: k, ldb: ld, beta: P > 0 ? 1 : 0, c: dq, ldc: ld)
-                    GEMM.sgemm(transA: true, m: T, n: dh, k: T, a: d, lda: Tk, b: q, ldb: ld, c: dk, ldc: ld)
+                }
+                // dVp += P_prefixᵀ · dO (per group)
+                if P > 0, let dpre = dPrefixQKV {
+                    forEachGroup(s) { g, first, count in
+                        GEMM.sgemm(transA: true, m: P, n: dh, k: count * T, a: ph + first * T * Tk, lda: Tk,
+                                   b: dout + first * T * W + h * dh,
+                                   ldb: W, beta: 1, c: dpre + g * P * ld + 2 * W + h * dh, ldc: ld)
+                    }
+                }
+                // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P))   (masked entries have P = 0)
+                for r in 0..<rows {
+                    let pr = ph + r * Tk, dr = dp + r * Tk
+                    let total = Reduce.dot(pr, dr, count: Tk)
+                    for j in 0..<Tk { dr[j] = scale * pr[j] * (dr[j] - total) }
+                }
+                // dQ = dS_prefix · Kp + dS_own · K;  dK = dS_ownᵀ · Q;  dKp += dS_prefixᵀ · Q
+                if P > 0, let pre = prefixQKV {
+                    forEachGroup(s) { g, first, count in
+                        GEMM.sgemm(m: count * T, n: dh, k: P, a: dp + first * T * Tk, lda: Tk, b: pre + g * P * ld + W + h * dh,
+                                   ldb: ld, c: dqkv + first * T * ld + h * dh, ldc: ld)
+                    }
+                }
+                if P > 0, let dpre = dPrefixQKV {
+                    forEachGroup(s) { g, first, count in
+                        GEMM.sgemm(transA: true, m: P, n: dh, k: count * T, a: dp + first * T * Tk, lda: Tk,
+                                   b: qkv + first * T * ld + h * dh, ldb: ld, beta: 1, c: dpre + g * P * ld + W + h * dh, ldc: ld)
+                    }
+                }
+                for b in 0..<s.batch {
+                    let q = qkv + b * T * ld + h * dh, k = q + W, d = dp + b * T * Tk + P
+                    let dq = dqkv + b * T * ld + h * dh, dk = dq + W
+                    if s.ownByLoops {
+                        if P == 0 { for i in 0..<T { (dq + i * ld).update(repeating: 0, count: dh) } }
+                        for j in 0..<T { (dk + j * ld).update(repeating: 0, count: dh) }
+                        for i in 0..<T {
+                            let visible = s.causal ? i + 1 : T
+                            for j in 0..<visible {
+                                let g = d[i * Tk + j]
+                                axpy(g, k + j * ld, dq + i * ld, dh)
+                                axpy(g, q + i * ld, dk + j * ld, dh)
+                            }
+                        }
+                    } else {
+                        GEMM.sgemm(m: T, n: dh, k: T, a: d, lda: Tk, b: k, ldb: ld, beta: P > 0 ? 1 : 0, c: dq, ldc: ld)
+                        GEMM.sgemm(transA: true, m: T, n: dh, k: T, a: d, lda: Tk, b: q, ldb: ld, c: dk, ldc: ld)
+                    }
                 }
             }
-        } }
+        }
     }
 
     /// Calls `body(group, firstSequence, sequenceCount)` for each prefix group of the batch.

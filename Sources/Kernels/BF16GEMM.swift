@@ -1,7 +1,7 @@
 import CBFloat16
 import Foundation
 
-/// The arithmetic of a tower's weight products: `fp32` (OpenBLAS; the default, exact against the
+/// The arithmetic of a tower's weight products: `fp32` (our FP32 kernel; the default, exact against the
 /// references) or `bf16` (inputs and weights rounded to BF16, FP32 accumulation, on AVX512-BF16).
 /// LayerNorm, softmax, attention, residual adds and the final projection stay FP32 either way.
 /// Chosen by `--precision` (parsed by the CLI): the image tower's on `index`, `embed`, `predict`,

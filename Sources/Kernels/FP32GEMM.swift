@@ -73,8 +73,8 @@ public final class FP32Weights: @unchecked Sendable {
 }
 
 /// FP32 products against frozen weights in our own kernel (`CFloat32`): the weights packed once
-/// (`FP32Weights`), the activations blocked inside the kernel (no scratch from the caller). Every output element is one multiply-add chain
-/// over its own row and column, so a row's bits depend on nothing else in the call (slot, batch
+/// (`FP32Weights`), the activations blocked inside the kernel (the caller holds no scratch). Every
+/// output element is one multiply-add chain over its own row and column, so a row's bits depend on nothing else in the call (slot, batch
 /// size, lanes, threads, kernel): the image encoders need no sample padding, and no OpenBLAS
 /// threads spin between calls. Called through `ProductScratch` by `ResidualBlock` and the image
 /// encoders (every linear layer and projection), and by `Conv2D` (`weightTimes`: the ResNet's
@@ -102,8 +102,8 @@ public enum FP32GEMM {
     }
 
     /// `c[m, n] = w[m, k] · x[k, n]`: a frozen weight on the left, row-major as stored (a
-    /// convolution's `[Cout, Cin·k·k]`), times activations `x` read as they lie and packed group by
-    /// group inside the kernel (im2col columns, or the input itself for a 1×1 convolution). Every
+    /// convolution's `[Cout, Cin·k·k]`, read in place), times activations `x` packed block by block
+    /// inside the kernel (im2col columns, or the input itself for a 1×1 convolution). Every
     /// column's results are its own chains: an image's outputs never depend on the rest of the batch.
     public static func weightTimes(_ c: UnsafeMutablePointer<Float>, weight w: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
                                    rows m: Int, k: Int, columns n: Int, kernel: FP32Kernel = .selected) {
@@ -136,16 +136,14 @@ public enum FP32GEMM {
         if threads == 1 {
             run(0, m, 0, n)
         } else if min(rowShare, m) * n <= m * min(columnShare, n) {
-            let share = rowShare
             Parallel.perform(threads) { t in
-                let first = t * share
-                if first < m { run(first, min(share, m - first), 0, n) }
+                let first = t * rowShare
+                if first < m { run(first, min(rowShare, m - first), 0, n) }
             }
         } else {
-            let share = columnShare
             Parallel.perform(threads) { t in
-                let first = t * share
-                if first < n { run(0, m, first, min(share, n - first)) }
+                let first = t * columnShare
+                if first < n { run(0, m, first, min(columnShare, n - first)) }
             }
         }
     }

@@ -39,7 +39,7 @@ public enum Linear {
 }
 
 /// Which kernel runs a frozen linear layer's two products, `y = x·Wᵀ + b` and `dx = dy·W` (W `[out, in]`):
-/// OpenBLAS in FP32 (`Linear`), or the BF16 kernel on the weights' packed copies (`BF16GEMM`).
+/// our FP32 kernel (`FP32GEMM`, on the block's packed weights), or the BF16 kernel on the weights' packed copies (`BF16GEMM`).
 /// Chosen once from a `Precision` by the tower that owns the weights, which hands the value to each of
 /// its residual blocks (`ResidualBlock.running(_:)`); the blocks' calls never carry a precision.
 public enum LinearKernel {

@@ -23,6 +23,7 @@ final class KernelFamilyTests: XCTestCase {
         ("KernelsTests.LayerGradientTests", "each layer's forward/backward (sgemm inside) against finite differences"),
         ("KernelsTests.BF16GEMMTests", "the BF16 kernel beside the FP32 products it replaces; row-split bit identity"),
         ("KernelsTests.FP32GEMMTests", "our FP32 kernel against cblas_sgemm at a tolerance"),
+        ("KernelsTests.ParallelTests/testAttentionOnTwoThreadsGivesOneThreadsBits", "attention's sgemm calls split over heads give one thread's bits"),
         ("CLIPTests.ParityTests", "both towers of both tiny models against open_clip; batch and slot invariance"),
         ("CLIPTests.TextPassTests", "EOT cut and shared prefix equal the plain path; gradients"),
         ("PromptLearningTests.AutogradFixtureTests", "CoOp/CoCoOp loss, gradients and SGD steps against torch autograd"),
